@@ -1,0 +1,12 @@
+export { createGatewayClient, closeGatewayClient } from "./client.js";
+export type { GatewayClient, GatewayClientOptions } from "./client.js";
+export { login } from "./login.js";
+export type { LoginResult } from "./login.js";
+export { GatewayError, toGatewayError, isGatewayError } from "./errors.js";
+export type { GatewayErrorKind, GatewayErrorInit } from "./errors.js";
+export { reconnectDelay } from "./reconnect.js";
+export type { ReconnectOptions } from "./reconnect.js";
+export type { TokenSource } from "./token.js";
+export type { WebSocketConstructor } from "./websocket.js";
+export type { AppRouter } from "./router.js";
+export type { RouterInputs, RouterOutputs } from "./types.js";

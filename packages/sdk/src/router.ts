@@ -1,0 +1,2 @@
+// Type-only: erased at build time, so no gateway (server) code reaches the bundle.
+export type { AppRouter } from "@desk/gateway";
