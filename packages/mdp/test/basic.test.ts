@@ -1,0 +1,103 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { MdpError } from "../src/index.js";
+import { Harness, echo, waitFor } from "./helpers.js";
+
+const h = new Harness();
+afterEach(() => h.closeAll());
+
+describe("request/reply through the broker", () => {
+  it("echoes one request", async () => {
+    const { url } = await h.broker();
+    await h.worker(url, "echo", echo);
+    const client = h.client(url);
+    const reply = await client.request("echo", Buffer.from("hello"));
+    expect(reply.toString()).toBe("hello");
+    expect(client.stats()).toMatchObject({ inFlight: 0, replies: 1, sent: 1 });
+  });
+
+  it("answers 1,000 concurrent requests, each with its own reply", async () => {
+    const { url, broker } = await h.broker();
+    await h.worker(url, "upper", (p, ctx) => Buffer.from(`${ctx.requestId}:${p.toString().toUpperCase()}`), { concurrency: 4 });
+    const client = h.client(url, { timeout: 10_000 });
+    const ids = Array.from({ length: 1000 }, () => client.nextRequestId());
+    const replies = await Promise.all(ids.map((id, i) => client.request("upper", Buffer.from(`msg-${i}`), { requestId: id })));
+    replies.forEach((r, i) => expect(r.toString()).toBe(`${ids[i]}:MSG-${i}`));
+    expect(client.stats()).toMatchObject({ inFlight: 0, replies: 1000, lateReplies: 0, timeouts: 0 });
+    expect(broker.stats().replies).toBe(1000);
+  });
+
+  it("passes the requestId and client identity to the handler", async () => {
+    const { url } = await h.broker();
+    let seen: { requestId: string; service: string; client: Buffer } | undefined;
+    await h.worker(url, "ctx", (p, ctx) => {
+      seen = ctx;
+      return p;
+    });
+    const client = h.client(url);
+    await client.request("ctx", Buffer.from("x"), { requestId: "my-id-1" });
+    expect(seen?.requestId).toBe("my-id-1");
+    expect(seen?.service).toBe("ctx");
+    expect(seen?.client.length).toBeGreaterThan(0);
+  });
+
+  it("sends errorReply when the handler throws, and keeps serving", async () => {
+    const { url } = await h.broker();
+    await h.worker(
+      url,
+      "flaky",
+      (p) => {
+        if (p.toString() === "boom") throw new Error("kaput");
+        return p;
+      },
+      { errorReply: (err) => Buffer.from(`ERR ${(err as Error).message}`) },
+    );
+    const client = h.client(url);
+    expect((await client.request("flaky", Buffer.from("boom"))).toString()).toBe("ERR kaput");
+    expect((await client.request("flaky", Buffer.from("ok"))).toString()).toBe("ok");
+  });
+
+  it("answers a repeated requestId from the worker's reply cache", async () => {
+    const { url } = await h.broker();
+    let executions = 0;
+    const worker = await h.worker(url, "count", () => Buffer.from(String(++executions)), { concurrency: 2 });
+    const client = h.client(url);
+    const a = await client.request("count", Buffer.from("x"), { requestId: "w-1" });
+    const b = await client.request("count", Buffer.from("x"), { requestId: "w-1" });
+    expect(a.toString()).toBe("1");
+    expect(b.toString()).toBe("1");
+    expect(executions).toBe(1);
+    expect(worker.stats()).toMatchObject({ handled: 1, cacheHits: 1 });
+  });
+
+  it("rejects bad input with clear errors", async () => {
+    const { url } = await h.broker();
+    const client = h.client(url);
+    await expect(client.request("", Buffer.from("x"))).rejects.toThrow(TypeError);
+    await expect(client.request("svc", "nope" as unknown as Uint8Array)).rejects.toThrow(/Uint8Array/);
+    expect(() => h.client("")).toThrow(/endpoint/);
+  });
+
+  it("supports AbortSignal", async () => {
+    const { url } = await h.broker();
+    const client = h.client(url, { timeout: 5000 });
+    const ac = new AbortController();
+    const pending = client.request("nobody", Buffer.from("x"), { signal: ac.signal });
+    ac.abort();
+    await expect(pending).rejects.toMatchObject({ code: "ABORTED" });
+    expect(client.stats().inFlight).toBe(0);
+  });
+
+  it("close() rejects pending calls with CLOSED and does not hang", async () => {
+    const { url } = await h.broker();
+    const client = h.client(url, { timeout: 60_000 });
+    const pending = [client.request("nobody", Buffer.from("a")), client.request("nobody", Buffer.from("b"))];
+    await waitFor(() => client.stats().sent === 2, "requests sent");
+    await client.close();
+    for (const p of pending) {
+      const err = await p.catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(MdpError);
+      expect((err as MdpError).code).toBe("CLOSED");
+    }
+    await expect(client.request("x", Buffer.from("y"))).rejects.toMatchObject({ code: "CLOSED" });
+  });
+});

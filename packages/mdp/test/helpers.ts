@@ -1,0 +1,47 @@
+import { MdpBroker, MdpClient, MdpWorker, type MdpHandler } from "../src/index.js";
+
+export const FAST = { heartbeatInterval: 100, liveness: 3 } as const;
+
+/** Polls until `check` holds, or fails with `what` after the deadline (no fixed sleeps). */
+export async function waitFor(check: () => boolean, what: string, deadlineMs = 10_000): Promise<void> {
+  const until = Date.now() + deadlineMs;
+  while (!check()) {
+    if (Date.now() > until) throw new Error(`timed out waiting for: ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Tracks everything a test opens so afterEach can close it, even on failure. */
+export class Harness {
+  private readonly closers: Array<() => Promise<void>> = [];
+
+  track<T extends { close(): Promise<void> }>(thing: T): T {
+    this.closers.push(() => thing.close());
+    return thing;
+  }
+
+  async broker(o: ConstructorParameters<typeof MdpBroker>[0] = {}, endpoint = "tcp://127.0.0.1:*") {
+    const broker = this.track(new MdpBroker({ ...FAST, ...o }));
+    const url = await broker.bind(endpoint);
+    return { broker, url };
+  }
+
+  async worker(endpoint: string, service: string, handler: MdpHandler, o: Partial<ConstructorParameters<typeof MdpWorker>[0]> = {}) {
+    const worker = this.track(new MdpWorker({ endpoint, service, handler, ...FAST, reconnect: 100, ...o }));
+    await worker.start();
+    return worker;
+  }
+
+  client(endpoints: string | string[], o: Partial<ConstructorParameters<typeof MdpClient>[0]> = {}) {
+    return this.track(new MdpClient({ endpoints, timeout: 2000, retries: 3, ...o }));
+  }
+
+  async closeAll(): Promise<void> {
+    const closers = this.closers.splice(0).reverse();
+    for (const close of closers) await close().catch(() => {});
+  }
+}
+
+export const echo: MdpHandler = (payload) => payload;
