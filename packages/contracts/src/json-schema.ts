@@ -105,6 +105,13 @@ export function buildJsonSchema(): ContractsJsonSchema {
     override: ({ zodSchema, jsonSchema }) => {
       const description = z.globalRegistry.get(zodSchema)?.description;
       if (description !== undefined && jsonSchema.description === undefined) jsonSchema.description = description;
+      // zod writes `prefixItems: []` for a no-argument tuple, which the 2020-12
+      // metaschema forbids (minItems 1); `items: false` already says "no elements".
+      if (Array.isArray(jsonSchema.prefixItems) && jsonSchema.prefixItems.length === 0) {
+        delete jsonSchema.prefixItems;
+        jsonSchema.items = false;
+        jsonSchema.maxItems = 0;
+      }
     },
   }) as JsonObject;
 

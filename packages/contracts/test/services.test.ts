@@ -1,0 +1,73 @@
+import { describe, expect, expectTypeOf, it } from "vitest";
+import {
+  type ArgsInputOf,
+  type ArgsOf,
+  contracts,
+  getMethodContract,
+  type KindOf,
+  type MethodName,
+  methodList,
+  type Position,
+  type ResultOf,
+  type ServiceName,
+  serviceNames,
+  writeMethods,
+} from "../src/index.js";
+
+/** The method lists of the source document (seeds/000_…txt), verbatim. */
+const sourceDocument = {
+  auth_service: ["authenticate", "verify_user", "change_password", "get_user_permissions"],
+  account_service: [
+    "get_accounts",
+    "get_account",
+    "get_positions",
+    "get_risk_metrics",
+    "set_account_enabled",
+    "verify_positions",
+  ],
+  algorithm_service: ["get_algorithms", "get_algorithm", "send_algorithm_command", "get_algorithm_logs"],
+  instruction_service: ["parse_instructions", "execute_instructions", "get_execution_status", "cancel_execution"],
+};
+
+describe("the registry", () => {
+  it("covers exactly the 18 methods of the source document", () => {
+    expect(serviceNames).toEqual(Object.keys(sourceDocument));
+    for (const [service, methods] of Object.entries(sourceDocument)) {
+      expect(Object.keys(contracts[service as ServiceName]).sort()).toEqual([...methods].sort());
+    }
+    expect(methodList).toHaveLength(18);
+  });
+
+  it("marks exactly the five state-changing methods as writes", () => {
+    expect([...writeMethods].sort()).toEqual(
+      ["cancel_execution", "change_password", "execute_instructions", "send_algorithm_command", "set_account_enabled"].sort(),
+    );
+    for (const { method, contract } of methodList) {
+      expect(contract.kind).toBe(writeMethods.has(method) ? "write" : "read");
+    }
+  });
+
+  it("looks methods up by untrusted names without touching the prototype", () => {
+    expect(getMethodContract("account_service", "get_positions")).toBe(contracts.account_service.get_positions);
+    expect(getMethodContract("account_service", "authenticate")).toBeUndefined();
+    expect(getMethodContract("nope", "get_positions")).toBeUndefined();
+    expect(getMethodContract("account_service", "toString")).toBeUndefined();
+    expect(getMethodContract("__proto__", "constructor")).toBeUndefined();
+  });
+
+  it("keeps precise types per method", () => {
+    expectTypeOf<ArgsOf<"account_service", "get_positions">>().toEqualTypeOf<[string]>();
+    expectTypeOf<ArgsOf<"account_service", "get_accounts">>().toEqualTypeOf<[]>();
+    expectTypeOf<ArgsOf<"account_service", "set_account_enabled">>().toEqualTypeOf<[string, boolean]>();
+    expectTypeOf<ResultOf<"account_service", "get_positions">>().toEqualTypeOf<Position[]>();
+    expectTypeOf<ResultOf<"auth_service", "change_password">>().toEqualTypeOf<{ changed: true }>();
+    expectTypeOf<KindOf<"instruction_service", "cancel_execution">>().toEqualTypeOf<"write">();
+    expectTypeOf<KindOf<"instruction_service", "get_execution_status">>().toEqualTypeOf<"read">();
+    expectTypeOf<MethodName<"algorithm_service">>().toEqualTypeOf<
+      "get_algorithms" | "get_algorithm" | "send_algorithm_command" | "get_algorithm_logs"
+    >();
+    // dryRun is optional for callers
+    const call: ArgsInputOf<"instruction_service", "execute_instructions"> = [[], ["account1"]];
+    expect(call).toHaveLength(2);
+  });
+});
