@@ -8,11 +8,12 @@ import { dirname, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { renderJsonSchema } from "../src/json-schema.js";
 
-export const schemaPath = resolve(dirname(fileURLToPath(import.meta.url)), "../../../python-scripts/contracts.schema.json");
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
+const schemaPath = resolve(repoRoot, "python-scripts/contracts.schema.json");
 
 const check = process.argv.includes("--check");
 const fresh = renderJsonSchema();
-const shown = relative(process.cwd(), schemaPath);
+const shown = relative(repoRoot, schemaPath);
 
 if (check) {
   let committed: string | null = null;

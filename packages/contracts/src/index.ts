@@ -7,3 +7,4 @@ export * from "./events.js";
 export * from "./rpc.js";
 export * from "./services.js";
 export * from "./json-schema.js";
+export * from "./reply.js";
