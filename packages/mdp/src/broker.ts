@@ -14,6 +14,7 @@ import {
   MdpCommand,
   REQUEST_FRAME,
   WORKER_FRAME,
+  frameEquals,
 } from "./protocol.js";
 import { type Frames, SocketWriter } from "./socket-writer.js";
 
@@ -182,13 +183,13 @@ export class MdpBroker {
   private onMessage(msg: Buffer[]): void {
     // [sender, "", protocol, ...]
     const proto = msg[2];
-    if (msg.length < 3 || msg[1]?.length !== 0 || proto === undefined || proto.length !== 6) {
+    if (msg.length < 3 || msg[1]?.length !== 0 || proto === undefined) {
       this.counters.malformed++;
       return;
     }
     try {
-      if (proto.equals(CLIENT_FRAME)) this.onClient(msg);
-      else if (proto.equals(WORKER_FRAME)) this.onWorker(msg);
+      if (frameEquals(proto, CLIENT_FRAME)) this.onClient(msg);
+      else if (frameEquals(proto, WORKER_FRAME)) this.onWorker(msg);
       else this.counters.badProtocol++;
     } catch (err) {
       // Defensive: no input may take the broker down.

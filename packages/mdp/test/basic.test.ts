@@ -21,7 +21,7 @@ describe("request/reply through the broker", () => {
     const client = h.client(url, { timeout: 10_000 });
     const ids = Array.from({ length: 1000 }, () => client.nextRequestId());
     const replies = await Promise.all(ids.map((id, i) => client.request("upper", Buffer.from(`msg-${i}`), { requestId: id })));
-    replies.forEach((r, i) => expect(r.toString()).toBe(`${ids[i]}:MSG-${i}`));
+    for (const [i, r] of replies.entries()) expect(r.toString()).toBe(`${ids[i]}:MSG-${i}`);
     expect(client.stats()).toMatchObject({ inFlight: 0, replies: 1000, lateReplies: 0, timeouts: 0 });
     expect(broker.stats().replies).toBe(1000);
   });
