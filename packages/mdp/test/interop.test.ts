@@ -1,0 +1,82 @@
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { afterEach, describe, expect, it } from "vitest";
+import { Harness, waitFor } from "./helpers.js";
+
+const scripts = fileURLToPath(new URL("../../../python-scripts/", import.meta.url));
+
+/** PYTHON_PATH if it imports zmq, else python3, else /usr/bin/python3: the first that can `import zmq`. */
+function findPython(): { python?: string; tried: string[] } {
+  const candidates = [process.env.PYTHON_PATH, "python3", "/usr/bin/python3"].filter(
+    (c): c is string => typeof c === "string" && c.length > 0,
+  );
+  const tried: string[] = [];
+  for (const c of candidates) {
+    const r = spawnSync(c, ["-c", "import zmq"], { stdio: "ignore", timeout: 15_000 });
+    if (r.status === 0) return { python: c, tried };
+    tried.push(c);
+  }
+  return { tried };
+}
+
+const { python, tried } = findPython();
+const why = `no Python with pyzmq found (tried ${tried.join(", ")}); install python3-zmq or set PYTHON_PATH`;
+if (python === undefined && !process.env.CI) console.warn(`[mdp interop] SKIPPED: ${why}`);
+
+describe.runIf(python === undefined && Boolean(process.env.CI))("interop prerequisites (CI)", () => {
+  it("CI must be able to run the Python interop tests", () => {
+    throw new Error(why);
+  });
+});
+
+describe.skipIf(python === undefined)("interop with pyzmq reference peers", () => {
+  const h = new Harness();
+  const children: ChildProcess[] = [];
+  afterEach(async () => {
+    for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
+    await h.closeAll();
+  });
+
+  function runPython(script: string, args: string[]): ChildProcess {
+    const child = spawn(python as string, [`${scripts}${script}`, ...args], { stdio: ["ignore", "pipe", "inherit"] });
+    children.push(child);
+    return child;
+  }
+
+  function output(child: ChildProcess): Promise<{ code: number | null; stdout: string }> {
+    let stdout = "";
+    child.stdout?.on("data", (d: Buffer) => {
+      stdout += d.toString();
+    });
+    return new Promise((resolve) => child.once("exit", (code) => resolve({ code, stdout })));
+  }
+
+  it("a Python worker is served through our broker to our client", async () => {
+    const { url, broker } = await h.broker();
+    runPython("mdp_worker.py", [url, "py.upper", "--mode", "upper", "--heartbeat", "100"]);
+    await waitFor(() => broker.stats().services["py.upper"]?.workers === 1, "python worker registered", 15_000);
+    const client = h.client(url, { timeout: 5000 });
+    expect(await client.mmi("py.upper")).toBe("200");
+    const ids = Array.from({ length: 200 }, () => client.nextRequestId());
+    const replies = await Promise.all(ids.map((id, i) => client.request("py.upper", Buffer.from(`msg-${i}`), { requestId: id })));
+    for (const [i, r] of replies.entries()) expect(r.toString()).toBe(`py:MSG-${i}`);
+    // It heartbeats like an RFC 7 worker: it is still registered several liveness windows later.
+    const registered = broker.stats().workersRegistered;
+    await new Promise((r) => setTimeout(r, 600));
+    expect(broker.stats().services["py.upper"]?.workers).toBe(1);
+    expect(broker.stats().workersExpired).toBe(0);
+    expect(broker.stats().workersRegistered).toBe(registered);
+  });
+
+  it("our worker is served through our broker to a Python client", async () => {
+    const { url } = await h.broker();
+    await h.worker(url, "node.echo", (p, ctx) => Buffer.from(`${ctx.requestId}=${p.toString()}`), { concurrency: 2 });
+    const { code, stdout } = await output(runPython("mdp_client.py", [url, "node.echo", "--count", "100", "--mmi"]));
+    const result = JSON.parse(stdout) as { ok: boolean; mmi: string; replies: Record<string, string> };
+    expect(code).toBe(0);
+    expect(result.ok).toBe(true);
+    expect(result.mmi).toBe("200");
+    expect(Object.keys(result.replies)).toHaveLength(100);
+    for (let i = 0; i < 100; i++) expect(result.replies[`py-${i}`]).toBe(`py-${i}=msg-${i}`);
+  });
+});
