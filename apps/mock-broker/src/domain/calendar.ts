@@ -31,7 +31,7 @@ function toUtc(date: IsoDate): Date {
   const m = ISO_DATE.exec(date);
   if (!m) throw new RangeError(`not an ISO date (YYYY-MM-DD): "${date}"`);
   const d = new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])));
-  if (Number.isNaN(d.getTime()) || d.getUTCDate() !== Number(m[3])) throw new RangeError(`not a calendar date: "${date}"`);
+  if (Number.isNaN(d.getTime()) || d.getUTCMonth() !== Number(m[2]) - 1 || d.getUTCDate() !== Number(m[3])) throw new RangeError(`not a calendar date: "${date}"`);
   return d;
 }
 

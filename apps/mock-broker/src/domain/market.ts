@@ -93,7 +93,9 @@ const fix = (x: number, digits: number): number => Number(x.toFixed(digits));
 
 /** The simulator's vol surface: ATM vol x term structure x skew/smile in standardised moneyness. */
 export function smileVol(atmVol: number, spot: number, strike: number, years: number, monthIndex: number): number {
-  const x = Math.log(strike / spot) / Math.sqrt(Math.max(years, 1 / TRADING_DAYS_PER_YEAR));
+  // Floor the time and clamp the moneyness: standardised moneyness explodes in
+  // the last days before expiry, and a 150% wing vol would be a silly quote.
+  const x = Math.max(-2.5, Math.min(2.5, Math.log(strike / spot) / Math.sqrt(Math.max(years, 20 / TRADING_DAYS_PER_YEAR))));
   const shape = 1 - 0.25 * x + 0.6 * x * x;
   const term = 1 + 0.02 * monthIndex;
   return Math.min(1.5, Math.max(0.05, atmVol * term * shape));
