@@ -1,0 +1,469 @@
+import { PickleError } from "./errors.js";
+import { PyCall, PyGlobal } from "./globals.js";
+import { encodeUtf8Into, utf8Length } from "./text.js";
+import { isTuple } from "./tuple.js";
+
+export interface DumpOptions {
+  /** Deepest container nesting written (the encoder recurses). Default 1,000. */
+  maxDepth?: number;
+  /**
+   * Dates are written as aware `datetime(..., tzinfo=timezone.utc)` (a Date is an
+   * instant). true writes naive datetimes holding UTC wall time instead.
+   */
+  naiveDates?: boolean;
+}
+
+const PROTO = 0x80, FRAME = 0x95, STOP = 0x2e, NONE = 0x4e, NEWTRUE = 0x88, NEWFALSE = 0x89,
+  BININT = 0x4a, BININT1 = 0x4b, BININT2 = 0x4d, LONG1 = 0x8a, LONG4 = 0x8b, BINFLOAT = 0x47,
+  SHORT_BINUNICODE = 0x8c, BINUNICODE = 0x58, BINUNICODE8 = 0x8d, SHORT_BINBYTES = 0x43,
+  BINBYTES = 0x42, BINBYTES8 = 0x8e, EMPTY_LIST = 0x5d, EMPTY_DICT = 0x7d, EMPTY_SET = 0x8f,
+  EMPTY_TUPLE = 0x29, MARK = 0x28, APPEND = 0x61, APPENDS = 0x65, SETITEM = 0x73, SETITEMS = 0x75,
+  ADDITEMS = 0x90, TUPLE = 0x74, TUPLE1 = 0x85, TUPLE2 = 0x86, TUPLE3 = 0x87, MEMOIZE = 0x94,
+  BINGET = 0x68, LONG_BINGET = 0x6a, POP = 0x30, POP_MARK = 0x31, STACK_GLOBAL = 0x93, REDUCE = 0x52;
+
+const BATCH = 1000; // CPython's batch size for APPENDS/SETITEMS/ADDITEMS
+const f64 = new Float64Array(1);
+const f64Bytes = new Uint8Array(f64.buffer);
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+const KEEP_BUFFER_MAX = 1 << 20;
+
+type WellFormed = { isWellFormed?: () => boolean };
+
+/** One reusable encoder: its output buffer and memo survive between calls. */
+class Pickler {
+  buf = Buffer.allocUnsafe(4096);
+  pos = 0;
+  private readonly memo = new Map<object, number>();
+  private globals: Map<string, number> | undefined;
+  private memoCount = 0;
+  private depth = 0;
+  private maxDepth = 1000;
+  private naiveDates = false;
+
+  dumps(value: unknown, o: DumpOptions | undefined): Buffer {
+    this.maxDepth = o?.maxDepth ?? 1000;
+    this.naiveDates = o?.naiveDates === true;
+    this.pos = 0;
+    this.ensure(11);
+    const b = this.buf;
+    b[0] = PROTO;
+    b[1] = 4;
+    b[2] = FRAME; // one frame around everything; its length is patched at the end
+    this.pos = 11;
+    try {
+      this.write(value);
+      this.op(STOP);
+      const body = this.pos - 11;
+      const out = this.buf;
+      out.writeUInt32LE(body % 0x100000000, 3);
+      out.writeUInt32LE(Math.floor(body / 0x100000000), 7);
+      const result = Buffer.allocUnsafe(this.pos);
+      out.copy(result, 0, 0, this.pos);
+      return result;
+    } finally {
+      this.memo.clear();
+      this.globals = undefined;
+      this.memoCount = 0;
+      this.depth = 0;
+      if (this.buf.length > KEEP_BUFFER_MAX) this.buf = Buffer.allocUnsafe(4096);
+    }
+  }
+
+  private ensure(n: number): void {
+    if (this.pos + n > this.buf.length) {
+      const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + n));
+      this.buf.copy(next, 0, 0, this.pos);
+      this.buf = next;
+    }
+  }
+
+  private op(code: number): void {
+    this.ensure(1);
+    this.buf[this.pos++] = code;
+  }
+
+  private u32(v: number): void {
+    const b = this.buf;
+    const p = this.pos;
+    b[p] = v & 0xff;
+    b[p + 1] = (v >>> 8) & 0xff;
+    b[p + 2] = (v >>> 16) & 0xff;
+    b[p + 3] = (v >>> 24) & 0xff;
+    this.pos = p + 4;
+  }
+
+  private u64(v: number): void {
+    this.u32(v % 0x100000000);
+    this.u32(Math.floor(v / 0x100000000));
+  }
+
+  private write(v: unknown): void {
+    switch (typeof v) {
+      case "string":
+        return this.str(v);
+      case "number":
+        return this.number(v);
+      case "boolean":
+        return this.op(v ? NEWTRUE : NEWFALSE);
+      case "bigint":
+        return this.bigint(v);
+      case "undefined":
+        return this.op(NONE);
+      case "object":
+        if (v === null) return this.op(NONE);
+        return this.object(v);
+      default:
+        throw new PickleError("UNSUPPORTED", `cannot pickle a ${typeof v}`);
+    }
+  }
+
+  private str(s: string): void {
+    const n = s.length;
+    if (n <= 85) {
+      // 85 UTF-16 units are at most 255 UTF-8 bytes: the 1-byte length always fits.
+      this.ensure(2 + 3 * n);
+      const b = this.buf;
+      const start = this.pos + 2;
+      let p = start;
+      for (let i = 0; i < n; i++) {
+        const c = s.charCodeAt(i);
+        if (c >= 0x80) {
+          p = encodeUtf8Into(s, b, start);
+          break;
+        }
+        b[p++] = c;
+      }
+      b[this.pos] = SHORT_BINUNICODE;
+      b[this.pos + 1] = p - start;
+      this.pos = p;
+      return;
+    }
+    // Buffer.write would turn a lone surrogate into U+FFFD; Python keeps it (surrogatepass).
+    const native = (s as WellFormed).isWellFormed?.() ?? false;
+    const len = native ? Buffer.byteLength(s, "utf8") : utf8Length(s);
+    this.ensure(9 + len);
+    if (len < 256) {
+      this.buf[this.pos++] = SHORT_BINUNICODE;
+      this.buf[this.pos++] = len;
+    } else if (len < 0x100000000) {
+      this.buf[this.pos++] = BINUNICODE;
+      this.u32(len);
+    } else {
+      this.buf[this.pos++] = BINUNICODE8;
+      this.u64(len);
+    }
+    if (native) this.pos += this.buf.write(s, this.pos, len, "utf8");
+    else this.pos = encodeUtf8Into(s, this.buf, this.pos);
+  }
+
+  private number(v: number): void {
+    if (Number.isInteger(v) && !Object.is(v, -0)) {
+      if (v >= 0 && v < 256) {
+        this.ensure(2);
+        this.buf[this.pos++] = BININT1;
+        this.buf[this.pos++] = v;
+        return;
+      }
+      if (v >= 0 && v < 65536) {
+        this.ensure(3);
+        const b = this.buf;
+        b[this.pos++] = BININT2;
+        b[this.pos++] = v & 0xff;
+        b[this.pos++] = v >>> 8;
+        return;
+      }
+      if (v >= -2147483648 && v <= 2147483647) {
+        this.ensure(5);
+        this.buf[this.pos++] = BININT;
+        this.u32(v);
+        return;
+      }
+      if (Number.isSafeInteger(v)) return this.safeLong(v);
+    }
+    // Non-integers, -0, NaN, infinities, and integers past 2^53 (already inexact) are floats.
+    this.ensure(9);
+    const b = this.buf;
+    b[this.pos++] = BINFLOAT;
+    f64[0] = v;
+    if (LITTLE_ENDIAN) for (let i = 7; i >= 0; i--) b[this.pos++] = f64Bytes[i]!;
+    else for (let i = 0; i < 8; i++) b[this.pos++] = f64Bytes[i]!;
+  }
+
+  /** LONG1 for a safe integer beyond int32: 5 to 7 bytes of two's complement. */
+  private safeLong(v: number): void {
+    const hi = Math.floor(v / 0x100000000); // signed, exact
+    const lo = v - hi * 0x100000000; // 0 <= lo < 2^32
+    const n = hi >= -128 && hi < 128 ? 5 : hi >= -32768 && hi < 32768 ? 6 : 7;
+    this.ensure(2 + n);
+    const b = this.buf;
+    b[this.pos++] = LONG1;
+    b[this.pos++] = n;
+    this.u32(lo);
+    b[this.pos++] = hi & 0xff;
+    if (n > 5) b[this.pos++] = (hi >> 8) & 0xff;
+    if (n > 6) b[this.pos++] = (hi >> 16) & 0xff;
+  }
+
+  private bigint(v: bigint): void {
+    if (v >= -2147483648n && v <= 2147483647n) return this.number(Number(v));
+    const magnitude = v < 0n ? -v - 1n : v;
+    const n = Math.ceil((magnitude.toString(2).length + 1) / 8); // + sign bit
+    const u = v < 0n ? (1n << BigInt(8 * n)) + v : v;
+    const hex = u.toString(16).padStart(2 * n, "0");
+    this.ensure(5 + n);
+    const b = this.buf;
+    if (n < 256) {
+      b[this.pos++] = LONG1;
+      b[this.pos++] = n;
+    } else {
+      b[this.pos++] = LONG4;
+      this.u32(n);
+    }
+    for (let i = 0; i < n; i++) {
+      const at = 2 * (n - 1 - i);
+      b[this.pos++] = Number.parseInt(hex.slice(at, at + 2), 16);
+    }
+  }
+
+  private bytes(v: Uint8Array): void {
+    const n = v.length;
+    this.ensure(9 + n);
+    const b = this.buf;
+    if (n < 256) {
+      b[this.pos++] = SHORT_BINBYTES;
+      b[this.pos++] = n;
+    } else if (n < 0x100000000) {
+      b[this.pos++] = BINBYTES;
+      this.u32(n);
+    } else {
+      b[this.pos++] = BINBYTES8;
+      this.u64(n);
+    }
+    b.set(v, this.pos);
+    this.pos += n;
+  }
+
+  private memoize(v: object): void {
+    this.memo.set(v, this.memoCount++);
+    this.op(MEMOIZE);
+  }
+
+  private get(index: number): void {
+    this.ensure(5);
+    if (index < 256) {
+      this.buf[this.pos++] = BINGET;
+      this.buf[this.pos++] = index;
+    } else {
+      this.buf[this.pos++] = LONG_BINGET;
+      this.u32(index);
+    }
+  }
+
+  private object(v: object): void {
+    const seen = this.memo.get(v);
+    if (seen !== undefined) return this.get(seen);
+    if (++this.depth > this.maxDepth) {
+      throw new PickleError("LIMIT_EXCEEDED", `value nests deeper than maxDepth ${this.maxDepth}`);
+    }
+    if (Array.isArray(v)) {
+      if (isTuple(v)) this.tuple(v);
+      else this.list(v);
+    } else if (v instanceof Uint8Array) {
+      this.bytes(v);
+    } else if (v instanceof Date) {
+      this.date(v);
+    } else if (v instanceof Map) {
+      this.map(v);
+    } else if (v instanceof Set) {
+      this.set(v);
+    } else if (v instanceof PyCall) {
+      this.global(v.module, v.name);
+      this.tuple(v.args as unknown[]);
+      this.op(REDUCE);
+    } else if (v instanceof PyGlobal) {
+      this.global(v.module, v.name);
+    } else if (ArrayBuffer.isView(v) || v instanceof ArrayBuffer) {
+      throw new PickleError("UNSUPPORTED", "only Uint8Array/Buffer binary data can be pickled (as bytes)");
+    } else {
+      this.dict(v as Record<string, unknown>);
+    }
+    this.depth--;
+  }
+
+  private list(v: readonly unknown[]): void {
+    this.op(EMPTY_LIST);
+    this.memoize(v);
+    const n = v.length;
+    if (n === 1) {
+      this.write(v[0]);
+      this.op(APPEND);
+      return;
+    }
+    for (let i = 0; i < n; i += BATCH) {
+      this.op(MARK);
+      const stop = Math.min(n, i + BATCH);
+      for (let j = i; j < stop; j++) this.write(v[j]);
+      this.op(APPENDS);
+    }
+  }
+
+  /** Arrays used as dict keys or set items become tuples: Python cannot hash a list. */
+  private hashable(k: unknown): void {
+    if (Array.isArray(k) && !isTuple(k)) {
+      const seen = this.memo.get(k);
+      if (seen !== undefined) return this.get(seen);
+      this.tuple(k);
+    } else {
+      this.write(k);
+    }
+  }
+
+  private tuple(v: readonly unknown[]): void {
+    const n = v.length;
+    if (n === 0) return this.op(EMPTY_TUPLE);
+    if (n > 3) this.op(MARK);
+    for (let i = 0; i < n; i++) this.write(v[i]);
+    // A tuple reached again through its own items was written (and memoized) inside
+    // them: drop this copy and refer to that one, as CPython does.
+    const seen = this.memo.get(v);
+    if (seen !== undefined) {
+      if (n > 3) this.op(POP_MARK);
+      else for (let i = 0; i < n; i++) this.op(POP);
+      return this.get(seen);
+    }
+    this.op(n === 1 ? TUPLE1 : n === 2 ? TUPLE2 : n === 3 ? TUPLE3 : TUPLE);
+    this.memoize(v);
+  }
+
+  private dict(v: Record<string, unknown>): void {
+    this.op(EMPTY_DICT);
+    this.memoize(v);
+    const keys = Object.keys(v);
+    const n = keys.length;
+    if (n === 1) {
+      const k = keys[0]!;
+      this.str(k);
+      this.write(v[k]);
+      this.op(SETITEM);
+      return;
+    }
+    for (let i = 0; i < n; i += BATCH) {
+      this.op(MARK);
+      const stop = Math.min(n, i + BATCH);
+      for (let j = i; j < stop; j++) {
+        const k = keys[j]!;
+        this.str(k);
+        this.write(v[k]);
+      }
+      this.op(SETITEMS);
+    }
+  }
+
+  private map(v: Map<unknown, unknown>): void {
+    this.op(EMPTY_DICT);
+    this.memoize(v);
+    let inBatch = 0;
+    for (const [k, val] of v) {
+      if (inBatch === 0) this.op(MARK);
+      this.hashable(k);
+      this.write(val);
+      if (++inBatch === BATCH) {
+        this.op(SETITEMS);
+        inBatch = 0;
+      }
+    }
+    if (inBatch > 0) this.op(SETITEMS);
+  }
+
+  private set(v: Set<unknown>): void {
+    this.op(EMPTY_SET);
+    this.memoize(v);
+    let inBatch = 0;
+    for (const item of v) {
+      if (inBatch === 0) this.op(MARK);
+      this.hashable(item);
+      if (++inBatch === BATCH) {
+        this.op(ADDITEMS);
+        inBatch = 0;
+      }
+    }
+    if (inBatch > 0) this.op(ADDITEMS);
+  }
+
+  /** A global, memoized per pickle so a list of Dates names datetime.datetime once. */
+  private global(module: string, name: string): void {
+    const key = `${module}\n${name}`;
+    const seen = this.globals?.get(key);
+    if (seen !== undefined) return this.get(seen);
+    this.str(module);
+    this.str(name);
+    this.op(STACK_GLOBAL);
+    (this.globals ??= new Map()).set(key, this.memoCount++);
+    this.op(MEMOIZE);
+  }
+
+  private date(d: Date): void {
+    const t = d.getTime();
+    const year = d.getUTCFullYear();
+    if (!Number.isFinite(t) || year < 1 || year > 9999) {
+      throw new PickleError("UNSUPPORTED", "only valid Dates in years 1..9999 can be pickled");
+    }
+    this.global("datetime", "datetime");
+    const us = d.getUTCMilliseconds() * 1000;
+    this.ensure(12);
+    const b = this.buf;
+    b[this.pos++] = SHORT_BINBYTES;
+    b[this.pos++] = 10;
+    b[this.pos++] = year >> 8;
+    b[this.pos++] = year & 0xff;
+    b[this.pos++] = d.getUTCMonth() + 1;
+    b[this.pos++] = d.getUTCDate();
+    b[this.pos++] = d.getUTCHours();
+    b[this.pos++] = d.getUTCMinutes();
+    b[this.pos++] = d.getUTCSeconds();
+    b[this.pos++] = us >> 16;
+    b[this.pos++] = (us >> 8) & 0xff;
+    b[this.pos++] = us & 0xff;
+    if (this.naiveDates) {
+      this.op(TUPLE1);
+    } else {
+      this.utc();
+      this.op(TUPLE2);
+    }
+    this.op(REDUCE);
+  }
+
+  /** datetime.timezone.utc, pickled as CPython does: timezone(timedelta(0, 0, 0)). */
+  private utc(): void {
+    const seen = this.globals?.get("utc");
+    if (seen !== undefined) return this.get(seen);
+    this.global("datetime", "timezone");
+    this.global("datetime", "timedelta");
+    this.ensure(7);
+    const b = this.buf;
+    for (let i = 0; i < 3; i++) {
+      b[this.pos++] = BININT1;
+      b[this.pos++] = 0;
+    }
+    this.op(TUPLE3);
+    this.op(REDUCE);
+    this.op(TUPLE1);
+    this.op(REDUCE);
+    (this.globals ??= new Map()).set("utc", this.memoCount++);
+    this.op(MEMOIZE);
+  }
+}
+
+let idle: Pickler | undefined;
+
+/** Encode a value as a protocol 4 pickle (CPython 3.8+ loads it). See the README for the mapping. */
+export function dumps(value: unknown, options?: DumpOptions): Buffer {
+  // A getter run during encoding could call dumps again: it then gets its own encoder.
+  const p = idle ?? new Pickler();
+  idle = undefined;
+  try {
+    return p.dumps(value, options);
+  } finally {
+    idle = p;
+  }
+}

@@ -1,0 +1,123 @@
+import { PickleError } from "./errors.js";
+
+const utf8Strict = new TextDecoder("utf-8", { fatal: true });
+
+/**
+ * UTF-8 to string. Short ASCII (most dict keys and symbols) is built in JS, which beats
+ * a native call; the rest goes to TextDecoder. CPython writes lone surrogates with
+ * "surrogatepass", which a strict decoder rejects: those take the slow exact path.
+ */
+export function decodeUtf8(data: Uint8Array, start: number, end: number): string {
+  if (end - start <= 24) {
+    let s = "";
+    for (let i = start; i < end; i++) {
+      const c = data[i]!;
+      if (c >= 0x80) return decodeUtf8Slow(data, start, end);
+      s += String.fromCharCode(c);
+    }
+    return s;
+  }
+  return decodeUtf8Slow(data, start, end);
+}
+
+function decodeUtf8Slow(data: Uint8Array, start: number, end: number): string {
+  try {
+    return utf8Strict.decode(data.subarray(start, end));
+  } catch {
+    return decodeSurrogatePass(data, start, end);
+  }
+}
+
+function bad(): PickleError {
+  return new PickleError("MALFORMED", "string is not valid UTF-8");
+}
+
+/** Exact UTF-8 decoder that also accepts encoded surrogates (Python's surrogatepass). */
+function decodeSurrogatePass(data: Uint8Array, start: number, end: number): string {
+  const units: number[] = [];
+  let i = start;
+  while (i < end) {
+    const b0 = data[i]!;
+    let cp: number;
+    let need: number;
+    if (b0 < 0x80) {
+      cp = b0;
+      need = 0;
+    } else if (b0 >= 0xc2 && b0 < 0xe0) {
+      cp = b0 & 0x1f;
+      need = 1;
+    } else if (b0 >= 0xe0 && b0 < 0xf0) {
+      cp = b0 & 0x0f;
+      need = 2;
+    } else if (b0 >= 0xf0 && b0 < 0xf5) {
+      cp = b0 & 0x07;
+      need = 3;
+    } else {
+      throw bad();
+    }
+    for (let k = 1; k <= need; k++) {
+      const b = data[i + k];
+      if (b === undefined || i + k >= end || (b & 0xc0) !== 0x80) throw bad();
+      cp = (cp << 6) | (b & 0x3f);
+    }
+    if ((need === 2 && cp < 0x800) || (need === 3 && (cp < 0x10000 || cp > 0x10ffff))) throw bad();
+    i += need + 1;
+    if (cp >= 0x10000) {
+      cp -= 0x10000;
+      units.push(0xd800 | (cp >> 10), 0xdc00 | (cp & 0x3ff));
+    } else {
+      units.push(cp);
+    }
+  }
+  let s = "";
+  for (let k = 0; k < units.length; k += 8192) s += String.fromCharCode(...units.slice(k, k + 8192));
+  return s;
+}
+
+/** Byte length of `s` in UTF-8 with surrogatepass (lone surrogates take 3 bytes). */
+export function utf8Length(s: string): number {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c < 0xdc00 && i + 1 < s.length) {
+      const d = s.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d < 0xe000) {
+        n += 4;
+        i++;
+      } else n += 3;
+    } else n += 3;
+  }
+  return n;
+}
+
+/** Write `s` as UTF-8 with surrogatepass; returns the new offset. Caller ensured room. */
+export function encodeUtf8Into(s: string, out: Uint8Array, pos: number): number {
+  for (let i = 0; i < s.length; i++) {
+    let c = s.charCodeAt(i);
+    if (c < 0x80) {
+      out[pos++] = c;
+    } else if (c < 0x800) {
+      out[pos++] = 0xc0 | (c >> 6);
+      out[pos++] = 0x80 | (c & 0x3f);
+    } else {
+      if (c >= 0xd800 && c < 0xdc00 && i + 1 < s.length) {
+        const d = s.charCodeAt(i + 1);
+        if (d >= 0xdc00 && d < 0xe000) {
+          c = 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00);
+          i++;
+          out[pos++] = 0xf0 | (c >> 18);
+          out[pos++] = 0x80 | ((c >> 12) & 0x3f);
+          out[pos++] = 0x80 | ((c >> 6) & 0x3f);
+          out[pos++] = 0x80 | (c & 0x3f);
+          continue;
+        }
+      }
+      out[pos++] = 0xe0 | (c >> 12);
+      out[pos++] = 0x80 | ((c >> 6) & 0x3f);
+      out[pos++] = 0x80 | (c & 0x3f);
+    }
+  }
+  return pos;
+}
