@@ -84,7 +84,7 @@ function strikePrice(t: Token & { kind: "number" }): number | undefined {
 interface Slots {
   underlying?: { code: string; token: Token };
   months: Array<{ month: Month; token: Token }>;
-  arrowAt?: number;
+  arrow: boolean;
   strike?: { selector: StrikeSelector; token: Token };
   structure?: { structure: "straddle" | "strangle"; token: Token };
   size?: { size: Size; token: Token };
@@ -112,7 +112,7 @@ function parseStatement(st: Statement, o: Required<ParseOptions>): Instruction {
     });
   }
   const verb = verbs[0]!.verb;
-  const slots: Slots = { months: [], all: false };
+  const slots: Slots = { months: [], arrow: false, all: false };
   for (const t of st.tokens) fill(st, verb, slots, t, o);
   return build(st, verb, slots);
 }
@@ -147,6 +147,7 @@ function fill(st: Statement, verb: Verb, slots: Slots, t: Token, o: Required<Par
         }
         if (slots.underlying) throw refuseToken(st, t, "a strike is a price like 6.0 or 6000 (= 6.000)");
       }
+      if (u) throw refuseToken(st, t, `the underlying is already ${slots.underlying!.token.text}`);
       if (!slots.underlying) {
         throw new Refusal({ message: `unknown underlying "${t.text}" in "${st.text}"`, unread: t.text, position: t.start });
       }
@@ -170,10 +171,10 @@ function fill(st: Statement, verb: Verb, slots: Slots, t: Token, o: Required<Par
       return;
     }
     case "arrow":
-      if (verb.type !== "roll" || slots.months.length !== 1 || slots.arrowAt !== undefined) {
+      if (verb.type !== "roll" || slots.months.length !== 1 || slots.arrow) {
         throw refuseToken(st, t, verb.type === "roll" ? "write 移仓 <from> 到 <to>" : undefined);
       }
-      slots.arrowAt = t.start;
+      slots.arrow = true;
       return;
     case "strike": {
       if (!takesLegs) throw refuseToken(st, t);
@@ -261,9 +262,6 @@ function build(st: Statement, verb: Verb, slots: Slots): Instruction {
     case "roll": {
       const [from, to] = slots.months;
       if (!from) throw refuseMissing(st, "the month to roll from (移仓 当月 到 下月)");
-      if (slots.arrowAt !== undefined && slots.arrowAt < from.token.start) {
-        throw refuseMissing(st, "the month to roll from (移仓 当月 到 下月)");
-      }
       if (!to) throw refuseMissing(st, "the month to roll to (移仓 当月 到 下月)");
       if (from.month === to.month) throw refuseToken(st, to.token, `already ${MONTH_NAMES[from.month]}: roll to another month`);
       const out: Instruction = { type: "roll", text, from: from.month, to: to.month };
