@@ -7,4 +7,6 @@ export default defineConfig({
   sourcemap: true,
   clean: true,
   target: "node20",
+  // A devDependency loaded only in mock mode: never bundled into the gateway.
+  external: ["@desk/mock-broker"],
 });

@@ -1,0 +1,61 @@
+import net from "node:net";
+import type { Logger } from "../logger.js";
+
+/** Is something accepting TCP connections at this ZeroMQ tcp:// endpoint? */
+export function isListening(endpoint: string, timeoutMs = 500): Promise<boolean> {
+  const m = /^tcp:\/\/(.+):(\d+)$/.exec(endpoint.trim());
+  if (!m) return Promise.resolve(false);
+  const host = m[1]!.replace(/^\[(.*)\]$/, "$1");
+  const port = Number(m[2]);
+  if (host === "*" || port === 0) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const socket = net.connect({ host, port });
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(timeoutMs, () => done(false));
+    socket.once("connect", () => done(true));
+    socket.once("error", () => done(false));
+  });
+}
+
+/** ZeroMQ binds to an interface address, not a host name: "localhost" becomes 127.0.0.1. */
+export function bindable(endpoint: string): string {
+  return endpoint.replace(/^tcp:\/\/localhost:/, "tcp://127.0.0.1:");
+}
+
+export interface MockBackendHandle {
+  brokerUrl: string;
+  pubUrl: string;
+  close(): Promise<void>;
+}
+
+/**
+ * USE_MOCK_ZMQ: start @desk/mock-broker in this process unless a broker already
+ * answers on brokerUrl (a mock started by hand, or a real one). Loaded lazily so
+ * production never loads the mock's code.
+ */
+export async function startMockIfNeeded(o: {
+  brokerUrl: string;
+  pubUrl: string;
+  heartbeatInterval: number;
+  tickMs: number | undefined;
+  logger: Logger;
+}): Promise<MockBackendHandle | undefined> {
+  const first = o.brokerUrl.split(",")[0]!.trim();
+  if (await isListening(first)) {
+    o.logger.info({ brokerUrl: first }, "USE_MOCK_ZMQ: a broker is already listening; not starting the mock");
+    return undefined;
+  }
+  const { startMockBackend } = await import("@desk/mock-broker");
+  const mock = await startMockBackend({
+    brokerEndpoint: bindable(first),
+    pubEndpoint: bindable(o.pubUrl),
+    heartbeatInterval: o.heartbeatInterval,
+    ...(o.tickMs !== undefined ? { tickMs: o.tickMs } : {}),
+    logger: o.logger.child({ component: "mock-backend" }),
+  });
+  o.logger.warn({ brokerUrl: mock.brokerUrl, pubUrl: mock.pubUrl }, "USE_MOCK_ZMQ: started the in-process mock backend");
+  return mock;
+}

@@ -1,0 +1,248 @@
+import { type TopicKind, parseTopic, topics } from "@desk/contracts";
+import { Subscriber } from "zeromq";
+import type { Logger } from "../logger.js";
+import type { Metrics } from "../metrics.js";
+import type { Codec } from "./types.js";
+
+/** One event as the gateway hands it to subscriptions: `id` is `${topic}:${seq}`. */
+export interface TopicEvent {
+  id: string;
+  seq: number;
+  topic: string;
+  kind: TopicKind;
+  data: unknown;
+}
+
+export type SubState = "connecting" | "connected" | "disconnected" | "closed";
+
+interface TopicEntry {
+  listeners: Set<(event: TopicEvent) => void>;
+  /** Ring buffer of recent events, oldest first (bounded by replayBufferSize). */
+  recent: TopicEvent[];
+  lingerTimer: NodeJS.Timeout | undefined;
+}
+
+/**
+ * vn.py's PUB sends one frame, pickle([topic, data]); a pickle of protocol 2+
+ * starts with the PROTO opcode 0x80, which no topic name does. Subscribing to
+ * that one byte admits those messages (filtered after decoding) without
+ * admitting every two-frame topic, so per-topic ZeroMQ filtering still works
+ * for our own publisher.
+ */
+const PICKLE_PREFIX = Buffer.from([0x80]);
+
+/**
+ * The gateway's single SUB socket. Topics are subscribed on the socket while at
+ * least one listener wants them (ref-counted), plus a short linger so a client
+ * that reconnects finds the events it missed in the topic's ring buffer.
+ *
+ * Sequence numbers are global across topics, so one lastEventId positions a
+ * subscription that spans several topics (accountIds: [a, b]).
+ */
+export class PubSubscriber {
+  private readonly socket = new Subscriber({ linger: 0 });
+  private readonly entries = new Map<string, TopicEntry>();
+  private seq = 0;
+  private stateValue: SubState = "connecting";
+  private lastMessageAt: number | undefined;
+  private lastHeartbeatAt: number | undefined;
+  private received = 0;
+  private rejected = 0;
+  private loop: Promise<void> | undefined;
+
+  constructor(
+    private readonly o: {
+      url: string;
+      codec: Codec;
+      logger: Logger;
+      metrics: Metrics;
+      replayBufferSize: number;
+      lingerMs: number;
+    },
+  ) {}
+
+  start(): void {
+    this.socket.events.on("connect", () => this.setState("connected"));
+    this.socket.events.on("handshake", () => this.setState("connected"));
+    this.socket.events.on("disconnect", () => this.setState("disconnected"));
+    this.socket.events.on("connect:retry", () => {
+      if (this.stateValue !== "connected") this.setState("disconnected");
+    });
+    this.socket.connect(this.o.url);
+    this.socket.subscribe(PICKLE_PREFIX);
+    this.loop = this.receiveLoop();
+  }
+
+  /**
+   * Registers `listener` for `topicList` and returns, atomically with the
+   * registration, the buffered events newer than `sinceSeq` (oldest first).
+   */
+  listen(
+    topicList: readonly string[],
+    listener: (event: TopicEvent) => void,
+    sinceSeq?: number,
+  ): { replay: TopicEvent[]; close: () => void } {
+    const unique = [...new Set(topicList)];
+    const replay: TopicEvent[] = [];
+    for (const topic of unique) {
+      let entry = this.entries.get(topic);
+      if (!entry) {
+        entry = { listeners: new Set(), recent: [], lingerTimer: undefined };
+        this.entries.set(topic, entry);
+        this.socket.subscribe(topic);
+      }
+      if (entry.lingerTimer) {
+        clearTimeout(entry.lingerTimer);
+        entry.lingerTimer = undefined;
+      }
+      entry.listeners.add(listener);
+      // A sequence beyond ours comes from an earlier gateway process: nothing to replay.
+      if (sinceSeq !== undefined && sinceSeq <= this.seq) {
+        for (const event of entry.recent) if (event.seq > sinceSeq) replay.push(event);
+      }
+    }
+    replay.sort((a, b) => a.seq - b.seq);
+    let closed = false;
+    const close = () => {
+      if (closed) return;
+      closed = true;
+      for (const topic of unique) this.release(topic, listener);
+    };
+    return { replay, close };
+  }
+
+  /** The newest sequence number handed out; an id built from it positions a snapshot in the stream. */
+  get currentSeq(): number {
+    return this.seq;
+  }
+
+  status() {
+    return {
+      url: this.o.url,
+      state: this.stateValue,
+      topics: this.entries.size,
+      received: this.received,
+      rejected: this.rejected,
+      lastMessageAt: this.lastMessageAt ? new Date(this.lastMessageAt).toISOString() : null,
+      lastVnpyHeartbeatAt: this.lastHeartbeatAt ? new Date(this.lastHeartbeatAt).toISOString() : null,
+    };
+  }
+
+  async close(): Promise<void> {
+    this.setState("closed");
+    for (const entry of this.entries.values()) if (entry.lingerTimer) clearTimeout(entry.lingerTimer);
+    this.entries.clear();
+    this.socket.close();
+    await this.loop?.catch(() => undefined);
+  }
+
+  private setState(state: SubState): void {
+    if (this.stateValue === "closed" || this.stateValue === state) return;
+    this.o.logger.info({ url: this.o.url, state }, "pub/sub socket state");
+    this.stateValue = state;
+  }
+
+  private release(topic: string, listener: (event: TopicEvent) => void): void {
+    const entry = this.entries.get(topic);
+    if (!entry) return;
+    entry.listeners.delete(listener);
+    if (entry.listeners.size > 0 || entry.lingerTimer) return;
+    const drop = () => {
+      const current = this.entries.get(topic);
+      if (current !== entry || entry.listeners.size > 0) return;
+      this.entries.delete(topic);
+      if (!this.socket.closed) this.socket.unsubscribe(topic);
+    };
+    if (this.o.lingerMs <= 0) {
+      drop();
+      return;
+    }
+    entry.lingerTimer = setTimeout(drop, this.o.lingerMs);
+    entry.lingerTimer.unref();
+  }
+
+  private async receiveLoop(): Promise<void> {
+    try {
+      for await (const frames of this.socket) {
+        try {
+          await this.handle(frames);
+        } catch (err) {
+          this.rejected++;
+          this.o.logger.warn({ err: String(err) }, "dropped an unreadable pub/sub message");
+        }
+      }
+    } catch (err) {
+      if (this.stateValue !== "closed") this.o.logger.error({ err: String(err) }, "pub/sub receive loop ended");
+    }
+  }
+
+  private async handle(frames: Buffer[]): Promise<void> {
+    this.lastMessageAt = Date.now();
+    this.received++;
+    let topic: string;
+    let data: unknown;
+    if (frames.length >= 2) {
+      topic = frames[0]!.toString("utf8");
+      // Topics nobody here wants (a prefix match of a longer name) are skipped before decoding.
+      if (!this.entries.has(topic)) return;
+      data = await this.o.codec.decode(frames[1]!);
+    } else {
+      const decoded = await this.o.codec.decode(frames[0]!);
+      if (!Array.isArray(decoded) || decoded.length !== 2 || typeof decoded[0] !== "string") {
+        this.reject("unknown", "one-frame message is not pickle([topic, data])");
+        return;
+      }
+      topic = decoded[0];
+      data = decoded[1];
+      if (topic === "heartbeat") {
+        this.lastHeartbeatAt = Date.now();
+        this.o.metrics.pubsubEvents.inc({ kind: "heartbeat", result: "heartbeat" });
+        return;
+      }
+      if (!this.entries.has(topic)) return;
+    }
+    const parsed = parseTopic(topic);
+    if (!parsed) {
+      this.reject("unknown", `unknown topic ${topic}`);
+      return;
+    }
+    const checked = topics[parsed.kind].event.safeParse(data);
+    if (!checked.success) {
+      const first = checked.error.issues[0];
+      this.reject(parsed.kind, `${topic}: ${first ? `${first.path.join(".")}: ${first.message}` : "invalid event"}`);
+      return;
+    }
+    const entry = this.entries.get(topic);
+    if (!entry) return;
+    const seq = ++this.seq;
+    const event: TopicEvent = { id: `${topic}:${seq}`, seq, topic, kind: parsed.kind, data: checked.data };
+    entry.recent.push(event);
+    if (entry.recent.length > this.o.replayBufferSize) entry.recent.shift();
+    this.o.metrics.pubsubEvents.inc({ kind: parsed.kind, result: "delivered" });
+    for (const listener of entry.listeners) listener(event);
+  }
+
+  private reject(kind: string, why: string): void {
+    this.rejected++;
+    this.o.metrics.pubsubEvents.inc({ kind, result: "invalid" });
+    // Invalid events usually come in floods (a schema drift): log at debug after the first few.
+    if (this.rejected <= 10) this.o.logger.warn({ why }, "rejected a pub/sub event");
+    else this.o.logger.debug({ why }, "rejected a pub/sub event");
+  }
+}
+
+/** "account.account1:42" -> 42 ; anything unparsable -> undefined (no replay, live only). */
+export function seqOfEventId(id: string | null | undefined): number | undefined {
+  if (!id) return undefined;
+  const at = id.lastIndexOf(":");
+  if (at < 0) return undefined;
+  const n = Number(id.slice(at + 1));
+  return Number.isSafeInteger(n) && n >= 0 ? n : undefined;
+}
+
+/** "execution.ex-1:42" -> "execution.ex-1". */
+export function topicOfEventId(id: string | null | undefined): string | undefined {
+  if (!id) return undefined;
+  const at = id.lastIndexOf(":");
+  return at > 0 ? id.slice(0, at) : undefined;
+}

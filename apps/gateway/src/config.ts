@@ -1,0 +1,207 @@
+import { z } from "zod";
+
+/**
+ * Gateway configuration, parsed once at start from the environment (DESIGN.md
+ * "Environment"). Anything a test or an embedder wants to tune beyond the
+ * environment (rate limits, buffer sizes) has a default here and can be
+ * overridden through startGateway(partialConfig).
+ */
+export interface GatewayConfig {
+  /** HTTP + WebSocket port; 0 lets the OS choose (tests). */
+  port: number;
+  /** Interface to listen on. */
+  host: string;
+  /** Majordomo broker endpoint(s), comma-separated for failover. */
+  brokerUrl: string;
+  /** The trading system's PUB socket. */
+  pubUrl: string;
+  /** Per-try request timeout, ms. */
+  zmqTimeout: number;
+  /** Tries per request (a write keeps its requestId on every try). */
+  zmqRetries: number;
+  heartbeatInterval: number;
+  pythonPath: string;
+  pythonScriptPath: string;
+  /** Start the in-process mock backend when nothing answers on brokerUrl. */
+  useMock: boolean;
+  /** HS256 secret; required when useMock is false. */
+  jwtSecret: string | undefined;
+  /** Lifetime of issued tokens, seconds. */
+  jwtTtlSeconds: number;
+  pickleCodec: "native" | "python";
+  logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
+  /** In production, error responses never carry stacks (they never do outside it either, but dev logs are chattier). */
+  production: boolean;
+  /** How long get_user_permissions results are reused, ms. */
+  permissionsCacheMs: number;
+  /** Token buckets: burst capacity and refill per second, per user and per client address. */
+  rateLimit: {
+    userCapacity: number;
+    userRefillPerSec: number;
+    ipCapacity: number;
+    ipRefillPerSec: number;
+  };
+  /** Recent events kept per topic so a reconnecting client resumes without gaps. */
+  replayBufferSize: number;
+  /** Events queued per subscription before the oldest are dropped (slow client). */
+  subscriptionQueueSize: number;
+  /** A WebSocket whose send buffer stays above this many bytes is a slow client. */
+  wsMaxBufferedBytes: number;
+  /** How long a slow client may stay above wsMaxBufferedBytes before it is disconnected, ms. */
+  wsSlowClientGraceMs: number;
+  /** Keep a topic subscribed this long after its last listener left, so a quick reconnect loses nothing, ms. */
+  topicLingerMs: number;
+  /** Server pings for idle WebSockets, ms (0 disables). */
+  wsKeepAliveMs: number;
+  /** On shutdown, wait this long for in-flight requests, ms. */
+  shutdownGraceMs: number;
+  /** Mock backend's market tick period when the gateway starts it, ms. */
+  mockTickMs: number | undefined;
+}
+
+/** Thrown by loadConfig: its message is the one line to print. */
+export class ConfigError extends Error {
+  override readonly name = "ConfigError";
+  constructor(
+    readonly variable: string,
+    readonly value: string | undefined,
+    readonly allowed: string,
+  ) {
+    super(`Invalid ${variable}=${JSON.stringify(value ?? "")}: expected ${allowed}`);
+  }
+}
+
+const zmqEndpoint = /^(tcp|ipc|inproc):\/\/\S+$/;
+
+function int(min: number, max: number) {
+  return z
+    .string()
+    .trim()
+    .regex(/^\d+$/)
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max));
+}
+
+/** One entry per variable: its parser and the human description printed when it fails. */
+const variables = {
+  PORT: { schema: int(0, 65535), allowed: "an integer port 0..65535", fallback: "3001" },
+  HOST: { schema: z.string().min(1), allowed: "a host name or address", fallback: "0.0.0.0" },
+  ZMQ_BROKER_URL: {
+    schema: z
+      .string()
+      .transform((s) => s.split(",").map((e) => e.trim()).filter((e) => e.length > 0))
+      .pipe(z.array(z.string().regex(zmqEndpoint)).min(1))
+      .transform((a) => a.join(",")),
+    allowed: "comma-separated ZeroMQ endpoints like tcp://host:5555",
+    fallback: "tcp://localhost:5555",
+  },
+  ZMQ_PUB_URL: {
+    schema: z.string().trim().regex(zmqEndpoint),
+    allowed: "a ZeroMQ endpoint like tcp://host:5556",
+    fallback: "tcp://localhost:5556",
+  },
+  ZMQ_TIMEOUT: { schema: int(1, 600_000), allowed: "milliseconds, an integer 1..600000", fallback: "5000" },
+  ZMQ_RETRIES: { schema: int(1, 100), allowed: "an integer number of tries 1..100", fallback: "3" },
+  ZMQ_HEARTBEAT_INTERVAL: {
+    schema: int(10, 600_000),
+    allowed: "milliseconds, an integer 10..600000",
+    fallback: "2500",
+  },
+  PYTHON_PATH: { schema: z.string().min(1), allowed: "a Python executable", fallback: "python3" },
+  PYTHON_SCRIPT_PATH: {
+    schema: z.string().min(1),
+    allowed: "the directory holding pickle_helper.py",
+    fallback: "./python-scripts",
+  },
+  USE_MOCK_ZMQ: {
+    schema: z
+      .string()
+      .trim()
+      .toLowerCase()
+      .pipe(z.enum(["true", "false", "1", "0", "yes", "no"]))
+      .transform((s) => s === "true" || s === "1" || s === "yes"),
+    allowed: "true or false",
+    fallback: "true",
+  },
+  PICKLE_CODEC: {
+    schema: z.string().trim().toLowerCase().pipe(z.enum(["native", "python"])),
+    allowed: "native or python",
+    fallback: "native",
+  },
+  LOG_LEVEL: {
+    schema: z
+      .string()
+      .trim()
+      .toLowerCase()
+      .pipe(z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"])),
+    allowed: "one of fatal, error, warn, info, debug, trace, silent",
+    fallback: "info",
+  },
+  JWT_SECRET: {
+    schema: z.string().min(16),
+    allowed: "a secret of at least 16 characters",
+    fallback: undefined,
+  },
+  JWT_TTL_SECONDS: { schema: int(10, 30 * 24 * 3600), allowed: "seconds, 10..2592000", fallback: "28800" },
+  MOCK_TICK_MS: { schema: int(10, 600_000), allowed: "milliseconds, 10..600000", fallback: undefined },
+} as const;
+
+type VariableName = keyof typeof variables;
+type Parsed = { [K in VariableName]: z.output<(typeof variables)[K]["schema"]> | undefined };
+
+function read(env: NodeJS.ProcessEnv, name: VariableName): unknown {
+  const spec = variables[name];
+  const raw = env[name];
+  // An empty variable means "not set": `FOO= node main.js` is a common way to unset.
+  const value = raw === undefined || raw === "" ? spec.fallback : raw;
+  if (value === undefined) return undefined;
+  const result = spec.schema.safeParse(value);
+  if (!result.success) throw new ConfigError(name, raw, spec.allowed);
+  return result.data;
+}
+
+/**
+ * Parses the environment into a GatewayConfig. Throws ConfigError (one-line
+ * message naming the variable, its value and what is allowed) on the first bad value.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig {
+  const p = Object.fromEntries(Object.keys(variables).map((k) => [k, read(env, k as VariableName)])) as Parsed;
+  const useMock = p.USE_MOCK_ZMQ ?? true;
+  if (!useMock && p.JWT_SECRET === undefined) {
+    throw new ConfigError("JWT_SECRET", env.JWT_SECRET, "a secret of at least 16 characters (required when USE_MOCK_ZMQ=false)");
+  }
+  return {
+    ...defaultTuning(),
+    port: p.PORT ?? 3001,
+    host: p.HOST ?? "0.0.0.0",
+    brokerUrl: p.ZMQ_BROKER_URL ?? "tcp://localhost:5555",
+    pubUrl: p.ZMQ_PUB_URL ?? "tcp://localhost:5556",
+    zmqTimeout: p.ZMQ_TIMEOUT ?? 5000,
+    zmqRetries: p.ZMQ_RETRIES ?? 3,
+    heartbeatInterval: p.ZMQ_HEARTBEAT_INTERVAL ?? 2500,
+    pythonPath: p.PYTHON_PATH ?? "python3",
+    pythonScriptPath: p.PYTHON_SCRIPT_PATH ?? "./python-scripts",
+    useMock,
+    jwtSecret: p.JWT_SECRET,
+    jwtTtlSeconds: p.JWT_TTL_SECONDS ?? 28_800,
+    pickleCodec: p.PICKLE_CODEC ?? "native",
+    logLevel: p.LOG_LEVEL ?? "info",
+    production: env.NODE_ENV === "production",
+    mockTickMs: p.MOCK_TICK_MS,
+  };
+}
+
+/** Knobs that are not environment variables (tests and embedders override them). */
+function defaultTuning() {
+  return {
+    permissionsCacheMs: 10_000,
+    rateLimit: { userCapacity: 200, userRefillPerSec: 100, ipCapacity: 400, ipRefillPerSec: 200 },
+    replayBufferSize: 256,
+    subscriptionQueueSize: 1_000,
+    wsMaxBufferedBytes: 4 * 1024 * 1024,
+    wsSlowClientGraceMs: 10_000,
+    topicLingerMs: 30_000,
+    wsKeepAliveMs: 30_000,
+    shutdownGraceMs: 5_000,
+  };
+}

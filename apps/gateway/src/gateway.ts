@@ -1,0 +1,198 @@
+import { randomBytes } from "node:crypto";
+import { join } from "node:path";
+import { MdpClient } from "@desk/mdp";
+import { createNativeCodec, createPythonCodec } from "@desk/pickle";
+import { createJwt } from "./auth/jwt.js";
+import { createPermissionCache } from "./auth/permissions.js";
+import { type MockBackendHandle, startMockIfNeeded } from "./backend/mock.js";
+import { createBackendRpc } from "./backend/rpc.js";
+import { PubSubscriber } from "./backend/subscriber.js";
+import type { Codec } from "./backend/types.js";
+import { ConfigError, type GatewayConfig, loadConfig } from "./config.js";
+import { createHealthCheck } from "./health.js";
+import { createGatewayServer } from "./http/server.js";
+import { createLogger } from "./logger.js";
+import { createMetrics, registerMdpStats } from "./metrics.js";
+import { TokenBuckets } from "./rate-limit.js";
+import { createAppRouter } from "./router.js";
+import { type ProcedureDeps, createProcedures } from "./trpc.js";
+
+/** A started gateway. */
+export interface RunningGateway {
+  /** http://host:port (tRPC at /trpc, REST at /api/v1). */
+  url: string;
+  /** ws://host:port/trpc */
+  wsUrl: string;
+  port: number;
+  /** The broker and PUB endpoints actually used (the mock's, when it was started). */
+  brokerUrl: string;
+  pubUrl: string;
+  /** Graceful: reconnect notice to WebSocket clients, refuse new calls, finish those in flight (bounded), close everything. */
+  close(): Promise<void>;
+}
+
+const DEV_JWT_SECRET = "desk-gateway-dev-secret-do-not-use-in-production";
+
+function resolveConfig(overrides: Partial<GatewayConfig>): GatewayConfig {
+  const base = loadConfig({});
+  return {
+    ...base,
+    ...overrides,
+    rateLimit: { ...base.rateLimit, ...overrides.rateLimit },
+  };
+}
+
+/**
+ * Starts the gateway: broker client, SUB socket, routers, one HTTP server with
+ * WebSocket on the same port. Options not given take their defaults (the
+ * environment is read only by loadConfig, which main.ts passes in).
+ */
+export async function startGateway(overrides: Partial<GatewayConfig> = {}): Promise<RunningGateway> {
+  const config = resolveConfig(overrides);
+  const logger = createLogger(config.logLevel);
+
+  let jwtSecret = config.jwtSecret;
+  if (!jwtSecret) {
+    if (!config.useMock) throw new ConfigError("JWT_SECRET", undefined, "a secret of at least 16 characters (required when USE_MOCK_ZMQ=false)");
+    logger.warn("JWT_SECRET is not set: using the built-in development secret (mock mode only)");
+    jwtSecret = DEV_JWT_SECRET;
+  }
+
+  const cleanups: Array<() => Promise<void> | void> = [];
+  const cleanup = async () => {
+    for (const fn of cleanups.reverse()) {
+      try {
+        await fn();
+      } catch (err) {
+        logger.warn({ err: String(err) }, "error while closing");
+      }
+    }
+  };
+
+  try {
+    let brokerUrl = config.brokerUrl;
+    let pubUrl = config.pubUrl;
+    let mock: MockBackendHandle | undefined;
+    if (config.useMock) {
+      mock = await startMockIfNeeded({
+        brokerUrl,
+        pubUrl,
+        heartbeatInterval: config.heartbeatInterval,
+        tickMs: config.mockTickMs,
+        logger,
+      });
+      if (mock) {
+        const started = mock;
+        cleanups.push(() => started.close());
+        brokerUrl = mock.brokerUrl;
+        pubUrl = mock.pubUrl;
+      }
+    }
+
+    const codec: Codec =
+      config.pickleCodec === "python"
+        ? createPythonCodec({
+            pythonPath: config.pythonPath,
+            scriptPath: config.pythonScriptPath.endsWith(".py")
+              ? config.pythonScriptPath
+              : join(config.pythonScriptPath, "pickle_helper.py"),
+          })
+        : createNativeCodec();
+    cleanups.push(() => codec.close());
+
+    const metrics = createMetrics({ defaultMetrics: true });
+    const client = new MdpClient({
+      endpoints: brokerUrl,
+      timeout: config.zmqTimeout,
+      retries: config.zmqRetries,
+      idPrefix: `gw-${process.pid}-${randomBytes(3).toString("hex")}`,
+      logger: logger.child({ component: "mdp" }),
+    });
+    cleanups.push(() => client.close());
+    registerMdpStats(metrics, () => ({ ...client.stats() }));
+
+    const subscriber = new PubSubscriber({
+      url: pubUrl,
+      codec,
+      logger: logger.child({ component: "pubsub" }),
+      metrics,
+      replayBufferSize: config.replayBufferSize,
+      lingerMs: config.topicLingerMs,
+    });
+    subscriber.start();
+    cleanups.push(() => subscriber.close());
+
+    const rpc = createBackendRpc({ client, codec, logger, metrics, timeout: config.zmqTimeout, retries: config.zmqRetries });
+    const jwt = createJwt({ secret: jwtSecret, ttlSeconds: config.jwtTtlSeconds });
+    const permissions = createPermissionCache({
+      ttlMs: config.permissionsCacheMs,
+      fetch: (userId) => rpc.call("auth_service", "get_user_permissions", [userId], { userId }),
+    });
+    const lifecycle: ProcedureDeps["lifecycle"] = { draining: false, inFlight: 0, onIdle: undefined };
+    const procedures = createProcedures({
+      jwt,
+      permissions,
+      userLimiter: new TokenBuckets({ capacity: config.rateLimit.userCapacity, refillPerSec: config.rateLimit.userRefillPerSec }),
+      ipLimiter: new TokenBuckets({ capacity: config.rateLimit.ipCapacity, refillPerSec: config.rateLimit.ipRefillPerSec }),
+      metrics,
+      logger,
+      lifecycle,
+    });
+
+    let wsClients = () => 0;
+    const health = createHealthCheck({
+      rpc,
+      client,
+      subscriber,
+      brokerUrl,
+      mock: config.useMock,
+      pickleCodec: codec.kind,
+      wsClients: () => wsClients(),
+    });
+    const router = createAppRouter({ procedures, rpc, jwt, permissions, subscriber, config, metrics, logger, health });
+    const http = createGatewayServer({
+      router,
+      logger,
+      metrics,
+      health,
+      wsKeepAliveMs: config.wsKeepAliveMs,
+      wsMaxBufferedBytes: config.wsMaxBufferedBytes,
+      wsSlowClientGraceMs: config.wsSlowClientGraceMs,
+      isDraining: () => lifecycle.draining,
+    });
+    wsClients = http.wsClientCount;
+    cleanups.push(() => http.closeAll());
+    const port = await http.listen(config.port, config.host);
+    const publicHost = config.host === "0.0.0.0" || config.host === "::" ? "127.0.0.1" : config.host;
+    const hostForUrl = publicHost.includes(":") ? `[${publicHost}]` : publicHost;
+    const url = `http://${hostForUrl}:${port}`;
+    const wsUrl = `ws://${hostForUrl}:${port}/trpc`;
+    logger.info({ url, wsUrl, brokerUrl, pubUrl, mock: config.useMock, codec: codec.kind }, "gateway listening");
+
+    let closing: Promise<void> | undefined;
+    const close = () => {
+      closing ??= (async () => {
+        lifecycle.draining = true;
+        http.stopAccepting();
+        if (lifecycle.inFlight > 0) {
+          logger.info({ inFlight: lifecycle.inFlight }, "waiting for requests in flight");
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, config.shutdownGraceMs);
+            lifecycle.onIdle = () => {
+              clearTimeout(timer);
+              resolve();
+            };
+          });
+        }
+        await cleanup();
+        logger.info("gateway closed");
+      })();
+      return closing;
+    };
+
+    return { url, wsUrl, port, brokerUrl, pubUrl, close };
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
+}

@@ -1,0 +1,187 @@
+import http from "node:http";
+import type { AnyTRPCRouter } from "@trpc/server";
+import { createHTTPHandler } from "@trpc/server/adapters/standalone";
+import { applyWSSHandler } from "@trpc/server/adapters/ws";
+import { createOpenApiHttpHandler, generateOpenApiDocument } from "trpc-to-openapi";
+import { WebSocketServer, type WebSocket } from "ws";
+import { createHttpContext, createWsContext, rememberClientIp } from "../context.js";
+import type { HealthReport } from "../health.js";
+import type { Logger } from "../logger.js";
+import type { Metrics } from "../metrics.js";
+
+export const REST_PREFIX = "/api/v1";
+const MAX_BODY_BYTES = 1024 * 1024;
+
+export interface ServerOptions {
+  router: AnyTRPCRouter;
+  logger: Logger;
+  metrics: Metrics;
+  health: () => Promise<HealthReport>;
+  wsKeepAliveMs: number;
+  wsMaxBufferedBytes: number;
+  wsSlowClientGraceMs: number;
+  /** While draining, plain HTTP routes answer 503 too. */
+  isDraining: () => boolean;
+}
+
+function sendJson(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { "content-type": "application/json; charset=utf-8", ...headers });
+  res.end(JSON.stringify(body));
+}
+
+function clientIpOf(req: http.IncomingMessage): string {
+  // The gateway is expected to sit directly behind a trusted proxy or none; we do not
+  // trust X-Forwarded-For by default, since any client can forge it to dodge rate limits.
+  return req.socket.remoteAddress ?? "unknown";
+}
+
+/**
+ * One node http server for everything: tRPC over HTTP at /trpc, REST at
+ * /api/v1 (trpc-to-openapi), /api/v1/openapi.json, /health, /metrics, and
+ * tRPC over WebSocket on upgrade (same port).
+ */
+export function createGatewayServer(o: ServerOptions) {
+  const { router, logger, metrics } = o;
+  const onError = ({ error, path }: { error: { code: string; message: string; cause?: unknown }; path?: string | undefined }) => {
+    if (error.code === "INTERNAL_SERVER_ERROR") logger.error({ path, err: error.cause ?? error.message }, "request failed");
+  };
+  const trpcHandler = createHTTPHandler({
+    router,
+    basePath: "/trpc/",
+    createContext: createHttpContext,
+    maxBodySize: MAX_BODY_BYTES,
+    onError,
+  });
+  const restHandler = createOpenApiHttpHandler({
+    router,
+    createContext: createHttpContext,
+    maxBodySize: MAX_BODY_BYTES,
+    onError,
+    responseMeta: ({ errors }) =>
+      errors.some((e) => e.code === "TOO_MANY_REQUESTS") ? { headers: { "retry-after": "1" } } : {},
+  });
+  let openApiDocument: unknown;
+  const openApi = () => {
+    openApiDocument ??= generateOpenApiDocument(router, {
+      title: "Trading gateway REST API",
+      description: "Every query and mutation of the tRPC API, as plain JSON. Subscriptions are WebSocket (tRPC) only.",
+      version: "1.0.0",
+      baseUrl: REST_PREFIX,
+    });
+    return openApiDocument;
+  };
+
+  const server = http.createServer((req, res) => {
+    void route(req, res).catch((err: unknown) => {
+      logger.error({ err }, "unhandled error in HTTP routing");
+      if (!res.headersSent) sendJson(res, 500, { message: "Internal server error", code: "INTERNAL_SERVER_ERROR" });
+      else res.end();
+    });
+  });
+
+  async function route(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const ip = clientIpOf(req);
+    rememberClientIp(req, ip);
+    rememberClientIp(res, ip);
+    const url = req.url ?? "/";
+    const path = url.split("?", 1)[0]!;
+    if (path === "/health" || path === "/healthz") {
+      if (o.isDraining()) return sendJson(res, 503, { status: "draining" });
+      const report = await o.health();
+      return sendJson(res, report.status === "down" ? 503 : 200, report);
+    }
+    if (path === "/metrics") {
+      res.writeHead(200, { "content-type": metrics.registry.contentType });
+      res.end(await metrics.registry.metrics());
+      return;
+    }
+    if (path === `${REST_PREFIX}/openapi.json`) return sendJson(res, 200, openApi());
+    if (path === REST_PREFIX || path.startsWith(`${REST_PREFIX}/`)) {
+      // trpc-to-openapi matches the whole path, so hand it the part after the prefix.
+      req.url = url.slice(REST_PREFIX.length) || "/";
+      return restHandler(req, res);
+    }
+    if (path === "/trpc" || path.startsWith("/trpc/")) {
+      trpcHandler(req, res);
+      return;
+    }
+    sendJson(res, 404, { message: `No route for ${req.method} ${path}`, code: "NOT_FOUND" });
+  }
+
+  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_BODY_BYTES });
+  const wsHandler = applyWSSHandler({
+    wss,
+    router,
+    createContext: createWsContext,
+    keepAlive: o.wsKeepAliveMs > 0 ? { enabled: true, pingMs: o.wsKeepAliveMs, pongWaitMs: 5_000 } : { enabled: false },
+    onError: ({ error, path }) => onError({ error, path }),
+  });
+  server.on("upgrade", (req, socket, head) => {
+    const path = (req.url ?? "/").split("?", 1)[0];
+    if (path !== "/trpc" && path !== "/" && path !== "/trpc/") {
+      socket.destroy();
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => wss.emit("connection", ws, req));
+  });
+  wss.on("connection", (ws) => {
+    metrics.wsClients.inc();
+    ws.once("close", () => metrics.wsClients.dec());
+  });
+
+  // The ws adapter writes without looking at bufferedAmount; a client that stops
+  // reading would grow our memory. Subscriptions pause above the limit (their
+  // queues then drop oldest), and a client stuck above it for the grace period is cut off.
+  const overSince = new Map<WebSocket, number>();
+  const watchdog = setInterval(() => {
+    const now = Date.now();
+    for (const ws of wss.clients) {
+      if (ws.bufferedAmount <= o.wsMaxBufferedBytes) {
+        overSince.delete(ws);
+        continue;
+      }
+      const since = overSince.get(ws) ?? now;
+      overSince.set(ws, since);
+      if (now - since >= o.wsSlowClientGraceMs) {
+        logger.warn({ bufferedAmount: ws.bufferedAmount }, "closing a WebSocket client that stopped reading");
+        metrics.wsSlowClientsClosed.inc();
+        overSince.delete(ws);
+        ws.terminate();
+      }
+    }
+    for (const ws of overSince.keys()) if (ws.readyState !== ws.OPEN) overSince.delete(ws);
+  }, Math.min(1000, Math.max(50, Math.floor(o.wsSlowClientGraceMs / 4))));
+  watchdog.unref();
+
+  async function listen(port: number, host: string): Promise<number> {
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(port, host, () => {
+        server.off("error", reject);
+        resolve();
+      });
+    });
+    const address = server.address();
+    if (address === null || typeof address === "string") throw new Error("server has no TCP address");
+    return address.port;
+  }
+
+  /** Stops accepting connections and tells WebSocket clients to reconnect (elsewhere or later). */
+  function stopAccepting(): void {
+    wsHandler.broadcastReconnectNotification();
+    server.close();
+  }
+
+  async function closeAll(): Promise<void> {
+    clearInterval(watchdog);
+    for (const ws of wss.clients) ws.terminate();
+    await new Promise<void>((resolve) => wss.close(() => resolve()));
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => {
+      if (!server.listening) return resolve();
+      server.close(() => resolve());
+    });
+  }
+
+  return { server, wss, listen, stopAccepting, closeAll, wsClientCount: () => wss.clients.size };
+}

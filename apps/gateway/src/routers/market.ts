@@ -1,0 +1,22 @@
+import { ContractCode, type MarketTick, topicOf } from "@desk/contracts";
+import { z } from "zod";
+import { streamTopics } from "../backend/stream.js";
+import { t } from "../trpc.js";
+import { LastEventId, type RouterDeps, streamDefaults } from "./deps.js";
+
+export function marketRouter(d: RouterDeps) {
+  const read = d.procedures.withPermission("market:read");
+  return t.router({
+    /** market.<symbol> ticks (underlyings and options). */
+    onTick: read
+      .input(z.object({ symbols: z.array(ContractCode).min(1).max(500), lastEventId: LastEventId }))
+      .subscription(async function* ({ ctx, input, signal }) {
+        yield* streamTopics<z.infer<typeof MarketTick>>({
+          ...streamDefaults(d, ctx, signal),
+          kind: "market",
+          topics: input.symbols.map((s) => topicOf("market", s)),
+          lastEventId: input.lastEventId,
+        });
+      }),
+  });
+}
