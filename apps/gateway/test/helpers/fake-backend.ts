@@ -1,0 +1,164 @@
+import { formatBackendError } from "@desk/contracts";
+import { MdpBroker, MdpWorker } from "@desk/mdp";
+import { dumps, loads } from "@desk/pickle";
+import { Publisher } from "zeromq";
+
+/**
+ * A small, real Majordomo backend for the gateway's tests: our broker, one
+ * worker per service with contract-valid canned data, and a PUB socket.
+ * Handlers can be replaced per test (bad replies, errors, slowness), and
+ * events published in both the two-frame and vn.py one-frame forms.
+ */
+export type Handler = (args: unknown[], kwargs: Record<string, unknown>) => unknown | Promise<unknown>;
+
+const now = () => new Date().toISOString();
+
+const users = {
+  admin: { password: "admin123", id: "u-admin", role: "admin", accounts: [] as string[], all: true,
+    permissions: ["account:read", "account:write", "algorithm:read", "algorithm:control", "instruction:parse", "instruction:execute", "market:read", "admin"] },
+  trader1: { password: "trader123", id: "u-trader1", role: "trader", accounts: ["account1", "account2"], all: false,
+    permissions: ["account:read", "account:write", "algorithm:read", "algorithm:control", "instruction:parse", "instruction:execute", "market:read"] },
+  viewer1: { password: "viewer123", id: "u-viewer1", role: "viewer", accounts: [] as string[], all: true,
+    permissions: ["account:read", "algorithm:read", "instruction:parse", "market:read"] },
+} as const;
+
+export function account(id: string, enabled = true) {
+  return { id, name: `Account ${id}`, broker: "sim", enabled, balance: 1_000_000, available: 800_000, margin: 200_000, dailyPnl: 1234.5, totalPnl: 56789 };
+}
+
+export function algorithm(id: string, accountId: string, status = "running") {
+  return { id, name: `algo ${id}`, kind: "TWAP", status, progress: 0.5, accountId, parameters: { slices: 10 }, targetQuantity: 100, filledQuantity: 50, createdAt: now(), updatedAt: now() };
+}
+
+export function execution(id: string, status: string, dryRun: boolean) {
+  return {
+    id, status, dryRun, createdAt: now(), updatedAt: now(), progress: status === "completed" ? 1 : 0.1,
+    legs: [{ legId: `${id}-1`, accountId: "account1", code: "10004567", name: "500ETF购12月6000", side: "sell", right: "call", strike: 6, expiry: "2026-12-23", targetQuantity: 10, filledQuantity: 0, avgPrice: null, status: "pending" }],
+    fills: [{ accountId: "account1", legs: 1, targetQuantity: 10, filledQuantity: 0, premium: 0 }],
+    error: null,
+  };
+}
+
+const risk = (accountId: string) => ({ accountId, asOf: now(), cashDelta: 1000, gamma: 10, vega: -10000, theta: 500, var95: 5000, var99: 7000, byUnderlying: [] });
+
+export function marketTick(symbol: string, seq: number) {
+  return { seq, ts: now(), symbol, name: "500ETF", last: 6.1, bid: 6.099, ask: 6.101, volume: 1000 + seq, change: 0.01, kind: "underlying" };
+}
+
+function defaultHandlers(executions: Map<string, ReturnType<typeof execution>>): Record<string, Record<string, Handler>> {
+  let nextExecution = 1;
+  return {
+    auth_service: {
+      authenticate: ([username, password]) => {
+        const u = users[username as keyof typeof users];
+        if (!u || u.password !== password) throw new Error(formatBackendError("UNAUTHENTICATED", "wrong username or password"));
+        return { user: { id: u.id, username, displayName: String(username), role: u.role, active: true }, permissions: u.permissions };
+      },
+      verify_user: ([userId]) => ({ userId, exists: true, active: true }),
+      change_password: ([, oldPassword]) => {
+        if (oldPassword === "wrong") throw new Error(formatBackendError("INVALID_ARGUMENT", "old password does not match"));
+        return { changed: true };
+      },
+      get_user_permissions: ([userId]) => {
+        const u = Object.values(users).find((x) => x.id === userId);
+        if (!u) throw new Error(formatBackendError("NOT_FOUND", `no user ${String(userId)}`));
+        return { userId, role: u.role, permissions: u.permissions, accounts: u.accounts, allAccounts: u.all };
+      },
+    },
+    account_service: {
+      get_accounts: () => ["account1", "account2", "account3"].map((id) => account(id)),
+      get_account: ([id]) => {
+        if (!["account1", "account2", "account3"].includes(String(id))) throw new Error(formatBackendError("NOT_FOUND", `no account ${String(id)}`));
+        return account(String(id));
+      },
+      get_positions: ([id]) => [{ accountId: id, code: "10004567", name: "500ETF购12月6000", underlying: "510500", right: "call", strike: 6, expiry: "2026-12-23", multiplier: 10000, quantity: -10, avgPrice: 0.12, lastPrice: 0.11, pnl: 1000, greeks: { delta: -1000, gamma: -10, vega: -5000, theta: 300 } }],
+      get_risk_metrics: ([id]) => risk(String(id)),
+      set_account_enabled: ([id, enabled]) => account(String(id), Boolean(enabled)),
+      verify_positions: ([id]) => ({ accountId: id, matched: true, checkedAt: now(), mismatches: [] }),
+    },
+    algorithm_service: {
+      get_algorithms: () => [algorithm("algo1", "account1"), algorithm("algo3", "account3")],
+      get_algorithm: ([id]) => algorithm(String(id), id === "algo3" ? "account3" : "account1"),
+      send_algorithm_command: ([id, command]) => algorithm(String(id), "account1", command === "pause" ? "paused" : "running"),
+      get_algorithm_logs: () => [{ time: now(), level: "info", message: "slice 1 sent" }],
+    },
+    instruction_service: {
+      parse_instructions: ([text, accounts]) => ({
+        instructions: [{ type: "straddle", text, side: "sell", structure: "straddle", otmSteps: 0, underlying: "510500", month: "current", size: { unit: "vega", value: 10000 } }],
+        accounts,
+      }),
+      execute_instructions: ([, , dryRun]) => {
+        const ex = execution(`ex-${nextExecution++}`, dryRun ? "completed" : "running", Boolean(dryRun));
+        executions.set(ex.id, ex);
+        return ex;
+      },
+      get_execution_status: ([id]) => {
+        const ex = executions.get(String(id));
+        if (!ex) throw new Error(formatBackendError("NOT_FOUND", `no execution ${String(id)}`));
+        return ex;
+      },
+      cancel_execution: ([id]) => {
+        const ex = executions.get(String(id));
+        if (!ex) throw new Error(formatBackendError("NOT_FOUND", `no execution ${String(id)}`));
+        ex.status = "cancelled";
+        return ex;
+      },
+    },
+  };
+}
+
+export async function startFakeBackend(o: { brokerEndpoint?: string; pubEndpoint?: string; heartbeatInterval?: number } = {}) {
+  const heartbeatInterval = o.heartbeatInterval ?? 200;
+  const executions = new Map<string, ReturnType<typeof execution>>();
+  const handlers = defaultHandlers(executions);
+  const broker = new MdpBroker({ heartbeatInterval });
+  const brokerUrl = await broker.bind(o.brokerEndpoint ?? "tcp://127.0.0.1:*");
+  const pub = new Publisher({ linger: 0 });
+  await pub.bind(o.pubEndpoint ?? "tcp://127.0.0.1:*");
+  const pubUrl = pub.lastEndpoint!;
+  const workers = Object.keys(handlers).map(
+    (service) =>
+      new MdpWorker({
+        endpoint: brokerUrl,
+        service,
+        heartbeatInterval,
+        reconnect: heartbeatInterval,
+        concurrency: 2,
+        handler: async (payload) => {
+          const [method, args, kwargs] = loads(payload) as [string, unknown[], Record<string, unknown>];
+          const handler = handlers[service]![method];
+          if (!handler) return dumps([false, `NOT_FOUND: no method ${method}`]);
+          try {
+            return dumps([true, await handler(args, kwargs)]);
+          } catch (err) {
+            return dumps([false, err instanceof Error ? err.message : String(err)]);
+          }
+        },
+      }),
+  );
+  await Promise.all(workers.map((w) => w.start()));
+  let sending = Promise.resolve();
+  let seq = 0;
+  /** Publishes serially (zeromq.js throws EBUSY on a concurrent send). */
+  function publish(topic: string, event: unknown, form: "two-frame" | "vnpy" = "two-frame"): Promise<void> {
+    sending = sending.then(() =>
+      form === "two-frame" ? pub.send([topic, dumps(event)]) : pub.send(dumps([topic, event])),
+    );
+    return sending;
+  }
+  return {
+    brokerUrl,
+    pubUrl,
+    handlers,
+    executions,
+    publish,
+    nextSeq: () => ++seq,
+    async close() {
+      await Promise.all(workers.map((w) => w.close()));
+      pub.close();
+      await broker.close();
+    },
+  };
+}
+
+export type FakeBackend = Awaited<ReturnType<typeof startFakeBackend>>;
