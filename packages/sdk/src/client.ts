@@ -1,11 +1,11 @@
 import {
+  type CreateTRPCClientOptions,
   createTRPCClient,
   createWSClient,
   httpBatchLink,
   splitLink,
   type TRPCClient,
-  type TRPCConnectionState,
-  type TRPCClientError,
+  type TRPCLink,
   wsLink,
 } from "@trpc/client";
 import type { AnyTRPCRouter } from "@trpc/server";
@@ -29,13 +29,22 @@ export type GatewayClientOptions = TokenSource & {
   lazyCloseMs?: number;
   /** Ping the server and drop a half-open socket. Default on, 5,000 ms interval. */
   keepAliveMs?: number | false;
-  /** Connection state changes of the WebSocket ("idle" | "connecting" | "pending"), for a "reconnecting..." banner. */
-  onConnectionState?: (state: TRPCConnectionState<TRPCClientError<AnyTRPCRouter>>) => void;
+  /** Connection state changes of the WebSocket, for a "reconnecting..." banner. */
+  onConnectionState?: (state: GatewayConnectionState) => void;
   /** Extra headers for HTTP requests (e.g. a trace id). */
   headers?: () => Record<string, string> | Promise<Record<string, string>>;
   /** fetch implementation; default globalThis.fetch. */
   fetch?: typeof globalThis.fetch;
 };
+
+/**
+ * "idle": no socket (lazy, nothing subscribed); "connecting": opening or reconnecting
+ * (error says why the last one failed); "pending": open and serving.
+ */
+export interface GatewayConnectionState {
+  state: "idle" | "connecting" | "pending";
+  error: Error | null;
+}
 
 export type GatewayClient<TRouter extends AnyTRPCRouter = AppRouter> = TRPCClient<TRouter>;
 
@@ -77,15 +86,18 @@ export function createGatewayClient<TRouter extends AnyTRPCRouter = AppRouter>(
         : { enabled: true, intervalMs: keepAliveMs, pongTimeoutMs: Math.max(1_000, keepAliveMs) },
   });
   const stateSubscription = options.onConnectionState
-    ? wsClient.connectionState.subscribe({ next: options.onConnectionState })
+    ? wsClient.connectionState.subscribe({
+        next: (s) => options.onConnectionState?.({ state: s.state, error: s.type === "state" ? s.error : null }),
+      })
     : undefined;
 
-  const client = createTRPCClient<TRouter>({
-    links: [
+  // Links are built for "any router with superjson" and the result typed as TRouter:
+  // tRPC's transformer option types cannot be resolved for a still-generic TRouter.
+  const links: TRPCLink<AnyTRPCRouter>[] = [
       splitLink({
         condition: (op) => op.type === "subscription",
-        true: wsLink<TRouter>({ client: wsClient, transformer: superjson }),
-        false: httpBatchLink<TRouter>({
+        true: wsLink({ client: wsClient, transformer: superjson }),
+        false: httpBatchLink({
           url: httpEndpoint(options.url),
           transformer: superjson,
           ...(options.fetch ? { fetch: options.fetch } : {}),
@@ -96,8 +108,8 @@ export function createGatewayClient<TRouter extends AnyTRPCRouter = AppRouter>(
           },
         }),
       }),
-    ],
-  } as Parameters<typeof createTRPCClient<TRouter>>[0]);
+  ];
+  const client = createTRPCClient<TRouter>({ links } as unknown as CreateTRPCClientOptions<TRouter>);
 
   closers.set(client, async () => {
     stateSubscription?.unsubscribe();

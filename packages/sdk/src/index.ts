@@ -1,5 +1,5 @@
 export { createGatewayClient, closeGatewayClient } from "./client.js";
-export type { GatewayClient, GatewayClientOptions } from "./client.js";
+export type { GatewayClient, GatewayClientOptions, GatewayConnectionState } from "./client.js";
 export { login } from "./login.js";
 export type { LoginResult } from "./login.js";
 export { GatewayError, toGatewayError, isGatewayError } from "./errors.js";

@@ -1,0 +1,45 @@
+// The built output is what apps import: check it carries no server code and loads in
+// both module systems. (turbo runs `build` before `test`.)
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { describe, expect, it } from "vitest";
+
+const dist = new URL("../dist/", import.meta.url);
+const read = (file: string) => readFileSync(new URL(file, dist), "utf8");
+
+describe("dist", () => {
+  it("has no gateway or server code at run time, only a type import", () => {
+    for (const file of ["index.js", "index.cjs"]) {
+      const code = read(file);
+      expect(code).not.toMatch(/@desk\/gateway|@trpc\/server|zeromq|jose|pino/);
+      const imported = [...code.matchAll(/(?:from |require\(|import\()"([^"]+)"/g)].map((m) => m[1]).sort();
+      expect(new Set(imported)).toEqual(new Set(["@trpc/client", "superjson", "ws"]));
+    }
+    expect(read("index.d.ts")).toContain("from '@desk/gateway'");
+  });
+
+  it("loads as ESM and as CJS with the same exports", async () => {
+    const esm = await import(new URL("index.js", dist).href);
+    const cjs = createRequire(import.meta.url)("../dist/index.cjs");
+    const names = ["closeGatewayClient", "createGatewayClient", "GatewayError", "isGatewayError", "login", "reconnectDelay", "toGatewayError"];
+    expect(Object.keys(esm).sort()).toEqual(names.sort());
+    expect(Object.keys(cjs).sort()).toEqual(names.sort());
+  });
+});
+
+describe("browser bundle", () => {
+  it("bundles for the browser without the ws package (package.json maps it to nothing)", async () => {
+    const { build } = await import("esbuild");
+    const out = await build({
+      stdin: { contents: 'export { createGatewayClient, login } from "@desk/sdk";', resolveDir: new URL("..", import.meta.url).pathname },
+      bundle: true,
+      platform: "browser",
+      format: "esm",
+      write: false,
+      logLevel: "silent",
+    });
+    const code = out.outputFiles[0]?.text ?? "";
+    expect(code).toContain("createGatewayClient");
+    expect(code).not.toMatch(/permessage-deflate|node:http|require\("net"\)/);
+  });
+});
