@@ -2,6 +2,7 @@
 export * from "./black-scholes.js";
 export * from "./calendar.js";
 export * from "./chain.js";
+export * from "./legs.js";
 export * from "./market.js";
 export * from "./parser.js";
 export * from "./random.js";

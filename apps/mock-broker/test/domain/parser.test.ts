@@ -1,3 +1,4 @@
+import { Instruction as InstructionSchema } from "@desk/contracts";
 import { describe, expect, it } from "vitest";
 import { type Instruction, type Month, parseInstructions, type Size } from "../../src/domain/index.js";
 
@@ -174,6 +175,8 @@ describe("parseInstructions: accepted phrasings", () => {
   it.each(accepted)("%s", (text, expected) => {
     const result = parseInstructions(text, { today });
     expect(result).toEqual({ ok: true, instructions: [{ ...expected, text: text.trim().replace(/^[,，]+|[,，]+$/g, "") }] });
+    // What the parser emits is what the contracts accept.
+    if (result.ok) for (const i of result.instructions) expect(InstructionSchema.safeParse(i).success).toBe(true);
   });
 });
 
