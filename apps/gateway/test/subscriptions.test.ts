@@ -1,0 +1,147 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { account, algorithm, execution, marketTick } from "./helpers/fake-backend.js";
+import { eventually, login, startStack } from "./helpers/stack.js";
+import { collect, createClient } from "./helpers/ws-client.js";
+
+type Tracked<T> = { id: string; data: T };
+
+describe("subscriptions over WebSocket", () => {
+  let stack: Awaited<ReturnType<typeof startStack>>;
+  let trader: string;
+  let viewer: string;
+  const clients: Array<{ close(): Promise<void> | void }> = [];
+
+  beforeAll(async () => {
+    stack = await startStack();
+    trader = await login(stack.gateway.url, "trader1", "trader123");
+    viewer = await login(stack.gateway.url, "viewer1", "viewer123");
+  });
+  afterAll(async () => {
+    for (const c of clients) await c.close();
+    await stack?.close();
+  });
+
+  function client(token: string | (() => string | undefined) | undefined) {
+    const c = createClient(stack.gateway.url, stack.gateway.wsUrl, token);
+    clients.push(c);
+    return c.client;
+  }
+
+  /** Publishes until `check` holds: a SUB socket's subscription reaches the PUB side asynchronously. */
+  async function publishUntil(publish: () => Promise<void>, check: () => boolean) {
+    await eventually(async () => {
+      await publish();
+      await new Promise((r) => setTimeout(r, 50));
+      return check();
+    }, { what: "events to arrive" });
+  }
+
+  it("streams market ticks by symbol, both two-frame and vn.py one-frame", async () => {
+    const c = client(trader);
+    const sub = collect<Tracked<{ symbol: string; seq: number }>>((h) => c.market.onTick.subscribe({ symbols: ["510500"] }, h));
+    await publishUntil(() => stack.backend.publish("market.510500", marketTick("510500", stack.backend.nextSeq())), () => sub.data.length > 0);
+    expect(sub.data[0]!.data.symbol).toBe("510500");
+    expect(sub.data[0]!.id).toMatch(/^market\.510500:\d+$/);
+    const before = sub.data.length;
+    await stack.backend.publish("market.510500", marketTick("510500", 999), "vnpy");
+    await stack.backend.publish("market.159922", marketTick("159922", 1), "vnpy");
+    await stack.backend.publish("heartbeat", Date.now() / 1000, "vnpy");
+    await eventually(() => sub.data.some((d) => d.data.seq === 999));
+    expect(sub.data.slice(before).every((d) => d.data.symbol === "510500")).toBe(true);
+    sub.stop();
+  });
+
+  it("streams account updates only for accounts the user may see", async () => {
+    const c = client(trader);
+    const sub = collect<Tracked<{ accountId: string }>>((h) => c.account.onUpdate.subscribe({ accountIds: ["account1"] }, h));
+    const event = () => ({ seq: stack.backend.nextSeq(), ts: new Date().toISOString(), accountId: "account1", account: account("account1"), risk: { accountId: "account1", asOf: new Date().toISOString(), cashDelta: 1, gamma: 1, vega: 1, theta: 1, var95: 1, var99: 2, byUnderlying: [] } });
+    await publishUntil(() => stack.backend.publish("account.account1", event()), () => sub.data.length > 0);
+    expect(sub.data[0]!.data.accountId).toBe("account1");
+    sub.stop();
+    const denied = collect((h) => c.account.onUpdate.subscribe({ accountIds: ["account3"] }, h));
+    await eventually(() => denied.errors.length > 0);
+    expect(String((denied.errors[0] as Error).message)).toContain("account3");
+  });
+
+  it("streams algorithm progress and withholds algorithms of other accounts", async () => {
+    const c = client(trader);
+    const sub = collect<Tracked<{ algorithmId: string }>>((h) => c.algorithm.onProgress.subscribe({ algorithmIds: ["algo1", "algo3"] }, h));
+    const ev = (id: string, acc: string) => ({ seq: stack.backend.nextSeq(), ts: new Date().toISOString(), algorithmId: id, algorithm: algorithm(id, acc), log: null });
+    await publishUntil(async () => {
+      await stack.backend.publish("algorithm.algo3", ev("algo3", "account3"));
+      await stack.backend.publish("algorithm.algo1", ev("algo1", "account1"));
+    }, () => sub.data.length > 0);
+    expect(sub.data.every((d) => d.data.algorithmId === "algo1")).toBe(true);
+    sub.stop();
+  });
+
+  it("resumes from lastEventId without gaps", async () => {
+    const c = client(trader);
+    const first = collect<Tracked<{ seq: number }>>((h) => c.market.onTick.subscribe({ symbols: ["510300"] }, h));
+    await publishUntil(() => stack.backend.publish("market.510300", marketTick("510300", stack.backend.nextSeq())), () => first.data.length > 0);
+    const lastId = first.data.at(-1)!.id;
+    first.stop();
+    // While nobody listens (within the linger), three more events arrive.
+    const missed = [9001, 9002, 9003];
+    for (const seq of missed) await stack.backend.publish("market.510300", marketTick("510300", seq));
+    await new Promise((r) => setTimeout(r, 150));
+    const resumed = collect<Tracked<{ seq: number }>>((h) => c.market.onTick.subscribe({ symbols: ["510300"], lastEventId: lastId }, h));
+    await eventually(() => resumed.data.length >= 3);
+    expect(resumed.data.slice(0, 3).map((d) => d.data.seq)).toEqual(missed);
+    resumed.stop();
+  });
+
+  it("refuses subscriptions without a valid token, and a viewer's real execution", async () => {
+    const anon = client(undefined);
+    const sub = collect((h) => anon.market.onTick.subscribe({ symbols: ["510500"] }, h));
+    await eventually(() => sub.errors.length > 0);
+    expect((sub.errors[0] as { data?: { code?: string } }).data?.code).toBe("UNAUTHORIZED");
+    const v = client(viewer);
+    const live = collect((h) =>
+      v.instruction.executeLive.subscribe({ instructions: [{ type: "close", text: "平仓" }], accounts: ["account1"], dryRun: false }, h),
+    );
+    await eventually(() => live.errors.length > 0);
+    expect((live.errors[0] as { data?: { code?: string } }).data?.code).toBe("FORBIDDEN");
+  });
+
+  it("parse -> execute (dry run, then real) -> live updates -> cancel", async () => {
+    const c = client(trader);
+    const parsed = await c.instruction.parse.mutate({ text: "双卖 500 当月 万1 的v", accounts: ["account1"] });
+    // Dry run: the execution is complete at once and the stream ends.
+    const dry = collect<Tracked<{ id: string; status: string; dryRun: boolean }>>((h) =>
+      c.instruction.executeLive.subscribe({ instructions: parsed.instructions, accounts: parsed.accounts, dryRun: true }, h),
+    );
+    await eventually(() => dry.completed || dry.data.length > 0);
+    expect(dry.data[0]!.data).toMatchObject({ dryRun: true, status: "completed" });
+    dry.stop();
+
+    const live = collect<Tracked<{ id: string; status: string; progress: number }>>((h) =>
+      c.instruction.executeLive.subscribe({ instructions: parsed.instructions, accounts: parsed.accounts, dryRun: false }, h),
+    );
+    await eventually(() => live.data.length >= 2, { what: "the start and the snapshot" });
+    const id = live.data[0]!.data.id;
+    expect(live.data[0]!.id).toMatch(new RegExp(`^execution\\.${id}:\\d+$`));
+    const update = (status: string, progress: number) => ({ seq: stack.backend.nextSeq(), ts: new Date().toISOString(), executionId: id, execution: { ...execution(id, status, false), progress } });
+    await stack.backend.publish(`execution.${id}`, update("running", 0.5));
+    await eventually(() => live.data.some((d) => d.data.progress === 0.5));
+    const cancelled = await c.instruction.cancel.mutate({ executionId: id });
+    expect(cancelled.status).toBe("cancelled");
+    await stack.backend.publish(`execution.${id}`, update("cancelled", 0.5));
+    await eventually(() => live.completed, { what: "the stream to end on a terminal status" });
+    expect(live.data.at(-1)!.data.status).toBe("cancelled");
+    const status = await c.instruction.status.query({ executionId: id });
+    expect(status.status).toBe("cancelled");
+  });
+
+  it("follows an execution started over REST, and counts ws clients in /metrics", async () => {
+    const c = client(trader);
+    const ex = await c.instruction.execute.mutate({ instructions: [{ type: "close", text: "平仓" }], accounts: ["account1"] });
+    const sub = collect<Tracked<{ status: string }>>((h) => c.instruction.onExecution.subscribe({ executionId: ex.id }, h));
+    await eventually(() => sub.data.length > 0);
+    expect(sub.data[0]!.data.status).toBe("running");
+    const metrics = await (await fetch(`${stack.gateway.url}/metrics`)).text();
+    expect(metrics).toMatch(/gateway_ws_clients [1-9]/);
+    expect(metrics).toMatch(/gateway_subscriptions\{kind="execution"\} [1-9]/);
+    sub.stop();
+  });
+});
