@@ -31,6 +31,12 @@ export type GatewayClientOptions = TokenSource & {
   keepAliveMs?: number | false;
   /** Connection state changes of the WebSocket, for a "reconnecting..." banner. */
   onConnectionState?: (state: GatewayConnectionState) => void;
+  /**
+   * "http+ws" (default): queries and mutations over HTTP batching, subscriptions over the
+   * WebSocket. "ws": everything over the one WebSocket (no per-request HTTP cost; the
+   * socket then stays open while any call is in flight).
+   */
+  transport?: "http+ws" | "ws";
   /** Extra headers for HTTP requests (e.g. a trace id). */
   headers?: () => Record<string, string> | Promise<Record<string, string>>;
   /** fetch implementation; default globalThis.fetch. */
@@ -95,7 +101,7 @@ export function createGatewayClient<TRouter extends AnyTRPCRouter = AppRouter>(
   // tRPC's transformer option types cannot be resolved for a still-generic TRouter.
   const links: TRPCLink<AnyTRPCRouter>[] = [
       splitLink({
-        condition: (op) => op.type === "subscription",
+        condition: (op) => options.transport === "ws" || op.type === "subscription",
         true: wsLink({ client: wsClient, transformer: superjson }),
         false: httpBatchLink({
           url: httpEndpoint(options.url),

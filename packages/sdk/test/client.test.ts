@@ -79,3 +79,15 @@ describe("createGatewayClient over real sockets", () => {
     expect(firstAfter?.n).toBeGreaterThanOrEqual(countAtRestart - 1);
   });
 });
+
+describe("transport: ws", () => {
+  it("sends queries over the WebSocket with the token from connectionParams", async () => {
+    const wsTokens: (string | undefined)[] = [];
+    server = await startFixtureServer(0, wsTokens);
+    client = createGatewayClient<FixtureRouter>({ url: server.url, token: "over-ws", transport: "ws" });
+    const me = await client.whoami.query();
+    expect(me.token).toBe("over-ws");
+    expect(me.at).toBeInstanceOf(Date);
+    expect(wsTokens).toEqual(["over-ws"]);
+  });
+});
