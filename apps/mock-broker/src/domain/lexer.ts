@@ -154,11 +154,17 @@ interface Amount {
   quantity: boolean;
 }
 
+function skipSpaces(s: string, i: number): number {
+  let j = i;
+  while (s[j] === " " || s[j] === "\t") j++;
+  return j;
+}
+
 /** 万1 (desk shorthand: 10,000), 千5, 1万, 1.5万, 1w, 5千, 5k, 两万, 10. */
 function lexAmount(s: string, i: number): Amount | undefined {
   const lead = s[i] === "万" ? 10_000 : s[i] === "千" ? 1_000 : 0;
   if (lead) {
-    const n = lexCount(s, i + 1);
+    const n = lexCount(s, skipSpaces(s, i + 1));
     return n ? { value: n.value * lead, end: n.end, hasDot: n.hasDot, quantity: true } : undefined;
   }
   const n = lexCount(s, i);
@@ -166,6 +172,12 @@ function lexAmount(s: string, i: number): Amount | undefined {
   const suffix = s[n.end];
   if (suffix === "万" || suffix === "w") return { value: n.value * 10_000, end: n.end + 1, hasDot: n.hasDot, quantity: true };
   if (suffix === "千" || suffix === "k") return { value: n.value * 1_000, end: n.end + 1, hasDot: n.hasDot, quantity: true };
+  // "1 万 v": a Chinese multiplier may stand apart from its number, unless it
+  // starts the desk's 万N form ("500 万1v" is 500 then 万1 v).
+  const spaced = skipSpaces(s, n.end);
+  if (spaced > n.end && (s[spaced] === "万" || s[spaced] === "千") && !lexCount(s, skipSpaces(s, spaced + 1))) {
+    return { value: n.value * (s[spaced] === "万" ? 10_000 : 1_000), end: spaced + 1, hasDot: n.hasDot, quantity: true };
+  }
   return { value: n.value, end: n.end, hasDot: n.hasDot, quantity: n.cn };
 }
 
