@@ -233,7 +233,7 @@ class Unpickler {
     if (!Array.isArray(args)) throw this.fail("MALFORMED", "REDUCE arguments are not a tuple");
     const fn = callable.handler?.call;
     if (fn === undefined) throw forbiddenGlobal(callable.module, callable.name, "is allowed but not callable (REDUCE)");
-    return this.remember(callable, fn(args));
+    return this.remember(callable, this.guard(callable, () => fn.call(callable.handler, args)));
   }
 
   private create(cls: unknown, args: unknown, kwargs: unknown): unknown {
@@ -242,7 +242,7 @@ class Unpickler {
     if (kwargs !== undefined && !isDictObject(kwargs)) throw this.fail("MALFORMED", "NEWOBJ_EX kwargs are not a str dict");
     const fn = cls.handler?.create;
     if (fn === undefined) throw forbiddenGlobal(cls.module, cls.name, "is allowed but not constructible (NEWOBJ)");
-    return this.remember(cls, fn(args, kwargs));
+    return this.remember(cls, this.guard(cls, () => fn.call(cls.handler, args, kwargs as Record<string, unknown> | undefined)));
   }
 
   private build(obj: unknown, state: unknown): void {
@@ -250,7 +250,20 @@ class Unpickler {
     if (g === undefined) throw this.fail("MALFORMED", "BUILD on a value no allow-listed global created");
     const fn = g.handler?.build;
     if (fn === undefined) throw forbiddenGlobal(g.module, g.name, "is allowed but takes no state (BUILD)");
-    fn(obj, state);
+    this.guard(g, () => fn.call(g.handler, obj, state));
+  }
+
+  /** A handler that throws anything but a PickleError still yields a typed error. */
+  private guard<T>(g: PyGlobal, run: () => T): T {
+    try {
+      return run();
+    } catch (e) {
+      if (e instanceof PickleError) throw e;
+      throw new PickleError("MALFORMED", `${g.module}.${g.name}: ${e instanceof Error ? e.message : String(e)}`, {
+        cause: e,
+        offset: this.op,
+      });
+    }
   }
 
   /**
