@@ -129,7 +129,7 @@ export class MdpBroker {
     this.maxQueue = Math.floor(positive("maxQueue", o.maxQueue, MDP_DEFAULTS.maxQueue));
     this.requestTtl = positive("requestTtl", o.requestTtl, MDP_DEFAULTS.requestTtl);
     this.logger = o.logger ?? silentLogger;
-    this.socket = new Router({ linger: 0 });
+    this.socket = new Router({ linger: 0, sendTimeout: 0 });
     this.writer = new SocketWriter(this.socket, (err) => this.logger.warn({ err }, "mdp broker: send failed"));
   }
 

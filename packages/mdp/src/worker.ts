@@ -225,7 +225,7 @@ export class MdpWorker {
     const generation = s.generation;
     if (msg.length === 6) {
       // No request id: nothing to dedupe by, run it as is.
-      this.execute("", msg[5] as Buffer, client).then((reply) => {
+      void Promise.resolve(this.execute("", msg[5] as Buffer, client)).then((reply) => {
         this.counters.handled++;
         this.reply(s, generation, client, undefined, reply);
       });
@@ -247,29 +247,52 @@ export class MdpWorker {
       running.then((reply) => this.reply(s, generation, client, idFrame, reply));
       return;
     }
-    const execution = this.execute(id, msg[6] as Buffer, client);
-    this.inProgress.set(id, execution);
-    execution.then((reply) => {
-      this.counters.handled++;
-      this.cache.set(id, reply, Date.now());
+    const outcome = this.execute(id, msg[6] as Buffer, client);
+    if (!(outcome instanceof Promise)) {
+      // Synchronous handler: answer before the read loop re-arms (no promise, no extra poll).
+      this.finish(id, outcome);
+      this.reply(s, generation, client, idFrame, outcome);
+      return;
+    }
+    this.inProgress.set(id, outcome);
+    outcome.then((reply) => {
       this.inProgress.delete(id);
+      this.finish(id, reply);
       this.reply(s, generation, client, idFrame, reply);
     });
   }
 
-  /** Never rejects: a throwing handler yields errorReply, which is cached like any reply. */
-  private async execute(requestId: string, payload: Buffer, client: Buffer): Promise<Uint8Array> {
+  private finish(id: string, reply: Uint8Array): void {
+    this.counters.handled++;
+    this.cache.set(id, reply, Date.now());
+  }
+
+  /**
+   * Runs the handler; a synchronous handler's reply comes back synchronously.
+   * Never throws or rejects: a failing handler yields errorReply, cached like any reply.
+   */
+  private execute(requestId: string, payload: Buffer, client: Buffer): Uint8Array | Promise<Uint8Array> {
+    let result: Uint8Array | Promise<Uint8Array>;
     try {
-      const reply = await this.handler(payload, { requestId, service: this.service, client });
-      if (!(reply instanceof Uint8Array)) throw new TypeError("MdpWorker: handler must return a Uint8Array");
-      return reply;
+      result = this.handler(payload, { requestId, service: this.service, client });
     } catch (err) {
-      this.logger.error({ err, requestId, service: this.service }, "mdp worker: handler failed");
-      try {
-        return this.errorReply(err);
-      } catch (replyErr) {
-        return defaultErrorReply(replyErr);
-      }
+      return this.failed(err, requestId);
+    }
+    if (result instanceof Uint8Array) return result;
+    return Promise.resolve(result).then(
+      (reply) => (reply instanceof Uint8Array ? reply : this.failed(new TypeError("MdpWorker: handler must return a Uint8Array"), requestId)),
+      (err: unknown) => this.failed(err, requestId),
+    );
+  }
+
+  private failed(err: unknown, requestId: string): Uint8Array {
+    this.logger.error({ err, requestId, service: this.service }, "mdp worker: handler failed");
+    try {
+      const reply = this.errorReply(err);
+      if (reply instanceof Uint8Array) return reply;
+      return defaultErrorReply(new TypeError("errorReply must return a Uint8Array"));
+    } catch (replyErr) {
+      return defaultErrorReply(replyErr);
     }
   }
 
