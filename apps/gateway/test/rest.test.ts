@@ -40,10 +40,10 @@ describe("REST /api/v1 (every query and mutation)", () => {
       body: '{"text": "双卖 500 当月 万1 的v", "accounts": ["account1", "account2"]}',
     });
     expect(res.status).toBe(200);
-    const body = await res.json();
+    const body = (await res.json()) as { accounts: string[]; instructions: Array<{ type: string; text: string }> };
     expect(body.accounts).toEqual(["account1", "account2"]);
-    expect(body.instructions[0].type).toBe("straddle");
-    expect(body.instructions[0].text).toBe("双卖 500 当月 万1 的v");
+    expect(body.instructions[0]?.type).toBe("straddle");
+    expect(body.instructions[0]?.text).toBe("双卖 500 当月 万1 的v");
   });
 
   it("serves auth routes", async () => {

@@ -25,6 +25,14 @@ export function bindable(endpoint: string): string {
   return endpoint.replace(/^tcp:\/\/localhost:/, "tcp://127.0.0.1:");
 }
 
+type StartMockBackend = (o: {
+  brokerEndpoint?: string;
+  pubEndpoint?: string;
+  tickMs?: number;
+  heartbeatInterval?: number;
+  logger?: Logger;
+}) => Promise<MockBackendHandle>;
+
 export interface MockBackendHandle {
   brokerUrl: string;
   pubUrl: string;
@@ -48,7 +56,10 @@ export async function startMockIfNeeded(o: {
     o.logger.info({ brokerUrl: first }, "USE_MOCK_ZMQ: a broker is already listening; not starting the mock");
     return undefined;
   }
-  const { startMockBackend } = await import("@desk/mock-broker");
+  // A computed specifier keeps the mock out of the gateway's type graph and bundle:
+  // it is a devDependency, present in the workspace and absent from a production install.
+  const specifier = "@desk/mock-broker";
+  const { startMockBackend } = (await import(specifier)) as { startMockBackend: StartMockBackend };
   const mock = await startMockBackend({
     brokerEndpoint: bindable(first),
     pubEndpoint: bindable(o.pubUrl),

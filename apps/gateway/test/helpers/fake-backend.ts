@@ -108,7 +108,8 @@ function defaultHandlers(executions: Map<string, ReturnType<typeof execution>>):
 }
 
 export async function startFakeBackend(o: { brokerEndpoint?: string; pubEndpoint?: string; heartbeatInterval?: number } = {}) {
-  const heartbeatInterval = o.heartbeatInterval ?? 200;
+  // 500 ms: every socket shares this test process, and a busy event loop must not expire workers.
+  const heartbeatInterval = o.heartbeatInterval ?? 500;
   const executions = new Map<string, ReturnType<typeof execution>>();
   const handlers = defaultHandlers(executions);
   const broker = new MdpBroker({ heartbeatInterval });

@@ -1,10 +1,14 @@
-import { createTRPCClient, createWSClient, httpLink, splitLink, wsLink } from "@trpc/client";
+import { type TRPCClient, createTRPCClient, createWSClient, httpLink, splitLink, wsLink } from "@trpc/client";
 import superjson from "superjson";
 import WebSocket from "ws";
 import type { AppRouter } from "../../src/index.js";
 
 /** A typed tRPC client for the gateway: subscriptions over ws (token in connectionParams), the rest over HTTP. */
-export function createClient(url: string, wsUrl: string, token: string | (() => string | undefined) | undefined) {
+export function createClient(
+  url: string,
+  wsUrl: string,
+  token: string | (() => string | undefined) | undefined,
+): { client: TRPCClient<AppRouter>; close: () => Promise<void> } {
   const getToken = typeof token === "function" ? token : () => token;
   const wsClient = createWSClient({
     url: wsUrl,
@@ -31,7 +35,7 @@ export function createClient(url: string, wsUrl: string, token: string | (() => 
       }),
     ],
   });
-  return { client, wsClient, close: () => wsClient.close() };
+  return { client, close: () => wsClient.close() };
 }
 
 /** Collects a subscription's data and errors; stop() unsubscribes. */

@@ -1,0 +1,179 @@
+import net from "node:net";
+import { createNativeCodec } from "@desk/pickle";
+import { afterEach, describe, expect, it } from "vitest";
+import { openTopicStream } from "../src/backend/stream.js";
+import { PubSubscriber } from "../src/backend/subscriber.js";
+import { startGateway } from "../src/index.js";
+import { createLogger } from "../src/logger.js";
+import { createMetrics } from "../src/metrics.js";
+import { type FakeBackend, marketTick, startFakeBackend } from "./helpers/fake-backend.js";
+import { eventually, login, rest, testConfig } from "./helpers/stack.js";
+import { collect, createClient } from "./helpers/ws-client.js";
+
+const cleanups: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  for (const fn of cleanups.splice(0).reverse()) await fn();
+});
+
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const port = (server.address() as net.AddressInfo).port;
+  await new Promise<void>((r) => server.close(() => r()));
+  return port;
+}
+
+async function backend(o: Parameters<typeof startFakeBackend>[0] = {}): Promise<FakeBackend> {
+  const b = await startFakeBackend(o);
+  let closed = false;
+  const close = b.close;
+  b.close = async () => {
+    if (closed) return;
+    closed = true;
+    await close();
+  };
+  cleanups.push(() => b.close());
+  return b;
+}
+
+async function gateway(b: FakeBackend, extra: Parameters<typeof testConfig>[1] = {}) {
+  const g = await startGateway(testConfig(b, extra));
+  cleanups.push(() => g.close());
+  return g;
+}
+
+describe("backend failures", () => {
+  it("turns a dead backend into a clear error naming the service, and recovers when it returns", async () => {
+    const port = await freePort();
+    const endpoint = `tcp://127.0.0.1:${port}`;
+    let b = await backend({ brokerEndpoint: endpoint });
+    const g = await gateway(b, { zmqTimeout: 400, zmqRetries: 2, permissionsCacheMs: 120_000 });
+    const token = await login(g.url, "admin", "admin123");
+    expect((await rest(g.url, "GET", "/api/v1/accounts", { token })).status).toBe(200);
+
+    await b.close();
+    const down = await rest(g.url, "GET", "/api/v1/accounts", { token });
+    expect(down.status).toBe(408);
+    expect(down.body.code).toBe("TIMEOUT");
+    expect(down.body.message).toContain("account_service");
+    const health = await rest(g.url, "GET", "/health");
+    expect(health.status).toBe(503);
+    expect(health.body.status).toBe("down");
+
+    b = await backend({ brokerEndpoint: endpoint, pubEndpoint: `tcp://127.0.0.1:${await freePort()}` });
+    await eventually(async () => (await rest(g.url, "GET", "/api/v1/accounts", { token })).status === 200, { what: "recovery" });
+    const metrics = await rest(g.url, "GET", "/metrics");
+    expect(metrics.body).toMatch(/gateway_backend_timeouts_total\{service="account_service",method="get_accounts"\} [1-9]/);
+  });
+
+  it("answers a reply that breaks the contract with 502, and hides tracebacks", async () => {
+    const b = await backend();
+    const g = await gateway(b);
+    const token = await login(g.url, "admin", "admin123");
+    b.handlers.account_service!.get_account = () => ({ id: 42 });
+    const bad = await rest(g.url, "GET", "/api/v1/accounts/account1", { token });
+    expect(bad.status).toBe(502);
+    expect(bad.body.code).toBe("BAD_GATEWAY");
+    expect(bad.body.message).toMatch(/^account_service sent an invalid result for account_service\.get_account at id/);
+
+    b.handlers.account_service!.get_positions = () => {
+      throw new Error('Traceback (most recent call last):\n  File "/srv/desk/secret_path.py", line 3, in get_positions\nValueError: boom');
+    };
+    const internal = await rest(g.url, "GET", "/api/v1/accounts/account1/positions", { token });
+    expect(internal.status).toBe(500);
+    expect(internal.body.message).toBe("account_service.get_positions failed: ValueError: boom");
+    expect(JSON.stringify(internal.body)).not.toContain("secret_path");
+
+    b.handlers.account_service!.get_risk_metrics = () => {
+      throw new Error("CONFLICT: account is being rebalanced");
+    };
+    const conflict = await rest(g.url, "GET", "/api/v1/accounts/account1/risk", { token });
+    expect(conflict.status).toBe(409);
+    expect(conflict.body.message).toBe("account is being rebalanced");
+  });
+});
+
+describe("limits", () => {
+  it("rate-limits a user with 429 and Retry-After", async () => {
+    const b = await backend();
+    const g = await gateway(b, { rateLimit: { userCapacity: 5, userRefillPerSec: 0.01, ipCapacity: 1000, ipRefillPerSec: 1000 } });
+    const token = await login(g.url, "trader1", "trader123");
+    const statuses: number[] = [];
+    let limited: Awaited<ReturnType<typeof rest>> | undefined;
+    for (let i = 0; i < 8; i++) {
+      const r = await rest(g.url, "GET", "/api/v1/accounts", { token });
+      statuses.push(r.status);
+      if (r.status === 429) limited = r;
+    }
+    expect(statuses.slice(0, 5)).toEqual([200, 200, 200, 200, 200]);
+    expect(statuses.slice(5)).toEqual([429, 429, 429]);
+    expect(limited?.body.code).toBe("TOO_MANY_REQUESTS");
+    expect(limited?.headers.get("retry-after")).toBe("1");
+  });
+
+  it("rate-limits an address, before authentication", async () => {
+    const b = await backend();
+    const g = await gateway(b, { rateLimit: { userCapacity: 1000, userRefillPerSec: 1000, ipCapacity: 3, ipRefillPerSec: 0.01 } });
+    const codes: number[] = [];
+    for (let i = 0; i < 5; i++) codes.push((await rest(g.url, "GET", "/api/v1/accounts")).status);
+    expect(codes).toEqual([401, 401, 401, 429, 429]);
+  });
+
+  it("bounds a slow subscriber's queue: drops the oldest and counts them", async () => {
+    const b = await backend();
+    const metrics = createMetrics();
+    const codec = createNativeCodec();
+    const subscriber = new PubSubscriber({ url: b.pubUrl, codec, logger: createLogger("silent"), metrics, replayBufferSize: 100, lingerMs: 0 });
+    subscriber.start();
+    cleanups.push(() => subscriber.close());
+    let buffered = 64 * 1024 * 1024;
+    const stream = openTopicStream<{ seq: number }>({
+      subscriber,
+      topics: ["market.510050"],
+      signal: undefined,
+      queueSize: 3,
+      metrics,
+      kind: "market",
+      connection: { bufferedAmount: () => buffered },
+      maxBufferedBytes: 1024,
+    });
+    cleanups.push(() => stream.close());
+    let seq = 0;
+    await eventually(async () => {
+      await b.publish("market.510050", marketTick("510050", ++seq));
+      return subscriber.status().received > 0;
+    });
+    for (let i = 0; i < 10; i++) await b.publish("market.510050", marketTick("510050", ++seq));
+    const lastSeq = seq;
+    await eventually(async () => ((await metrics.pubsubDropped.get()).values[0]?.value ?? 0) >= 7);
+    buffered = 0;
+    const got: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const next = await stream.events.next();
+      if (next.done) throw new Error("stream ended early");
+      got.push((next.value[1] as { seq: number }).seq);
+    }
+    expect(got).toEqual([lastSeq - 2, lastSeq - 1, lastSeq]);
+  });
+});
+
+describe("tokens on a long-lived WebSocket", () => {
+  it("checks expiry on every operation, and ends running subscriptions when the token expires", async () => {
+    const b = await backend();
+    const g = await gateway(b, { jwtTtlSeconds: 2 });
+    const token = await login(g.url, "trader1", "trader123");
+    const c = createClient(g.url, g.wsUrl, token);
+    cleanups.push(() => c.close());
+    const first = collect((h) => c.client.market.onTick.subscribe({ symbols: ["510500"] }, h));
+    await eventually(async () => {
+      await b.publish("market.510500", marketTick("510500", b.nextSeq()));
+      return first.data.length > 0;
+    });
+    await eventually(() => first.errors.length > 0, { what: "the running subscription to end", timeoutMs: 10_000 });
+    expect((first.errors[0] as { data?: { code?: string } }).data?.code).toBe("UNAUTHORIZED");
+    // Same connection (context created once), new operation: refused.
+    const second = collect((h) => c.client.market.onTick.subscribe({ symbols: ["510500"] }, h));
+    await eventually(() => second.errors.length > 0);
+    expect((second.errors[0] as { message?: string }).message).toBe("Token expired");
+  });
+});
