@@ -1,0 +1,101 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { ConfigError, loadConfig } from "../src/index.js";
+import { type FakeBackend, startFakeBackend } from "./helpers/fake-backend.js";
+import { TEST_SECRET, eventually, login, rest } from "./helpers/stack.js";
+
+const mainJs = fileURLToPath(new URL("../dist/main.js", import.meta.url));
+const children: ChildProcess[] = [];
+const backends: FakeBackend[] = [];
+
+afterEach(async () => {
+  for (const child of children.splice(0)) if (child.exitCode === null) child.kill("SIGKILL");
+  for (const b of backends.splice(0)) await b.close();
+});
+
+/** Runs `node dist/main.js` with `env` (on top of a minimal PATH) and collects its output. */
+function run(env: Record<string, string>) {
+  const child = spawn(process.execPath, [mainJs], {
+    env: { PATH: process.env.PATH ?? "", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  children.push(child);
+  let stdout = "";
+  let stderr = "";
+  child.stdout?.on("data", (d: Buffer) => {
+    stdout += d.toString();
+  });
+  child.stderr?.on("data", (d: Buffer) => {
+    stderr += d.toString();
+  });
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  return {
+    child,
+    exited,
+    get stdout() {
+      return stdout;
+    },
+    get stderr() {
+      return stderr;
+    },
+  };
+}
+
+describe("configuration", () => {
+  it("parses defaults and values", () => {
+    const c = loadConfig({});
+    expect(c).toMatchObject({ port: 3001, brokerUrl: "tcp://localhost:5555", pubUrl: "tcp://localhost:5556", zmqTimeout: 5000, zmqRetries: 3, heartbeatInterval: 2500, useMock: true, pickleCodec: "native", logLevel: "info" });
+    const d = loadConfig({ PORT: "8080", ZMQ_BROKER_URL: "tcp://a:1, tcp://b:2", USE_MOCK_ZMQ: "false", JWT_SECRET: "x".repeat(32), PICKLE_CODEC: "python" });
+    expect(d).toMatchObject({ port: 8080, brokerUrl: "tcp://a:1,tcp://b:2", useMock: false, pickleCodec: "python" });
+  });
+
+  it.each([
+    [{ ZMQ_TIMEOUT: "soon" }, 'Invalid ZMQ_TIMEOUT="soon": expected milliseconds, an integer 1..600000'],
+    [{ PORT: "70000" }, 'Invalid PORT="70000": expected an integer port 0..65535'],
+    [{ USE_MOCK_ZMQ: "maybe" }, 'Invalid USE_MOCK_ZMQ="maybe": expected true or false'],
+    [{ ZMQ_BROKER_URL: "localhost:5555" }, 'Invalid ZMQ_BROKER_URL="localhost:5555": expected comma-separated ZeroMQ endpoints like tcp://host:5555'],
+    [{ USE_MOCK_ZMQ: "false" }, 'Invalid JWT_SECRET="": expected a secret of at least 16 characters (required when USE_MOCK_ZMQ=false)'],
+  ])("refuses %o with one line", (env, message) => {
+    expect(() => loadConfig(env)).toThrow(ConfigError);
+    expect(() => loadConfig(env)).toThrow(message);
+  });
+});
+
+describe("node dist/main.js", () => {
+  beforeAll(() => {
+    if (!existsSync(mainJs)) throw new Error("run `pnpm --filter @desk/gateway build` first (turbo's test task does)");
+  });
+
+  it("stops on a bad variable with one line on stderr and exit code 1", async () => {
+    const p = run({ ZMQ_RETRIES: "lots" });
+    expect(await p.exited).toBe(1);
+    expect(p.stderr).toBe('gateway: Invalid ZMQ_RETRIES="lots": expected an integer number of tries 1..100\n');
+  });
+
+  it("serves against a real backend and shuts down gracefully on SIGTERM (exit 0)", async () => {
+    const b = await startFakeBackend();
+    backends.push(b);
+    const port = 30_000 + Math.floor(Math.random() * 20_000);
+    const p = run({
+      PORT: String(port),
+      HOST: "127.0.0.1",
+      ZMQ_BROKER_URL: b.brokerUrl,
+      ZMQ_PUB_URL: b.pubUrl,
+      USE_MOCK_ZMQ: "false",
+      JWT_SECRET: TEST_SECRET,
+      LOG_LEVEL: "info",
+    });
+    const url = `http://127.0.0.1:${port}`;
+    await eventually(() => p.stdout.includes("gateway listening") || p.child.exitCode !== null, { what: "the gateway to listen" });
+    expect(p.child.exitCode).toBeNull();
+    const token = await login(url, "trader1", "trader123");
+    expect((await rest(url, "GET", "/api/v1/accounts", { token })).status).toBe(200);
+    const health = await rest(url, "GET", "/health");
+    expect(health.body.mode).toBe("real");
+    p.child.kill("SIGTERM");
+    expect(await p.exited).toBe(0);
+    expect(p.stdout).toContain("gateway closed");
+  });
+});
