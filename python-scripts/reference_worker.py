@@ -1,0 +1,264 @@
+#!/usr/bin/env python3
+"""Reference worker of the trading system's services, in Python (pyzmq + pickle).
+
+It shows, in the Python system's own terms, what the gateway expects of a
+service: an RFC 7 (MDP/0.1) worker per service, request body [requestId,
+pickle([method, args, kwargs])], reply body [requestId, pickle([True, result])]
+or [requestId, pickle([False, "<CODE>: message"])]. Small canned data, at least
+one method of each of the four services. Its args and results are checked
+against python-scripts/contracts.schema.json (generated from @desk/contracts)
+when the jsonschema package is importable, so a shape the gateway would refuse
+is caught here first.
+
+Usage: reference_worker.py ENDPOINT SERVICE [SERVICE ...] [--heartbeat MS]
+       [--liveness N] [--reconnect MS] [--schema PATH]
+SERVICE is auth_service, account_service, algorithm_service or instruction_service.
+Prints "ready <validation>" once READY is sent for every service, where
+<validation> is "jsonschema" or "no-jsonschema".
+"""
+import argparse
+import json
+import os
+import pickle
+import sys
+import time
+from datetime import datetime, timezone
+
+import zmq
+
+W = b"MDPW01"
+READY, REQUEST, REPLY, HEARTBEAT, DISCONNECT = b"\x01", b"\x02", b"\x03", b"\x04", b"\x05"
+
+
+class ServiceError(Exception):
+    """Raised by a method to answer [False, "<CODE>: message"]."""
+
+    def __init__(self, code, message):
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+
+
+def now():
+    return datetime.now(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+# ---------------------------------------------------------------- canned data
+
+USERS = {
+    "py-admin": {"password": "admin123", "user": {"id": "py-admin", "username": "admin", "displayName": "Python Admin", "role": "admin", "active": True}},
+}
+ACCOUNTS = {
+    "account1": {"id": "account1", "name": "Alpha Vol Fund", "broker": "CITIC Securities", "enabled": True,
+                 "balance": 10_250_000.0, "available": 9_600_000.0, "margin": 650_000.0, "dailyPnl": 12_345.6, "totalPnl": 250_000.0},
+}
+POSITIONS = {
+    "account1": [
+        {"accountId": "account1", "code": "14120120", "name": "500ETF购12月6000", "underlying": "510500", "right": "call",
+         "strike": 6.0, "expiry": "2026-12-23", "multiplier": 10000, "quantity": -40, "avgPrice": 0.1210, "lastPrice": 0.1180,
+         "pnl": 1200.0, "greeks": {"delta": -118000.0, "gamma": -150000.0, "vega": -2700.0, "theta": 1400.0}},
+    ],
+}
+ALGORITHMS = {
+    "algo-py-1": {"id": "algo-py-1", "name": "TWAP sell 500ETF calls", "kind": "TWAP", "status": "running", "progress": 0.25,
+                  "accountId": "account1", "parameters": {"underlying": "510500", "side": "sell", "durationMinutes": 60},
+                  "targetQuantity": 400, "filledQuantity": 100, "createdAt": "2026-01-05T01:30:00Z", "updatedAt": "2026-01-05T01:45:00Z"},
+}
+EXECUTIONS = {
+    "exec-py-1": {"id": "exec-py-1", "status": "completed", "dryRun": False, "createdAt": "2026-01-05T02:00:00Z",
+                  "updatedAt": "2026-01-05T02:00:03Z", "progress": 1.0, "error": None,
+                  "legs": [{"legId": "exec-py-1-leg1", "accountId": "account1", "code": "14120120", "name": "500ETF购12月6000",
+                            "side": "sell", "right": "call", "strike": 6.0, "expiry": "2026-12-23", "targetQuantity": 10,
+                            "filledQuantity": 10, "avgPrice": 0.1205, "status": "filled"}],
+                  "fills": [{"accountId": "account1", "legs": 1, "targetQuantity": 10, "filledQuantity": 10, "premium": 12050.0}]},
+}
+
+
+def find(table, key, what):
+    if key not in table:
+        raise ServiceError("NOT_FOUND", f"no {what} {key}")
+    return table[key]
+
+
+def authenticate(username, password):
+    for u in USERS.values():
+        if u["user"]["username"] == username and u["password"] == password:
+            return {"user": u["user"], "permissions": ["account:read", "market:read", "admin"]}
+    raise ServiceError("UNAUTHENTICATED", "invalid username or password")
+
+
+def verify_user(user_id):
+    u = USERS.get(user_id)
+    return {"userId": user_id, "exists": u is not None, "active": bool(u and u["user"]["active"])}
+
+
+METHODS = {
+    "auth_service": {
+        "authenticate": authenticate,
+        "verify_user": verify_user,
+    },
+    "account_service": {
+        "get_accounts": lambda: list(ACCOUNTS.values()),
+        "get_account": lambda account_id: find(ACCOUNTS, account_id, "account"),
+        "get_positions": lambda account_id: POSITIONS.get(find(ACCOUNTS, account_id, "account")["id"], []),
+    },
+    "algorithm_service": {
+        "get_algorithms": lambda: list(ALGORITHMS.values()),
+        "get_algorithm": lambda algorithm_id: find(ALGORITHMS, algorithm_id, "algorithm"),
+    },
+    "instruction_service": {
+        "get_execution_status": lambda execution_id: find(EXECUTIONS, execution_id, "execution"),
+    },
+}
+
+
+# ---------------------------------------------------------------- contracts
+
+def load_validators(path):
+    """name -> validate(instance) using the generated JSON Schema; None without jsonschema."""
+    try:
+        from jsonschema import Draft202012Validator
+    except ImportError:
+        return None
+    with open(path, encoding="utf-8") as f:
+        doc = json.load(f)
+    cache = {}
+
+    def validate(name, instance):
+        if name not in doc["$defs"]:
+            return None
+        v = cache.get(name)
+        if v is None:
+            v = cache[name] = Draft202012Validator({"$ref": f"#/$defs/{name}", "$defs": doc["$defs"]})
+        err = next(iter(sorted(v.iter_errors(as_json(instance)), key=lambda e: list(e.path))), None)
+        if err is None:
+            return None
+        where = ".".join(str(p) for p in err.path) or "(root)"
+        return f"{where}: {err.message}"
+
+    return validate
+
+
+def as_json(value):
+    """jsonschema's "array" is list: turn tuples (pickle's args) into lists first."""
+    if isinstance(value, (list, tuple)):
+        return [as_json(v) for v in value]
+    if isinstance(value, dict):
+        return {k: as_json(v) for k, v in value.items()}
+    return value
+
+
+def handle(service, body, validate):
+    """pickle([method, args, kwargs]) -> pickle([True, result]) | pickle([False, "<CODE>: msg"])."""
+    try:
+        try:
+            # A reference worker may trust its broker; a production one should restrict
+            # globals (pickle.Unpickler.find_class) exactly as the gateway's decoder does.
+            request = pickle.loads(body)
+        except Exception as e:  # noqa: BLE001 - any malformed input is the caller's error
+            raise ServiceError("INVALID_ARGUMENT", f"cannot decode request: {e}")
+        if not isinstance(request, (list, tuple)) or len(request) not in (2, 3) or not isinstance(request[0], str):
+            raise ServiceError("INVALID_ARGUMENT", "expected [method, args, kwargs]")
+        method, args = request[0], request[1]
+        kwargs = request[2] if len(request) == 3 else {}
+        ctx = kwargs.get("_ctx", {}) if isinstance(kwargs, dict) else {}
+        fn = METHODS[service].get(method)
+        if fn is None:
+            raise ServiceError("NOT_FOUND", f"{service} has no method \"{method}\" in the reference worker")
+        if validate:
+            problem = validate(f"{service}.{method}.args", args)
+            if problem:
+                raise ServiceError("INVALID_ARGUMENT", f"{method}: args.{problem}")
+        print(f"{service}.{method} by {ctx.get('userId', 'anonymous')}", file=sys.stderr, flush=True)
+        result = fn(*args)
+        if validate:
+            problem = validate(f"{service}.{method}.result", result)
+            if problem:
+                raise ServiceError("INTERNAL", f"reference worker built a bad result: result.{problem}")
+        return pickle.dumps([True, result], protocol=4)
+    except ServiceError as e:
+        return pickle.dumps([False, f"{e.code}: {e.message}"], protocol=4)
+    except Exception as e:  # noqa: BLE001 - never die on a request
+        return pickle.dumps([False, f"INTERNAL: {type(e).__name__}: {e}"], protocol=4)
+
+
+# ---------------------------------------------------------------- RFC 7 worker
+
+def main():
+    here = os.path.dirname(os.path.abspath(__file__))
+    ap = argparse.ArgumentParser()
+    ap.add_argument("endpoint")
+    ap.add_argument("services", nargs="+", choices=sorted(METHODS))
+    ap.add_argument("--heartbeat", type=int, default=2500)
+    ap.add_argument("--liveness", type=int, default=3)
+    ap.add_argument("--reconnect", type=int, default=2500)
+    ap.add_argument("--schema", default=os.path.join(here, "contracts.schema.json"))
+    a = ap.parse_args()
+    validate = load_validators(a.schema)
+
+    ctx = zmq.Context()
+    poller = zmq.Poller()
+    sockets = {}  # service -> socket
+    liveness = {}
+
+    def connect(service):
+        old = sockets.get(service)
+        if old is not None:
+            poller.unregister(old)
+            old.close(linger=0)
+        s = ctx.socket(zmq.DEALER)
+        s.linger = 0
+        s.connect(a.endpoint)
+        poller.register(s, zmq.POLLIN)
+        s.send_multipart([b"", W, READY, service.encode()])
+        sockets[service] = s
+        liveness[service] = a.liveness
+
+    for service in a.services:
+        connect(service)
+    print("ready " + ("jsonschema" if validate else "no-jsonschema"), flush=True)
+
+    next_heartbeat = time.monotonic() + a.heartbeat / 1000
+    try:
+        while True:
+            events = dict(poller.poll(a.heartbeat))
+            for service, s in list(sockets.items()):
+                if s not in events:
+                    continue
+                msg = s.recv_multipart()
+                liveness[service] = a.liveness
+                if len(msg) < 3 or msg[0] != b"" or msg[1] != W:
+                    continue  # not MDP: ignore
+                command = msg[2]
+                if command == REQUEST and len(msg) >= 6:
+                    client, body = msg[3], msg[5:]
+                    result = handle(service, body[-1], validate)
+                    reply = [body[0], result] if len(body) >= 2 else [result]
+                    s.send_multipart([b"", W, REPLY, client, b""] + reply)
+                elif command == DISCONNECT:
+                    connect(service)
+            if not events:
+                for service in list(sockets):
+                    liveness[service] -= 1
+                    if liveness[service] <= 0:
+                        time.sleep(a.reconnect / 1000)
+                        connect(service)
+            if time.monotonic() >= next_heartbeat:
+                for s in sockets.values():
+                    s.send_multipart([b"", W, HEARTBEAT])
+                next_heartbeat = time.monotonic() + a.heartbeat / 1000
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for s in sockets.values():
+            try:
+                s.send_multipart([b"", W, DISCONNECT])
+            except zmq.ZMQError:
+                pass
+            s.close(linger=100)
+        ctx.term()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
