@@ -100,18 +100,27 @@ class Pickler {
   private write(v: unknown): void {
     switch (typeof v) {
       case "string":
-        return this.str(v);
+        this.str(v);
+        return;
       case "number":
-        return this.number(v);
+        this.number(v);
+        return;
       case "boolean":
-        return this.op(v ? NEWTRUE : NEWFALSE);
+        this.op(v ? NEWTRUE : NEWFALSE);
+        return;
       case "bigint":
-        return this.bigint(v);
+        this.bigint(v);
+        return;
       case "undefined":
-        return this.op(NONE);
+        this.op(NONE);
+        return;
       case "object":
-        if (v === null) return this.op(NONE);
-        return this.object(v);
+        if (v === null) {
+          this.op(NONE);
+          return;
+        }
+        this.object(v);
+        return;
       default:
         throw new PickleError("UNSUPPORTED", `cannot pickle a ${typeof v}`);
     }
@@ -178,7 +187,10 @@ class Pickler {
         this.u32(v);
         return;
       }
-      if (Number.isSafeInteger(v)) return this.safeLong(v);
+      if (Number.isSafeInteger(v)) {
+        this.safeLong(v);
+        return;
+      }
     }
     // Non-integers, -0, NaN, infinities, and integers past 2^53 (already inexact) are floats.
     this.ensure(9);
@@ -205,7 +217,10 @@ class Pickler {
   }
 
   private bigint(v: bigint): void {
-    if (v >= -2147483648n && v <= 2147483647n) return this.number(Number(v));
+    if (v >= -2147483648n && v <= 2147483647n) {
+      this.number(Number(v));
+      return;
+    }
     const magnitude = v < 0n ? -v - 1n : v;
     const n = Math.ceil((magnitude.toString(2).length + 1) / 8); // + sign bit
     const u = v < 0n ? (1n << BigInt(8 * n)) + v : v;
@@ -261,7 +276,10 @@ class Pickler {
 
   private object(v: object): void {
     const seen = this.memo.get(v);
-    if (seen !== undefined) return this.get(seen);
+    if (seen !== undefined) {
+      this.get(seen);
+      return;
+    }
     if (++this.depth > this.maxDepth) {
       throw new PickleError("LIMIT_EXCEEDED", `value nests deeper than maxDepth ${this.maxDepth}`);
     }
@@ -311,7 +329,10 @@ class Pickler {
   private hashable(k: unknown): void {
     if (Array.isArray(k) && !isTuple(k)) {
       const seen = this.memo.get(k);
-      if (seen !== undefined) return this.get(seen);
+      if (seen !== undefined) {
+        this.get(seen);
+        return;
+      }
       this.tuple(k);
     } else {
       this.write(k);
@@ -320,7 +341,10 @@ class Pickler {
 
   private tuple(v: readonly unknown[]): void {
     const n = v.length;
-    if (n === 0) return this.op(EMPTY_TUPLE);
+    if (n === 0) {
+      this.op(EMPTY_TUPLE);
+      return;
+    }
     if (n > 3) this.op(MARK);
     for (let i = 0; i < n; i++) this.write(v[i]);
     // A tuple reached again through its own items was written (and memoized) inside
@@ -329,7 +353,8 @@ class Pickler {
     if (seen !== undefined) {
       if (n > 3) this.op(POP_MARK);
       else for (let i = 0; i < n; i++) this.op(POP);
-      return this.get(seen);
+      this.get(seen);
+      return;
     }
     this.op(n === 1 ? TUPLE1 : n === 2 ? TUPLE2 : n === 3 ? TUPLE3 : TUPLE);
     this.memoize(v);
@@ -394,11 +419,15 @@ class Pickler {
   private global(module: string, name: string): void {
     const key = `${module}\n${name}`;
     const seen = this.globals?.get(key);
-    if (seen !== undefined) return this.get(seen);
+    if (seen !== undefined) {
+      this.get(seen);
+      return;
+    }
     this.str(module);
     this.str(name);
     this.op(STACK_GLOBAL);
-    (this.globals ??= new Map()).set(key, this.memoCount++);
+    this.globals ??= new Map();
+    this.globals.set(key, this.memoCount++);
     this.op(MEMOIZE);
   }
 
@@ -436,7 +465,10 @@ class Pickler {
   /** datetime.timezone.utc, pickled as CPython does: timezone(timedelta(0, 0, 0)). */
   private utc(): void {
     const seen = this.globals?.get("utc");
-    if (seen !== undefined) return this.get(seen);
+    if (seen !== undefined) {
+      this.get(seen);
+      return;
+    }
     this.global("datetime", "timezone");
     this.global("datetime", "timedelta");
     this.ensure(7);
@@ -449,7 +481,8 @@ class Pickler {
     this.op(REDUCE);
     this.op(TUPLE1);
     this.op(REDUCE);
-    (this.globals ??= new Map()).set("utc", this.memoCount++);
+    this.globals ??= new Map();
+    this.globals.set("utc", this.memoCount++);
     this.op(MEMOIZE);
   }
 }

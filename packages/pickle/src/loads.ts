@@ -205,9 +205,14 @@ class Unpickler {
     if (typeof v === "object" && v !== null) {
       const fwd = this.forward?.get(v);
       if (fwd !== undefined) v = fwd;
-      else if (!this.o.mapDicts && isDictObject(v)) (this.escaped ??= new Set()).add(v);
+      else if (!this.o.mapDicts && isDictObject(v)) this.markEscaped(v);
     }
     return v;
+  }
+
+  private markEscaped(v: object): void {
+    this.escaped ??= new Set();
+    this.escaped.add(v);
   }
 
   private tuple(items: unknown[]): unknown[] {
@@ -224,7 +229,10 @@ class Unpickler {
 
   /** A value an allow-listed global produced; BUILD is allowed on it later. */
   private remember(g: PyGlobal, v: unknown): unknown {
-    if ((typeof v === "object" && v !== null) || typeof v === "function") (this.made ??= new Map()).set(v, g);
+    if ((typeof v === "object" && v !== null) || typeof v === "function") {
+      this.made ??= new Map();
+      this.made.set(v, g);
+    }
     return v;
   }
 
@@ -273,7 +281,7 @@ class Unpickler {
    */
   private setItems(dictIndex: number, from: number): void {
     const stack = this.stack;
-    let d = stack[dictIndex];
+    const d = stack[dictIndex];
     if (d instanceof Map) {
       for (let i = from; i < stack.length; i += 2) d.set(stack[i], stack[i + 1]);
       return;
@@ -291,7 +299,8 @@ class Unpickler {
       }
       const m = new Map<unknown, unknown>();
       for (const key of Object.keys(d)) m.set(key, d[key]);
-      (this.forward ??= new Map()).set(d, m);
+      this.forward ??= new Map();
+      this.forward.set(d, m);
       stack[dictIndex] = m;
       for (let j = i; j < stack.length; j += 2) m.set(stack[j], stack[j + 1]);
       return;
@@ -347,7 +356,7 @@ class Unpickler {
           break;
         case DUP: {
           const v = this.top();
-          if (isDictObject(v)) (this.escaped ??= new Set()).add(v);
+          if (isDictObject(v)) this.markEscaped(v);
           this.push(v);
           break;
         }

@@ -148,7 +148,8 @@ function longLived(python: string, script: string, timeout: number): PickleCodec
 
   const request = (op: number, body: Uint8Array): Promise<unknown> => {
     if (closed) return Promise.reject(new PickleError("CLOSED", "python codec is closed"));
-    const proc = child ?? (child = start());
+    if (child === undefined) child = start();
+    const proc = child;
     const id = nextId;
     nextId = nextId >= 0xffffffff ? 1 : nextId + 1;
     return new Promise((resolve, reject) => {

@@ -2,22 +2,50 @@ import { PickleError } from "./errors.js";
 
 const utf8Strict = new TextDecoder("utf-8", { fatal: true });
 
+const SHORT = 24;
+const CACHE_SIZE = 4096; // power of two
+const cachedBytes: (Uint8Array | undefined)[] = new Array(CACHE_SIZE).fill(undefined);
+const cachedStrings: string[] = new Array(CACHE_SIZE).fill("");
+
 /**
- * UTF-8 to string. Short ASCII (most dict keys and symbols) is built in JS, which beats
- * a native call; the rest goes to TextDecoder. CPython writes lone surrogates with
- * "surrogatepass", which a strict decoder rejects: those take the slow exact path.
+ * UTF-8 to string. Replies repeat the same short strings (dict keys, symbols, account
+ * ids) message after message, so short strings go through a small cache keyed by their
+ * bytes: a hit costs a hash and a compare, no string building. Longer strings go to
+ * TextDecoder. CPython writes lone surrogates with "surrogatepass", which a strict
+ * decoder rejects: those take the slow exact path.
  */
 export function decodeUtf8(data: Uint8Array, start: number, end: number): string {
-  if (end - start <= 24) {
-    let s = "";
-    for (let i = start; i < end; i++) {
-      const c = data[i]!;
-      if (c >= 0x80) return decodeUtf8Slow(data, start, end);
-      s += String.fromCharCode(c);
+  const n = end - start;
+  if (n > SHORT) return decodeUtf8Slow(data, start, end);
+  let h = n;
+  for (let i = start; i < end; i++) h = Math.imul(h ^ data[i]!, 0x01000193);
+  const slot = (h ^ (h >>> 15)) & (CACHE_SIZE - 1);
+  const key = cachedBytes[slot];
+  if (key !== undefined && key.length === n) {
+    let same = true;
+    for (let i = 0; i < n; i++) {
+      if (key[i] !== data[start + i]) {
+        same = false;
+        break;
+      }
     }
-    return s;
+    if (same) return cachedStrings[slot]!;
   }
-  return decodeUtf8Slow(data, start, end);
+  let s = "";
+  for (let i = start; i < end; i++) {
+    const c = data[i]!;
+    if (c >= 0x80) {
+      s = decodeUtf8Slow(data, start, end);
+      break;
+    }
+    s += String.fromCharCode(c);
+  }
+  // A copy: Buffer#slice would alias the caller's buffer, which may be reused.
+  const copy = new Uint8Array(n);
+  for (let i = 0; i < n; i++) copy[i] = data[start + i]!;
+  cachedBytes[slot] = copy;
+  cachedStrings[slot] = s;
+  return s;
 }
 
 function decodeUtf8Slow(data: Uint8Array, start: number, end: number): string {

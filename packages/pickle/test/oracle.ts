@@ -95,7 +95,12 @@ export function assertNullProto(v: unknown, seen = new Set<unknown>()): void {
   if (typeof v !== "object" || v === null || seen.has(v)) return;
   seen.add(v);
   if (Array.isArray(v) || v instanceof Set) for (const x of v) assertNullProto(x, seen);
-  else if (v instanceof Map) for (const [k, x] of v) (assertNullProto(k, seen), assertNullProto(x, seen));
+  else if (v instanceof Map) {
+    for (const [k, x] of v) {
+      assertNullProto(k, seen);
+      assertNullProto(x, seen);
+    }
+  }
   else if (!(v instanceof Uint8Array) && !(v instanceof Date)) {
     if (Object.getPrototypeOf(v) !== null) throw new Error("decoded dict has a prototype");
     for (const x of Object.values(v)) assertNullProto(x, seen);
