@@ -129,6 +129,8 @@ export class MdpBroker {
     this.maxQueue = Math.floor(positive("maxQueue", o.maxQueue, MDP_DEFAULTS.maxQueue));
     this.requestTtl = positive("requestTtl", o.requestTtl, MDP_DEFAULTS.requestTtl);
     this.logger = o.logger ?? silentLogger;
+    // sendTimeout 0: a (non-mandatory) ROUTER never blocks, it drops at the
+    // high-water mark; skipping the writability probe saves a syscall per send.
     this.socket = new Router({ linger: 0, sendTimeout: 0 });
     this.writer = new SocketWriter(this.socket, (err) => this.logger.warn({ err }, "mdp broker: send failed"));
   }
