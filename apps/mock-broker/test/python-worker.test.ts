@@ -64,7 +64,7 @@ describe.skipIf(python === undefined)("python reference worker through our broke
     return loads(await client.request(service, dumps([method, args, { _ctx: { userId: "user-test", requestId } }]), { requestId }));
   }
 
-  async function ok<S extends ServiceName>(service: S, method: MethodName<S>, args: unknown[]) {
+  async function ok<S extends ServiceName, M extends MethodName<S>>(service: S, method: M, args: unknown[]) {
     const out = readReply(service, method, await call(service, method, args));
     if (!out.ok) throw new Error(`${service}.${method}: ${out.error.code}: ${out.error.message}`);
     return out.result;

@@ -1,4 +1,4 @@
-import { contracts, type Instruction, methodList } from "@desk/contracts";
+import { type contracts, type Instruction, methodList } from "@desk/contracts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MockHarness, waitFor } from "./helpers.js";
 
