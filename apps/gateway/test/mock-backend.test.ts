@@ -149,10 +149,10 @@ describe("USE_MOCK_ZMQ", () => {
     const first = await startGateway({ ...testConfig({ brokerUrl, pubUrl }), useMock: true, jwtSecret: undefined, mockTickMs: 200 });
     try {
       expect(first.brokerUrl).toMatch(/^tcp:\/\/127\.0\.0\.1:\d+$/);
-      const health = await eventually(async () => {
+      const health = (await eventually(async () => {
         const r = await rest(first.url, "GET", "/health");
         return r.body.status === "ok" ? r : undefined;
-      }, { what: "mock services to register" });
+      }, { what: "mock services to register" }))!;
       expect(health.body.mode).toBe("mock");
       const token = await login(first.url, "trader1", "trader123");
       expect((await rest(first.url, "GET", "/api/v1/accounts", { token })).status).toBe(200);

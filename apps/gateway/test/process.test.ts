@@ -99,3 +99,28 @@ describe("node dist/main.js", () => {
     expect(p.stdout).toContain("gateway closed");
   });
 });
+
+describe("PICKLE_CODEC=python", () => {
+  it("talks to the backend through pickle_helper.py", async () => {
+    const { startGateway } = await import("../src/index.js");
+    const { testConfig } = await import("./helpers/stack.js");
+    const b = await startFakeBackend();
+    backends.push(b);
+    const g = await startGateway(
+      testConfig(b, {
+        pickleCodec: "python",
+        pythonPath: "/usr/bin/python3",
+        pythonScriptPath: fileURLToPath(new URL("../../../python-scripts", import.meta.url)),
+      }),
+    );
+    try {
+      const token = await login(g.url, "trader1", "trader123");
+      const accounts = await rest(g.url, "GET", "/api/v1/accounts", { token });
+      expect(accounts.status).toBe(200);
+      expect(accounts.body).toHaveLength(2);
+      expect((await rest(g.url, "GET", "/health")).body.pickleCodec).toBe("python");
+    } finally {
+      await g.close();
+    }
+  });
+});
