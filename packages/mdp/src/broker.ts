@@ -16,6 +16,7 @@ import {
   WORKER_FRAME,
   frameEquals,
 } from "./protocol.js";
+import { readLoop } from "./read-loop.js";
 import { type Frames, SocketWriter } from "./socket-writer.js";
 
 export interface MdpBrokerOptions {
@@ -141,7 +142,7 @@ export class MdpBroker {
     await this.socket.bind(endpoint);
     const resolved = this.socket.lastEndpoint ?? endpoint;
     if (this.loop === undefined) {
-      this.loop = this.readLoop();
+      this.loop = readLoop(this.socket, (msg) => this.onMessage(msg), this.logger, "mdp broker");
       // Queue ages are swept more often than heartbeats when requestTtl is short.
       const tick = Math.max(5, Math.min(this.heartbeatInterval, this.requestTtl / 4));
       this.nextHeartbeatAt = Date.now() + this.heartbeatInterval;
@@ -171,15 +172,6 @@ export class MdpBroker {
     this.writer.clear();
     this.socket.close();
     await this.loop;
-  }
-
-  private async readLoop(): Promise<void> {
-    const socket = this.socket;
-    try {
-      for (;;) this.onMessage(await socket.receive());
-    } catch (err) {
-      if (!socket.closed) this.logger.error({ err }, "mdp broker: receive failed");
-    }
   }
 
   private onMessage(msg: Buffer[]): void {

@@ -11,6 +11,7 @@ import {
   MMI_SERVICE,
   frameEquals,
 } from "./protocol.js";
+import { readLoop } from "./read-loop.js";
 import { SocketWriter } from "./socket-writer.js";
 
 export interface MdpClientOptions {
@@ -213,7 +214,7 @@ export class MdpClient {
       this.logger.warn({ err, endpoint }, "mdp client: send failed"),
     );
     const conn: Connection = { socket, writer, endpoint, openedAt: Date.now() };
-    void this.readLoop(conn);
+    void readLoop(socket, this.handleReply, this.logger, "mdp client");
     return conn;
   }
 
@@ -222,19 +223,12 @@ export class MdpClient {
     if (!conn.socket.closed) conn.socket.close();
   }
 
-  private async readLoop(conn: Connection): Promise<void> {
-    const socket = conn.socket;
-    try {
-      for (;;) this.onReply(await socket.receive());
-    } catch (err) {
-      if (!socket.closed) this.logger.error({ err, endpoint: conn.endpoint }, "mdp client: receive failed");
-    }
-  }
-
   private transmit(p: Pending): void {
     this.counters.sent++;
     this.conn.writer.send([EMPTY_FRAME, CLIENT_FRAME, p.serviceFrame, p.id, p.payload]);
   }
+
+  private readonly handleReply = (msg: Buffer[]): void => this.onReply(msg);
 
   private onReply(msg: Buffer[]): void {
     // ["", "MDPC01", service, requestId, body...]

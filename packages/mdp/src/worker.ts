@@ -11,6 +11,7 @@ import {
   WORKER_FRAME,
   frameEquals,
 } from "./protocol.js";
+import { readLoop } from "./read-loop.js";
 import { ReplyCache } from "./reply-cache.js";
 import { type Frames, SocketWriter } from "./socket-writer.js";
 
@@ -152,7 +153,8 @@ export class MdpWorker {
     s.generation++;
     s.lastHeard = Date.now();
     s.writer.send([EMPTY_FRAME, WORKER_FRAME, READY_FRAME, this.serviceFrame]);
-    void this.readLoop(s, socket, s.generation);
+    const generation = s.generation;
+    void readLoop(socket, (msg) => this.onMessage(s, msg), this.logger, "mdp worker", () => s.generation === generation);
   }
 
   private drop(s: Session): void {
@@ -182,18 +184,6 @@ export class MdpWorker {
     }
     this.cache.purge(now);
   };
-
-  private async readLoop(s: Session, socket: Dealer, generation: number): Promise<void> {
-    try {
-      for (;;) {
-        const msg = await socket.receive();
-        if (s.generation !== generation) return;
-        this.onMessage(s, msg);
-      }
-    } catch (err) {
-      if (!socket.closed) this.logger.error({ err, session: s.index }, "mdp worker: receive failed");
-    }
-  }
 
   private onMessage(s: Session, msg: Buffer[]): void {
     // ["", "MDPW01", command, ...]

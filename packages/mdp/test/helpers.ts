@@ -1,6 +1,8 @@
 import { MdpBroker, MdpClient, MdpWorker, type MdpHandler } from "../src/index.js";
 
-export const FAST = { heartbeatInterval: 100, liveness: 3 } as const;
+// Short heartbeats keep tests quick; liveness 5 (500 ms) keeps a loaded 2-core
+// machine's event-loop stalls from passing for dead workers.
+export const FAST = { heartbeatInterval: 100, liveness: 5 } as const;
 
 /** Polls until `check` holds, or fails with `what` after the deadline (no fixed sleeps). */
 export async function waitFor(check: () => boolean, what: string, deadlineMs = 10_000): Promise<void> {

@@ -14,7 +14,7 @@ afterEach(async () => {
 const fixture = fileURLToPath(new URL("./fixtures/worker-process.ts", import.meta.url));
 
 async function spawnWorker(endpoint: string, service: string, delayMs: number): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ["--import", "tsx", fixture, endpoint, service, String(delayMs)], {
+  const child = spawn(process.execPath, ["--import", "tsx", fixture, endpoint, service, String(delayMs), String(FAST.liveness)], {
     stdio: ["ignore", "pipe", "inherit"],
   });
   children.push(child);
@@ -66,10 +66,11 @@ describe("resilience", () => {
     });
     await waitFor(() => broker.stats().services.slow?.workers === 1, "dead worker removed");
     const stats = broker.stats();
-    expect(stats.workersExpired).toBe(1);
+    // At least the killed one (a load stall could expire the live one too; it re-registers).
+    expect(stats.workersExpired, JSON.stringify(stats)).toBeGreaterThanOrEqual(1);
     // The child was busy when killed (30 ms handler, 20 lanes): the broker told the client at once.
-    expect(stats.workersLost).toBe(1);
-    expect(client.stats().brokerErrors).toBe(1);
+    expect(stats.workersLost, JSON.stringify(stats)).toBeGreaterThanOrEqual(1);
+    expect(client.stats().brokerErrors).toBe(stats.workersLost);
   });
 
   it("a busy worker keeps heartbeating: a slow handler is not mistaken for a dead worker", async () => {
