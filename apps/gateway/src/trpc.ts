@@ -147,7 +147,17 @@ export function createProcedures(deps: ProcedureDeps) {
       metrics.rateLimited.inc({ scope: "user" });
       throw new TRPCError({ code: "TOO_MANY_REQUESTS", message: "Too many requests for this user; slow down" });
     }
-    const p = await deps.permissions.get(claims.userId);
+    let p: UserPermissions;
+    try {
+      p = await deps.permissions.get(claims.userId);
+    } catch (err) {
+      // A valid signature for a user the backend no longer knows is not a 404 of the route.
+      if (err instanceof TRPCError && (err.code === "NOT_FOUND" || err.code === "UNAUTHORIZED")) {
+        metrics.authFailures.inc({ reason: "unknown_user" });
+        throw new TRPCError({ code: "UNAUTHORIZED", message: "User is unknown or disabled" });
+      }
+      throw err;
+    }
     const user: AuthUser = {
       userId: claims.userId,
       username: claims.username,
