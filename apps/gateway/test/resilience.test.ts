@@ -177,3 +177,26 @@ describe("tokens on a long-lived WebSocket", () => {
     expect((second.errors[0] as { message?: string }).message).toBe("Token expired");
   });
 });
+
+describe("graceful shutdown", () => {
+  it("finishes calls in flight, then refuses new ones", async () => {
+    const b = await backend();
+    const g = await startGateway(testConfig(b, { shutdownGraceMs: 5000 }));
+    const token = await login(g.url, "trader1", "trader123");
+    let started = false;
+    const original = b.handlers.account_service!.get_accounts!;
+    b.handlers.account_service!.get_accounts = async (args, kwargs) => {
+      started = true;
+      await new Promise((r) => setTimeout(r, 400));
+      return original(args, kwargs);
+    };
+    const inFlight = rest(g.url, "GET", "/api/v1/accounts", { token });
+    await eventually(() => started, { what: "the call to reach the backend" });
+    const closing = g.close();
+    const r = await inFlight;
+    expect(r.status).toBe(200);
+    expect(r.body).toHaveLength(2);
+    await closing;
+    await expect(fetch(`${g.url}/health`)).rejects.toThrow();
+  });
+});
