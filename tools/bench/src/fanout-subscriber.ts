@@ -1,0 +1,98 @@
+// Child process for the fan-out bench: opens `count` SDK clients (one WebSocket each),
+// subscribes each to market ticks and measures, per event, the delay from the publisher's
+// timestamp (`ts`, set just before the ZeroMQ send) to receipt here. Reports a latency
+// histogram and per-subscriber counts of the measured events (seq >= MEASURED_SEQ_BASE).
+import { closeGatewayClient, createGatewayClient, type GatewayClient } from "@desk/sdk";
+import { Histogram } from "./stats.js";
+
+export const MEASURED_SEQ_BASE = 1_000_000;
+
+export type ToChild = { type: "start"; url: string; token: string; subscriptions: string[][] } | { type: "report" } | { type: "stop" };
+export type FromChild =
+  | { type: "ready" }
+  | { type: "progress"; received: number; ready: number; errors: number }
+  | {
+      type: "report";
+      received: number[];
+      duplicates: number;
+      lastReceiptAt: number;
+      errors: number;
+      reconnects: number;
+      histogram: { fine: number[]; coarse: number[] };
+    };
+
+const send = (m: FromChild) => process.send?.(m);
+
+const clients: GatewayClient[] = [];
+const unsubscribers: Array<() => void> = [];
+const histogram = new Histogram();
+let received: number[] = [];
+let lastSeq: number[] = [];
+let duplicates = 0;
+let lastReceiptAt = 0;
+let errors = 0;
+let reconnects = 0;
+let total = 0;
+let readyCount = 0;
+
+function start(m: Extract<ToChild, { type: "start" }>): void {
+  received = new Array(m.subscriptions.length).fill(0);
+  lastSeq = new Array(m.subscriptions.length).fill(-1);
+  const seen = new Array<boolean>(m.subscriptions.length).fill(false);
+  m.subscriptions.forEach((symbols, i) => {
+    const client = createGatewayClient({
+      url: m.url,
+      token: m.token,
+      keepAliveMs: false,
+      reconnect: { baseMs: 200, maxMs: 2_000, jitterMs: 500 },
+      onConnectionState: (s) => {
+        if (s.state === "connecting" && seen[i]) reconnects += 1;
+      },
+    });
+    clients.push(client);
+    const sub = client.market.onTick.subscribe(
+      { symbols },
+      {
+        onData: ({ data }) => {
+          const now = Date.now();
+          if (!seen[i]) {
+            seen[i] = true;
+            readyCount += 1;
+            if (readyCount === m.subscriptions.length) send({ type: "ready" });
+          }
+          if (data.seq < MEASURED_SEQ_BASE) return;
+          // Per-symbol sequences interleave when a subscriber follows several symbols: count
+          // a repeat only for single-symbol subscribers, where seq must strictly increase.
+          if (symbols.length === 1 && data.seq <= (lastSeq[i] ?? -1)) {
+            duplicates += 1;
+            return;
+          }
+          lastSeq[i] = data.seq;
+          received[i] = (received[i] ?? 0) + 1;
+          total += 1;
+          lastReceiptAt = now;
+          histogram.record(now - Date.parse(data.ts));
+        },
+        onError: (err) => {
+          if (errors === 0) process.stderr.write(`fan-out subscriber error: ${String(err)}\n`);
+          errors += 1;
+        },
+      },
+    );
+    unsubscribers.push(() => sub.unsubscribe());
+  });
+}
+
+const progress = setInterval(() => send({ type: "progress", received: total, ready: readyCount, errors }), 250);
+
+process.on("message", async (m: ToChild) => {
+  if (m.type === "start") start(m);
+  else if (m.type === "report") {
+    send({ type: "report", received, duplicates, lastReceiptAt, errors, reconnects, histogram: histogram.toJSON() });
+  } else if (m.type === "stop") {
+    clearInterval(progress);
+    for (const u of unsubscribers) u();
+    await Promise.all(clients.map((c) => closeGatewayClient(c)));
+    process.exit(0);
+  }
+});

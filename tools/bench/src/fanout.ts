@@ -1,0 +1,308 @@
+// Pub/sub fan-out: a ZeroMQ PUB publishing market ticks at a fixed rate (as the trading
+// system would), the gateway's SUB socket, and many WebSocket subscribers (SDK clients)
+// in child processes, so the subscribers' own event loops do not share the gateway's.
+import { fork, type ChildProcess } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import type { UnderlyingTick } from "@desk/contracts";
+import { dumps } from "@desk/pickle";
+import { login } from "@desk/sdk";
+import { Publisher } from "zeromq";
+import { type FromChild, MEASURED_SEQ_BASE, type ToChild } from "./fanout-subscriber.js";
+import { startBenchGateway } from "./gateway.js";
+import { benchLogin, startInstantBackend } from "./instant-backend.js";
+import type { Row } from "./report.js";
+import { settings } from "./settings.js";
+import { Histogram } from "./stats.js";
+
+export interface FanoutScenario {
+  name: string;
+  subscribers: number;
+  eventsPerSecond: number;
+  /** ticks rotate over this many symbols */
+  symbols: number;
+  /** each subscriber follows this many consecutive symbols (wrapping) */
+  symbolsPerSubscriber: number;
+  measureMs: number;
+  /** targets apply to the scenario the issue specifies */
+  targets: boolean;
+}
+
+const symbolName = (i: number) => `${510000 + i}`;
+
+/** Publishes [topic, pickle(tick)] at a steady rate, stamping `ts` right before each send. */
+class TickPublisher {
+  private readonly socket = new Publisher({ linger: 0, sendHighWaterMark: 1_000_000 });
+  private readonly seqs: number[];
+  readonly published: number[];
+  private timer: NodeJS.Timeout | undefined;
+  private sending: Promise<void> = Promise.resolve();
+  url = "";
+
+  constructor(private readonly symbols: number) {
+    this.seqs = new Array(symbols).fill(0);
+    this.published = new Array(symbols).fill(0);
+  }
+
+  async bind(): Promise<string> {
+    await this.socket.bind("tcp://127.0.0.1:*");
+    this.url = this.socket.lastEndpoint ?? "";
+    return this.url;
+  }
+
+  private next = 0;
+  private publishOne(): Promise<void> {
+    const i = this.next;
+    this.next = (this.next + 1) % this.symbols;
+    const seq = this.seqs[i]!;
+    this.seqs[i] = seq + 1;
+    if (seq >= MEASURED_SEQ_BASE) this.published[i]! += 1;
+    const symbol = symbolName(i);
+    const tick: UnderlyingTick = {
+      kind: "underlying",
+      seq,
+      ts: new Date().toISOString(),
+      symbol,
+      name: `BENCH${symbol}`,
+      last: 5.9,
+      bid: 5.899,
+      ask: 5.901,
+      volume: seq % 1_000_000,
+      change: 0.001,
+    };
+    return this.socket.send([`market.${symbol}`, dumps(tick)]);
+  }
+
+  /** Steady rate in 5 ms slices: per slice, send what the elapsed time says is due. */
+  run(eventsPerSecond: number): void {
+    this.stop();
+    const started = performance.now();
+    let sent = 0;
+    this.timer = setInterval(() => {
+      const due = Math.floor(((performance.now() - started) / 1000) * eventsPerSecond) - sent;
+      if (due <= 0) return;
+      sent += due;
+      this.sending = this.sending.then(async () => {
+        for (let k = 0; k < due; k++) await this.publishOne();
+      });
+    }, 5);
+  }
+
+  /** From now on, sequences count as measured. */
+  enterMeasuredPhase(): void {
+    this.seqs.fill(MEASURED_SEQ_BASE);
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  async close(): Promise<void> {
+    this.stop();
+    await this.sending;
+    this.socket.close();
+  }
+}
+
+interface Child {
+  process: ChildProcess;
+  received: number;
+  ready: boolean;
+  readyCount: number;
+  errors: number;
+  report?: Extract<FromChild, { type: "report" }>;
+}
+
+function spawnChild(): Child {
+  const file = fileURLToPath(new URL("./fanout-subscriber.ts", import.meta.url));
+  const child: Child = { process: fork(file, { execArgv: process.execArgv, stdio: ["ignore", "inherit", "inherit", "ipc"] }), received: 0, ready: false, readyCount: 0, errors: 0 };
+  child.process.on("message", (m: FromChild) => {
+    if (m.type === "ready") child.ready = true;
+    else if (m.type === "progress") {
+      child.received = m.received;
+      child.readyCount = m.ready;
+      child.errors = m.errors;
+    }
+    else if (m.type === "report") child.report = m;
+  });
+  return child;
+}
+
+async function until(cond: () => boolean, ms: number, what: string): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`fan-out: timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+export async function runFanout(s: FanoutScenario, log: (line: string) => void): Promise<Row[]> {
+  const backend = await startInstantBackend();
+  const publisher = new TickPublisher(s.symbols);
+  const pubUrl = await publisher.bind();
+  const gateway = await startBenchGateway({ brokerUrl: backend.brokerUrl, pubUrl });
+  const children = Array.from({ length: settings.fanout.subscriberProcesses }, spawnChild);
+  try {
+    const { token } = await login(gateway.url, benchLogin.username, benchLogin.password);
+    const subscriptionsOf = (k: number) =>
+      Array.from({ length: s.subscribers }, (_, i) => i)
+        .filter((i) => i % children.length === k)
+        .map((i) => Array.from({ length: s.symbolsPerSubscriber }, (_, j) => symbolName((i + j) % s.symbols)));
+    children.forEach((c, k) => {
+      c.process.send({ type: "start", url: gateway.url, token, subscriptions: subscriptionsOf(k) } satisfies ToChild);
+    });
+
+    // Warm-up: a few ticks per symbol per second, enough for every subscriber to see one.
+    log(`fanout ${s.name}: connecting ${s.subscribers} subscribers`);
+    publisher.run(s.symbols * 5);
+    const readyDeadline = Date.now() + 60_000;
+    while (!children.every((c) => c.ready)) {
+      if (Date.now() > readyDeadline) {
+        const status = children.map((c) => `${c.readyCount} ready, ${c.errors} errors`).join("; ");
+        throw new Error(`fan-out: not every subscriber got a first tick within 60 s (${status})`);
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+
+    log(`fanout ${s.name}: publishing ${s.eventsPerSecond}/s for ${s.measureMs} ms`);
+    publisher.enterMeasuredPhase();
+    const measureStart = Date.now();
+    publisher.run(s.eventsPerSecond);
+    await new Promise((r) => setTimeout(r, s.measureMs));
+    publisher.stop();
+    const publishEnd = Date.now();
+
+    // Drain: wait until deliveries stop growing (bounded), so late events count as late, not lost.
+    let last = -1;
+    const drainDeadline = Date.now() + 20_000;
+    for (;;) {
+      await new Promise((r) => setTimeout(r, 1_000));
+      const now = children.reduce((n, c) => n + c.received, 0);
+      if (now === last || Date.now() > drainDeadline) break;
+      last = now;
+    }
+    for (const c of children) c.process.send({ type: "report" } satisfies ToChild);
+    await until(() => children.every((c) => c.report), 30_000, "subscriber reports");
+
+    const publishedPerSymbol = publisher.published;
+    const published = publishedPerSymbol.reduce((a, b) => a + b, 0);
+    const histogram = new Histogram();
+    let delivered = 0;
+    let expected = 0;
+    let duplicates = 0;
+    let errors = 0;
+    let reconnects = 0;
+    let lastReceiptAt = publishEnd;
+    children.forEach((c, k) => {
+      const r = c.report!;
+      histogram.merge(r.histogram);
+      duplicates += r.duplicates;
+      errors += r.errors;
+      reconnects += r.reconnects;
+      lastReceiptAt = Math.max(lastReceiptAt, r.lastReceiptAt);
+      subscriptionsOf(k).forEach((symbols, i) => {
+        const want = symbols.reduce((n, sym) => n + (publishedPerSymbol[Number(sym) - 510000] ?? 0), 0);
+        expected += want;
+        delivered += Math.min(want, r.received[i] ?? 0);
+      });
+    });
+    const dropped = expected - delivered;
+    const seconds = (lastReceiptAt - measureStart) / 1000;
+    const deliveredPerSec = delivered / seconds;
+    const p50 = histogram.percentile(50);
+    const p99 = histogram.percentile(99);
+    const offered = expected / (s.measureMs / 1000);
+    const extra = {
+      subscribers: s.subscribers,
+      publishedPerSec: Math.round(published / (s.measureMs / 1000)),
+      offeredDeliveriesPerSec: Math.round(offered),
+      expected,
+      delivered,
+      dropped,
+      duplicates,
+      errors,
+      reconnects,
+      drainSeconds: Number(((lastReceiptAt - publishEnd) / 1000).toFixed(2)),
+    };
+    log(`fanout ${s.name}: ${JSON.stringify(extra)}`);
+    return [
+      {
+        group: "fanout",
+        name: `${s.name}: delivered/s`,
+        value: deliveredPerSec,
+        unit: "events/s",
+        p50Ms: p50,
+        p99Ms: p99,
+        baseline: "offered (published x subscribers)",
+        ratio: deliveredPerSec / offered,
+        ...(s.targets ? { target: "p99 < 100 ms", pass: p99 < 100 } : {}),
+        extra,
+      },
+      {
+        group: "fanout",
+        name: `${s.name}: dropped`,
+        value: dropped,
+        unit: "events",
+        baseline: `of ${expected.toLocaleString("en-US")} expected`,
+        ratio: expected > 0 ? dropped / expected : 0,
+        ...(s.targets ? { target: "no drops", pass: dropped === 0 } : {}),
+      },
+    ];
+  } finally {
+    for (const c of children) {
+      if (c.process.connected) c.process.send({ type: "stop" } satisfies ToChild);
+    }
+    await Promise.all(
+      children.map(
+        (c) =>
+          new Promise<void>((resolve) => {
+            if (c.process.exitCode !== null) return resolve();
+            const kill = setTimeout(() => c.process.kill("SIGKILL"), 5_000);
+            c.process.once("exit", () => {
+              clearTimeout(kill);
+              resolve();
+            });
+          }),
+      ),
+    );
+    log(`fanout ${s.name}: subscribers stopped, closing`);
+    await publisher.close();
+    await gateway.close();
+    await backend.close();
+    log(`fanout ${s.name}: closed`);
+  }
+}
+
+export async function benchFanout(log: (line: string) => void): Promise<Row[]> {
+  const f = settings.fanout;
+  const rows: Row[] = [];
+  rows.push(
+    ...(await runFanout(
+      {
+        name: `${f.subscribers} subs x 1 symbol @ ${f.eventsPerSecond}/s`,
+        subscribers: f.subscribers,
+        eventsPerSecond: f.eventsPerSecond,
+        symbols: 1,
+        symbolsPerSubscriber: 1,
+        measureMs: f.measureMs,
+        targets: true,
+      },
+      log,
+    )),
+  );
+  rows.push(
+    ...(await runFanout(
+      {
+        name: `${f.subscribers} subs x 1 of 100 symbols @ ${f.eventsPerSecond}/s`,
+        subscribers: f.subscribers,
+        eventsPerSecond: f.eventsPerSecond,
+        symbols: 100,
+        symbolsPerSubscriber: 1,
+        measureMs: f.measureMs,
+        targets: false,
+      },
+      log,
+    )),
+  );
+  return rows;
+}

@@ -1,0 +1,114 @@
+// RPC throughput and latency: the raw ZeroMQ ceiling and MDP echo (measured by
+// packages/mdp's own bench functions), then the same account_service.get_accounts request
+// through MDP directly and through the gateway over WebSocket and HTTP, all against one
+// instant backend.
+import { MdpClient } from "@desk/mdp";
+import { closeGatewayClient, createGatewayClient, login } from "@desk/sdk";
+import { benchMdp, benchRawEcho } from "../../../packages/mdp/bench/mdp.bench.js";
+import { startBenchGateway } from "./gateway.js";
+import { benchLogin, getAccountsPayload, startInstantBackend } from "./instant-backend.js";
+import { type LoadResult, runRounds } from "./load.js";
+import type { Row } from "./report.js";
+import { settings } from "./settings.js";
+import { median } from "./stats.js";
+
+type Path = "raw" | "mdpEcho" | "mdp" | "ws" | "http";
+
+const labels: Record<Path, string> = {
+  raw: "raw zeromq DEALER/ROUTER echo",
+  mdpEcho: "MDP echo (client->broker->worker)",
+  mdp: "MDP get_accounts (pickle, instant worker)",
+  ws: "gateway tRPC over WebSocket (SDK)",
+  http: "gateway tRPC over HTTP batch (SDK)",
+};
+
+/** packages/mdp's cases report one round; run it `rounds` times and take medians like runRounds does. */
+async function mdpBenchRounds(fn: typeof benchRawEcho, concurrency: number): Promise<LoadResult> {
+  const cases = [];
+  for (let r = 0; r < settings.rpcRounds; r++) cases.push(await fn({ concurrency, durationMs: settings.rpcRoundMs }));
+  return {
+    rps: median(cases.map((c) => c.reqPerSec)),
+    p50Ms: median(cases.map((c) => c.p50Ms)),
+    p99Ms: median(cases.map((c) => c.p99Ms)),
+    completed: cases.reduce((s, c) => s + c.requests, 0),
+    errors: 0,
+  };
+}
+
+export async function benchRpc(log: (line: string) => void): Promise<Row[]> {
+  const results = new Map<string, LoadResult>();
+  const key = (path: Path, c: number) => `${path}@${c}`;
+
+  for (const c of settings.concurrencies) {
+    log(`rpc: raw echo c=${c}`);
+    results.set(key("raw", c), await mdpBenchRounds(benchRawEcho, c));
+    log(`rpc: MDP echo c=${c}`);
+    results.set(key("mdpEcho", c), await mdpBenchRounds(benchMdp, c));
+  }
+
+  const backend = await startInstantBackend({ concurrency: 64 });
+  const gateway = await startBenchGateway({ brokerUrl: backend.brokerUrl, pubUrl: "tcp://127.0.0.1:1" });
+  const mdp = new MdpClient({ endpoints: backend.brokerUrl, timeout: 10_000, retries: 1, idPrefix: "bench" });
+  const { token } = await login(gateway.url, benchLogin.username, benchLogin.password);
+  const ws = createGatewayClient({ url: gateway.url, token, transport: "ws", keepAliveMs: false });
+  const http = createGatewayClient({ url: gateway.url, token });
+  try {
+    const calls: Record<"mdp" | "ws" | "http", () => Promise<unknown>> = {
+      mdp: () => {
+        const requestId = mdp.nextRequestId();
+        return mdp.request("account_service", getAccountsPayload(requestId), { requestId });
+      },
+      ws: () => ws.account.list.query(),
+      http: () => http.account.list.query(),
+    };
+    // A wrong answer must not pass for a fast one.
+    const accounts = await ws.account.list.query();
+    if (accounts.length !== 3) throw new Error(`bench gateway returned ${accounts.length} accounts, expected 3`);
+    for (const c of settings.concurrencies) {
+      for (const path of ["mdp", "ws", "http"] as const) {
+        log(`rpc: ${path} c=${c}`);
+        results.set(key(path, c), await runRounds(calls[path], { concurrency: c, durationMs: settings.rpcRoundMs, rounds: settings.rpcRounds }));
+      }
+    }
+  } finally {
+    await closeGatewayClient(ws);
+    await closeGatewayClient(http);
+    await mdp.close();
+    await gateway.close();
+    await backend.close();
+  }
+
+  const rows: Row[] = [];
+  for (const c of settings.concurrencies) {
+    const raw = results.get(key("raw", c))!;
+    const mdpPath = results.get(key("mdp", c))!;
+    const baselineOf: Record<Path, { name: string; r: LoadResult } | undefined> = {
+      raw: undefined,
+      mdpEcho: { name: `raw c=${c}`, r: raw },
+      mdp: { name: `raw c=${c}`, r: raw },
+      ws: { name: `MDP get_accounts c=${c}`, r: mdpPath },
+      http: { name: `MDP get_accounts c=${c}`, r: mdpPath },
+    };
+    for (const path of ["raw", "mdpEcho", "mdp", "ws", "http"] as const) {
+      const r = results.get(key(path, c))!;
+      const base = baselineOf[path];
+      const ratio = base ? r.rps / base.r.rps : undefined;
+      const row: Row = {
+        group: "rpc",
+        name: `${labels[path]} c=${c}`,
+        value: r.rps,
+        unit: "req/s",
+        p50Ms: r.p50Ms,
+        p99Ms: r.p99Ms,
+        ...(base ? { baseline: base.name, ratio } : {}),
+        extra: { concurrency: c, completed: r.completed, errors: r.errors },
+      };
+      if (path === "ws" && c === 64) {
+        row.target = ">= 0.3x MDP req/s";
+        row.pass = (ratio ?? 0) >= 0.3 && r.errors === 0;
+      }
+      rows.push(row);
+    }
+  }
+  return rows;
+}

@@ -1,0 +1,16 @@
+/** BENCH_QUICK=1: a ~30 s smoke run (one short round per cell). The full run stays under 3 minutes. */
+export const quick = process.env.BENCH_QUICK === "1" || process.env.BENCH_QUICK === "true";
+
+export const settings = {
+  quick,
+  rpcRounds: quick ? 1 : 3,
+  rpcRoundMs: quick ? 1_000 : 2_500,
+  concurrencies: [1, 64] as const,
+  fanout: {
+    subscribers: quick ? 200 : 1_000,
+    eventsPerSecond: 2_000,
+    measureMs: quick ? 3_000 : 8_000,
+    subscriberProcesses: 2,
+  },
+  pickleRounds: quick ? 1 : 3,
+};
