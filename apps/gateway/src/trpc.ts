@@ -114,7 +114,9 @@ export function createProcedures(deps: ProcedureDeps) {
       const result = await next();
       const code = result.ok ? "OK" : result.error.code;
       metrics.procedureCalls.inc({ path, type, code });
-      metrics.procedureLatency.observe({ path, type }, (performance.now() - started) / 1000);
+      const seconds = (performance.now() - started) / 1000;
+      metrics.procedureLatency.observe({ path, type }, seconds);
+      deps.logger.debug({ path, type, code, ms: Math.round(seconds * 1000) }, "procedure");
       if (!result.ok && (code === "INTERNAL_SERVER_ERROR" || code === "BAD_GATEWAY")) {
         deps.logger.error({ path, err: result.error.cause ?? result.error.message }, "procedure failed");
       }

@@ -144,4 +144,24 @@ describe("subscriptions over WebSocket", () => {
     expect(metrics).toMatch(/gateway_subscriptions\{kind="execution"\} [1-9]/);
     sub.stop();
   });
+
+  it("executeLive resumed with lastEventId follows the same execution and never starts another", async () => {
+    const c = client(trader);
+    const input = { instructions: [{ type: "close" as const, text: "平仓" }], accounts: ["account1"], dryRun: false };
+    const first = collect<Tracked<{ id: string; status: string; progress: number }>>((h) => c.instruction.executeLive.subscribe(input, h));
+    await eventually(() => first.data.length >= 2);
+    const id = first.data[0]!.data.id;
+    const lastId = first.data.at(-1)!.id;
+    first.stop();
+    const count = stack.backend.executions.size;
+    const resumed = collect<Tracked<{ id: string; progress: number }>>((h) => c.instruction.executeLive.subscribe({ ...input, lastEventId: lastId }, h));
+    const update = { seq: stack.backend.nextSeq(), ts: new Date().toISOString(), executionId: id, execution: { ...execution(id, "running", false), progress: 0.7 } };
+    await eventually(async () => {
+      await stack.backend.publish(`execution.${id}`, update);
+      return resumed.data.some((d) => d.data.progress === 0.7);
+    });
+    expect(resumed.data.every((d) => d.data.id === id)).toBe(true);
+    expect(stack.backend.executions.size).toBe(count);
+    resumed.stop();
+  });
 });

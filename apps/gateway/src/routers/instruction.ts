@@ -8,7 +8,7 @@ import {
 import { TRPCError, tracked } from "@trpc/server";
 import { z } from "zod";
 import { openTopicStream } from "../backend/stream.js";
-import { topicOfEventId } from "../backend/subscriber.js";
+import { seqOfEventId, topicOfEventId } from "../backend/subscriber.js";
 import type { GatewayContext } from "../context.js";
 import { type AuthUser, t } from "../trpc.js";
 import { LastEventId, type RouterDeps, assertAccounts, streamDefaults } from "./deps.js";
@@ -83,7 +83,9 @@ export function instructionRouter(d: RouterDeps) {
     try {
       // Checked on resume too: a crafted lastEventId must not open someone else's execution.
       const snapshot = await visibleExecution(ctx.user, executionId);
-      if (!lastEventId) {
+      // An id from an earlier gateway process (sequence ahead of ours) cannot be replayed: send the state instead.
+      const since = seqOfEventId(lastEventId);
+      if (!lastEventId || since === undefined || since > snapshotSeq) {
         yield tracked(`${topic}:${snapshotSeq}`, snapshot);
         if (terminal.has(snapshot.status)) return;
       }
