@@ -135,7 +135,7 @@ describe("resilience", () => {
     await dead.close();
     const { url } = await h.broker();
     await h.worker(url, "echo", echo);
-    const client = h.client(`${deadUrl},${url}`, { timeout: 300, retries: 3 });
+    const client = h.client(`${deadUrl},${url}`, { timeout: 1000, retries: 3 });
     const replies = await Promise.all([1, 2, 3].map((i) => client.request("echo", Buffer.from(`f${i}`))));
     expect(replies.map(String)).toEqual(["f1", "f2", "f3"]);
     const stats = client.stats();
