@@ -57,6 +57,8 @@ export interface GatewayConfig {
   shutdownGraceMs: number;
   /** Mock backend's market tick period when the gateway starts it, ms. */
   mockTickMs: number | undefined;
+  /** Browser origins allowed to call /trpc and /api/v1 cross-origin ("*" for any); empty: no CORS headers. */
+  corsOrigins: string[];
 }
 
 /** Thrown by loadConfig: its message is the one line to print. */
@@ -144,6 +146,14 @@ const variables = {
   },
   JWT_TTL_SECONDS: { schema: int(10, 30 * 24 * 3600), allowed: "seconds, 10..2592000", fallback: "28800" },
   MOCK_TICK_MS: { schema: int(10, 600_000), allowed: "milliseconds, 10..600000", fallback: undefined },
+  CORS_ORIGINS: {
+    schema: z
+      .string()
+      .transform((s) => s.split(",").map((e) => e.trim()).filter((e) => e.length > 0))
+      .pipe(z.array(z.union([z.literal("*"), z.url({ protocol: /^https?$/ }).transform((u) => new URL(u).origin)]))),
+    allowed: 'comma-separated origins like https://desk.example.com, or "*"',
+    fallback: undefined,
+  },
 } as const;
 
 type VariableName = keyof typeof variables;
@@ -188,6 +198,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
     logLevel: p.LOG_LEVEL ?? "info",
     production: env.NODE_ENV === "production",
     mockTickMs: p.MOCK_TICK_MS,
+    corsOrigins: p.CORS_ORIGINS ?? [],
   };
 }
 

@@ -158,6 +158,7 @@ export async function startGateway(overrides: Partial<GatewayConfig> = {}): Prom
       wsKeepAliveMs: config.wsKeepAliveMs,
       wsMaxBufferedBytes: config.wsMaxBufferedBytes,
       wsSlowClientGraceMs: config.wsSlowClientGraceMs,
+      corsOrigins: config.corsOrigins,
       isDraining: () => lifecycle.draining,
     });
     wsClients = http.wsClientCount;

@@ -49,6 +49,7 @@ describe("configuration", () => {
     expect(c).toMatchObject({ port: 3001, brokerUrl: "tcp://localhost:5555", pubUrl: "tcp://localhost:5556", zmqTimeout: 5000, zmqRetries: 3, heartbeatInterval: 2500, useMock: true, pickleCodec: "native", logLevel: "info" });
     const d = loadConfig({ PORT: "8080", ZMQ_BROKER_URL: "tcp://a:1, tcp://b:2", USE_MOCK_ZMQ: "false", JWT_SECRET: "x".repeat(32), PICKLE_CODEC: "python" });
     expect(d).toMatchObject({ port: 8080, brokerUrl: "tcp://a:1,tcp://b:2", useMock: false, pickleCodec: "python" });
+    expect(loadConfig({ CORS_ORIGINS: "https://desk.example.com/, *" }).corsOrigins).toEqual(["https://desk.example.com", "*"]);
   });
 
   it.each([
@@ -56,6 +57,7 @@ describe("configuration", () => {
     [{ PORT: "70000" }, 'Invalid PORT="70000": expected an integer port 0..65535'],
     [{ USE_MOCK_ZMQ: "maybe" }, 'Invalid USE_MOCK_ZMQ="maybe": expected true or false'],
     [{ ZMQ_BROKER_URL: "localhost:5555" }, 'Invalid ZMQ_BROKER_URL="localhost:5555": expected comma-separated ZeroMQ endpoints like tcp://host:5555'],
+    [{ CORS_ORIGINS: "desk" }, 'Invalid CORS_ORIGINS="desk": expected comma-separated origins like https://desk.example.com, or "*"'],
     [{ USE_MOCK_ZMQ: "false" }, 'Invalid JWT_SECRET="": expected a secret of at least 16 characters (required when USE_MOCK_ZMQ=false)'],
   ])("refuses %o with one line", (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);

@@ -9,7 +9,7 @@ describe("REST /api/v1 (every query and mutation)", () => {
   let viewer: string;
 
   beforeAll(async () => {
-    stack = await startStack();
+    stack = await startStack({ corsOrigins: ["https://desk.example.com"] });
     url = stack.gateway.url;
     admin = await login(url, "admin", "admin123");
     trader = await login(url, "trader1", "trader123");
@@ -165,5 +165,17 @@ describe("REST /api/v1 (every query and mutation)", () => {
     expect(metrics.body).toContain("gateway_ws_clients");
     const sys = await rest(url, "GET", "/api/v1/system/health");
     expect(sys.body.status).toBe("ok");
+  });
+
+  it("answers CORS preflights for allowed origins only", async () => {
+    const ok = await fetch(`${url}/api/v1/instructions/parse`, {
+      method: "OPTIONS",
+      headers: { origin: "https://desk.example.com", "access-control-request-method": "POST" },
+    });
+    expect(ok.status).toBe(204);
+    expect(ok.headers.get("access-control-allow-origin")).toBe("https://desk.example.com");
+    expect(ok.headers.get("access-control-allow-headers")).toContain("authorization");
+    const other = await rest(url, "GET", "/api/v1/accounts", { token: trader, headers: { origin: "https://evil.example" } });
+    expect(other.headers.get("access-control-allow-origin")).toBeNull();
   });
 });

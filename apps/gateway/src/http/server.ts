@@ -20,6 +20,7 @@ export interface ServerOptions {
   wsKeepAliveMs: number;
   wsMaxBufferedBytes: number;
   wsSlowClientGraceMs: number;
+  corsOrigins: string[];
   /** While draining, plain HTTP routes answer 503 too. */
   isDraining: () => boolean;
 }
@@ -79,7 +80,26 @@ export function createGatewayServer(o: ServerOptions) {
     });
   });
 
+  /** Adds CORS headers for an allowed Origin; true when the request was a preflight and is answered. */
+  function cors(req: http.IncomingMessage, res: http.ServerResponse): boolean {
+    const origin = req.headers.origin;
+    if (!origin || o.corsOrigins.length === 0) return false;
+    const allowed = o.corsOrigins.includes("*") || o.corsOrigins.includes(origin);
+    if (!allowed) return false;
+    res.setHeader("access-control-allow-origin", o.corsOrigins.includes("*") ? "*" : origin);
+    res.setHeader("vary", "Origin");
+    if (req.method !== "OPTIONS") return false;
+    res.writeHead(204, {
+      "access-control-allow-methods": "GET, POST, OPTIONS",
+      "access-control-allow-headers": "authorization, content-type, trpc-accept, x-trpc-source",
+      "access-control-max-age": "600",
+    });
+    res.end();
+    return true;
+  }
+
   async function route(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    if (cors(req, res)) return;
     const ip = clientIpOf(req);
     rememberClientIp(req, ip);
     rememberClientIp(res, ip);
