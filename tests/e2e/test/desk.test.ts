@@ -95,7 +95,12 @@ describe("algorithms", () => {
     let subscribed = false;
     const sub = trader.algorithm.onProgress.subscribe(
       { algorithmIds: [algo.id] },
-      { onStarted: () => (subscribed = true), onData: (e) => events.push(e.data.algorithm) },
+      {
+        onStarted: () => {
+          subscribed = true;
+        },
+        onData: (e) => events.push(e.data.algorithm),
+      },
     );
     try {
       await until(() => subscribed, "the subscription to start");
@@ -129,7 +134,12 @@ describe("instructions", () => {
     let failure: unknown;
     const sub = trader.instruction.executeLive.subscribe(
       { instructions: parsed.instructions, accounts: ["account1"], dryRun: false },
-      { onData: (e) => updates.push(e.data), onError: (err) => (failure = err) },
+      {
+        onData: (e) => updates.push(e.data),
+        onError: (err) => {
+          failure = err;
+        },
+      },
     );
     try {
       await until(() => failure !== undefined || updates.some((u) => u.status === "completed"), "the execution to complete", 45_000);
