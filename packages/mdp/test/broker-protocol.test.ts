@@ -122,6 +122,40 @@ describe("broker input validation", () => {
   });
 });
 
+describe("retried writes", () => {
+  it("a retry that arrives while the first try still runs joins it instead of executing again", async () => {
+    const { url } = await h.broker();
+    let executions = 0;
+    const worker = await h.worker(
+      url,
+      "write",
+      async (p) => {
+        executions++;
+        await new Promise((r) => setTimeout(r, 700));
+        return p;
+      },
+      { concurrency: 3 },
+    );
+    const client = h.client(url, { timeout: 200, retries: 10 });
+    expect((await client.request("write", Buffer.from("order-1"), { requestId: "w-42" })).toString()).toBe("order-1");
+    expect(executions).toBe(1);
+    expect(client.stats().retries).toBeGreaterThan(0);
+    expect(worker.stats().cacheHits).toBeGreaterThan(0);
+  });
+
+  it("WORKER_LOST on the last try surfaces as MdpError WORKER_LOST", async () => {
+    const { url, broker } = await h.broker();
+    const rogue = rawDealer(url);
+    await rogue.send(["", W, b(0x01), "svc"]);
+    await waitFor(() => broker.stats().services.svc?.workers === 1, "registered");
+    const client = h.client(url, { timeout: 5000, retries: 1 });
+    const pending = client.request("svc", Buffer.from("x"));
+    await receiveWithin(rogue, 3000);
+    await rogue.send(["", W, b(0x05)]);
+    await expect(pending).rejects.toMatchObject({ code: "WORKER_LOST", tries: 1, service: "svc" });
+  });
+});
+
 describe("queue bounds and mmi", () => {
   it("expires a queued request when no worker takes it within requestTtl", async () => {
     const { url, broker } = await h.broker({ requestTtl: 200 });
