@@ -2,29 +2,41 @@ import { PickleError } from "./errors.js";
 
 const utf8Strict = new TextDecoder("utf-8", { fatal: true });
 
-const SHORT = 24;
+const SHORT = 24; // bytes: at most 6 words
+const WORDS = 6;
 const CACHE_SIZE = 4096; // power of two
-const cachedBytes: (Uint8Array | undefined)[] = new Array(CACHE_SIZE).fill(undefined);
+/** Per slot: the byte length of the cached string (-1: empty) and its bytes as 6 words. */
+const cachedLength = new Int32Array(CACHE_SIZE).fill(-1);
+const cachedWords = new Int32Array(CACHE_SIZE * WORDS);
 const cachedStrings: string[] = new Array(CACHE_SIZE).fill("");
+const words = new Int32Array(WORDS);
+const TAIL_MASK = [-1, 0xff, 0xffff, 0xffffff];
 
 /**
  * UTF-8 to string. Replies repeat the same short strings (dict keys, symbols, account
  * ids) message after message, so short strings go through a small cache keyed by their
- * bytes: a hit costs a hash and a compare, no string building. Longer strings go to
- * TextDecoder. CPython writes lone surrogates with "surrogatepass", which a strict
- * decoder rejects: those take the slow exact path.
+ * bytes: a hit costs a hash and a compare of at most six 32-bit words, no string building. Longer strings go to TextDecoder. CPython writes
+ * lone surrogates with "surrogatepass", which a strict decoder rejects: those take the
+ * slow exact path.
  */
 export function decodeUtf8(data: Uint8Array, start: number, end: number): string {
   const n = end - start;
-  if (n > SHORT) return decodeUtf8Slow(data, start, end);
+  const m = (n + 3) >> 2;
+  // Words may read up to 3 bytes past the string: only while they stay inside the input.
+  if (n > SHORT || start + 4 * m > data.length) return decodeUtf8Slow(data, start, end);
   let h = n;
-  for (let i = start; i < end; i++) h = Math.imul(h ^ data[i]!, 0x01000193);
+  for (let i = 0, p = start; i < m; i++, p += 4) {
+    let w = data[p]! | (data[p + 1]! << 8) | (data[p + 2]! << 16) | (data[p + 3]! << 24);
+    if (i === m - 1) w &= TAIL_MASK[n & 3]!;
+    words[i] = w;
+    h = Math.imul(h ^ w, 0x01000193);
+  }
   const slot = (h ^ (h >>> 15)) & (CACHE_SIZE - 1);
-  const key = cachedBytes[slot];
-  if (key !== undefined && key.length === n) {
+  if (cachedLength[slot] === n) {
+    const k = slot * WORDS;
     let same = true;
-    for (let i = 0; i < n; i++) {
-      if (key[i] !== data[start + i]) {
+    for (let i = 0; i < m; i++) {
+      if (cachedWords[k + i] !== words[i]) {
         same = false;
         break;
       }
@@ -40,10 +52,9 @@ export function decodeUtf8(data: Uint8Array, start: number, end: number): string
     }
     s += String.fromCharCode(c);
   }
-  // A copy: Buffer#slice would alias the caller's buffer, which may be reused.
-  const copy = new Uint8Array(n);
-  for (let i = 0; i < n; i++) copy[i] = data[start + i]!;
-  cachedBytes[slot] = copy;
+  cachedLength[slot] = n;
+  const k = slot * WORDS;
+  for (let i = 0; i < m; i++) cachedWords[k + i] = words[i]!;
   cachedStrings[slot] = s;
   return s;
 }
