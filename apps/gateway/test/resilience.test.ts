@@ -53,9 +53,9 @@ describe("backend failures", () => {
 
     await b.close();
     const down = await rest(g.url, "GET", "/api/v1/accounts", { token });
-    expect(down.status).toBe(408);
-    expect(down.body.code).toBe("TIMEOUT");
-    expect(down.body.message).toContain("account_service");
+    expect(down.status).toBe(503);
+    expect(down.body.code).toBe("SERVICE_UNAVAILABLE");
+    expect(down.body.message).toBe(`account_service is unavailable: the broker at ${endpoint} is unreachable`);
     const health = await rest(g.url, "GET", "/health");
     expect(health.status).toBe(503);
     expect(health.body.status).toBe("down");
@@ -198,5 +198,24 @@ describe("graceful shutdown", () => {
     expect(r.body).toHaveLength(2);
     await closing;
     await expect(fetch(`${g.url}/health`)).rejects.toThrow();
+  });
+});
+
+describe("a service without workers", () => {
+  it("is reported as unavailable, and a slow one as a timeout, naming the service", async () => {
+    const b = await backend();
+    const g = await gateway(b, { zmqTimeout: 300, zmqRetries: 1, permissionsCacheMs: 120_000 });
+    const token = await login(g.url, "admin", "admin123");
+    b.handlers.account_service!.get_accounts = () => new Promise((r) => setTimeout(() => r([]), 2000));
+    const slow = await rest(g.url, "GET", "/api/v1/accounts", { token });
+    expect(slow.status).toBe(408);
+    expect(slow.body).toMatchObject({ code: "TIMEOUT", message: "account_service did not answer account_service.get_accounts within 1 tries of 300 ms" });
+    await b.stopWorker("algorithm_service");
+    const none = await eventually(async () => {
+      const r = await rest(g.url, "GET", "/api/v1/algorithms", { token });
+      return r.status === 503 ? r : undefined;
+    }, { what: "the broker to drop the worker" });
+    expect(none.body.message).toBe("algorithm_service is unavailable: no worker is registered with the broker");
+    expect((await rest(g.url, "GET", "/health")).body.services.algorithm_service).toBe("no_workers");
   });
 });

@@ -11,6 +11,7 @@ import { asTuple } from "@desk/pickle";
 import { TRPCError } from "@trpc/server";
 import type { Logger } from "../logger.js";
 import type { Metrics } from "../metrics.js";
+import { isListening } from "./mock.js";
 import type { BrokerClient, Codec } from "./types.js";
 
 /** Who is calling: forwarded to Python in kwargs._ctx for its audit trail. */
@@ -93,13 +94,22 @@ export function createBackendRpc(o: {
       const detail = err instanceof Error ? err.message : String(err);
       logger.warn({ service, method, requestId, code, err: detail }, "backend call failed");
       switch (code) {
-        case "TIMEOUT":
+        case "TIMEOUT": {
           metrics.backendTimeouts.inc({ service, method });
+          // Say why, when it can be told quickly: no broker at all, or a broker without workers for it.
+          const endpoint = client.stats().endpoint;
+          if (endpoint.startsWith("tcp://") && !(await isListening(endpoint, 300))) {
+            return fail("unavailable", "SERVICE_UNAVAILABLE", `${service} is unavailable: the broker at ${endpoint} is unreachable`);
+          }
+          if ((await serviceStatus(service, 500)) === "404") {
+            return fail("unavailable", "SERVICE_UNAVAILABLE", `${service} is unavailable: no worker is registered with the broker`);
+          }
           return fail(
             "timeout",
             "TIMEOUT",
-            `${service} did not answer ${label} within ${o.retries} tries of ${o.timeout} ms (broker or service down?)`,
+            `${service} did not answer ${label} within ${o.retries} tries of ${o.timeout} ms`,
           );
+        }
         case "WORKER_LOST":
         case "QUEUE_FULL":
         case "EXPIRED":

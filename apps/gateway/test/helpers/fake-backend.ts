@@ -117,7 +117,8 @@ export async function startFakeBackend(o: { brokerEndpoint?: string; pubEndpoint
   const pub = new Publisher({ linger: 0 });
   await pub.bind(o.pubEndpoint ?? "tcp://127.0.0.1:*");
   const pubUrl = pub.lastEndpoint!;
-  const workers = Object.keys(handlers).map(
+  const services = Object.keys(handlers);
+  const workers = services.map(
     (service) =>
       new MdpWorker({
         endpoint: brokerUrl,
@@ -154,6 +155,8 @@ export async function startFakeBackend(o: { brokerEndpoint?: string; pubEndpoint
     executions,
     publish,
     nextSeq: () => ++seq,
+    /** Stops one service's worker (DISCONNECT): the broker then has none for it. */
+    stopWorker: (service: string) => workers[services.indexOf(service)]!.close(),
     async close() {
       await Promise.all(workers.map((w) => w.close()));
       pub.close();
