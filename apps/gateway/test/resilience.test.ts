@@ -215,7 +215,7 @@ describe("a service without workers", () => {
       const r = await rest(g.url, "GET", "/api/v1/algorithms", { token });
       return r.status === 503 ? r : undefined;
     }, { what: "the broker to drop the worker" });
-    expect(none.body.message).toBe("algorithm_service is unavailable: no worker is registered with the broker");
+    expect(none?.body.message).toBe("algorithm_service is unavailable: no worker is registered with the broker");
     expect((await rest(g.url, "GET", "/health")).body.services.algorithm_service).toBe("no_workers");
   });
 });

@@ -11,7 +11,7 @@ import { asTuple } from "@desk/pickle";
 import { TRPCError } from "@trpc/server";
 import type { Logger } from "../logger.js";
 import type { Metrics } from "../metrics.js";
-import { isListening } from "./mock.js";
+import { isListening } from "./probe.js";
 import type { BrokerClient, Codec } from "./types.js";
 
 /** Who is calling: forwarded to Python in kwargs._ctx for its audit trail. */
