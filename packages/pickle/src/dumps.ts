@@ -39,10 +39,17 @@ class Pickler {
   private depth = 0;
   private maxDepth = 1000;
   private naiveDates = false;
+  /** No enumerable property on Object.prototype: for-in sees only a plain object's own keys. */
+  private forInIsOwn = true;
 
   dumps(value: unknown, o: DumpOptions | undefined): Buffer {
     this.maxDepth = o?.maxDepth ?? 1000;
     this.naiveDates = o?.naiveDates === true;
+    this.forInIsOwn = true;
+    for (const _ in Object.prototype) {
+      this.forInIsOwn = false;
+      break;
+    }
     this.pos = 0;
     this.ensure(11);
     const b = this.buf;
@@ -55,10 +62,11 @@ class Pickler {
       this.op(STOP);
       const body = this.pos - 11;
       const out = this.buf;
-      out.writeUInt32LE(body % 0x100000000, 3);
-      out.writeUInt32LE(Math.floor(body / 0x100000000), 7);
+      this.pos = 3;
+      this.u64(body);
+      this.pos = body + 11;
       const result = Buffer.allocUnsafe(this.pos);
-      out.copy(result, 0, 0, this.pos);
+      result.set(out.subarray(0, this.pos));
       return result;
     } finally {
       this.memo.clear();
@@ -286,6 +294,8 @@ class Pickler {
     if (Array.isArray(v)) {
       if (isTuple(v)) this.tuple(v);
       else this.list(v);
+    } else if (this.isPlain(v)) {
+      this.plainDict(v as Record<string, unknown>);
     } else if (v instanceof Uint8Array) {
       this.bytes(v);
     } else if (v instanceof Date) {
@@ -358,6 +368,46 @@ class Pickler {
     }
     this.op(n === 1 ? TUPLE1 : n === 2 ? TUPLE2 : n === 3 ? TUPLE3 : TUPLE);
     this.memoize(v);
+  }
+
+  /** An object literal or a decoded dict: no class whose instances mean something else. */
+  private isPlain(v: object): boolean {
+    const proto = Object.getPrototypeOf(v);
+    return (proto === Object.prototype || proto === null) && this.forInIsOwn;
+  }
+
+  /**
+   * dict() for plain objects, without the key array: for-in over an object with a
+   * stable shape reads each value by its slot. The item count is known only at the
+   * end, so MARK goes first and is taken back for 0 items (CPython writes none) or
+   * for 1 (CPython writes key, value, SETITEM).
+   */
+  private plainDict(v: Record<string, unknown>): void {
+    this.op(EMPTY_DICT);
+    this.memoize(v);
+    this.op(MARK);
+    let markAt = this.pos - 1;
+    let inBatch = 0;
+    let batches = 0;
+    for (const k in v) {
+      this.str(k);
+      this.write(v[k]);
+      if (++inBatch === BATCH) {
+        this.op(SETITEMS);
+        this.op(MARK);
+        markAt = this.pos - 1;
+        inBatch = 0;
+        batches++;
+      }
+    }
+    if (inBatch === 0) {
+      this.pos--; // the MARK just written: nothing follows it
+    } else if (inBatch === 1 && batches === 0) {
+      this.buf.copyWithin(markAt, markAt + 1, this.pos);
+      this.buf[this.pos - 1] = SETITEM;
+    } else {
+      this.op(SETITEMS);
+    }
   }
 
   private dict(v: Record<string, unknown>): void {
