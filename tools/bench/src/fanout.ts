@@ -1,6 +1,7 @@
 // Pub/sub fan-out: a ZeroMQ PUB publishing market ticks at a fixed rate (as the trading
 // system would), the gateway's SUB socket, and many WebSocket subscribers (SDK clients)
-// in child processes, so the subscribers' own event loops do not share the gateway's.
+// in child processes; the gateway and the backend it logs in against run in their own
+// child processes too, so no two of them share an event loop.
 import { fork, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import type { UnderlyingTick } from "@desk/contracts";
@@ -8,9 +9,9 @@ import { dumps } from "@desk/pickle";
 import { login } from "@desk/sdk";
 import { Publisher } from "zeromq";
 import { type FromChild, MEASURED_SEQ_BASE, type ToChild } from "./fanout-subscriber.js";
-import { startBenchGateway } from "./gateway.js";
-import { benchLogin, startInstantBackend } from "./instant-backend.js";
+import { benchLogin } from "./instant-backend.js";
 import type { Row } from "./report.js";
+import { startServiceProcess } from "./services.js";
 import { settings } from "./settings.js";
 import { Histogram } from "./stats.js";
 
@@ -137,10 +138,10 @@ async function until(cond: () => boolean, ms: number, what: string): Promise<voi
 }
 
 export async function runFanout(s: FanoutScenario, log: (line: string) => void): Promise<Row[]> {
-  const backend = await startInstantBackend();
+  const backend = await startServiceProcess({ type: "start", kind: "backend" });
   const publisher = new TickPublisher(s.symbols);
   const pubUrl = await publisher.bind();
-  const gateway = await startBenchGateway({ brokerUrl: backend.brokerUrl, pubUrl });
+  const gateway = await startServiceProcess({ type: "start", kind: "gateway", brokerUrl: backend.url, pubUrl });
   const children = Array.from({ length: settings.fanout.subscriberProcesses }, spawnChild);
   try {
     const { token } = await login(gateway.url, benchLogin.username, benchLogin.password);
@@ -174,7 +175,7 @@ export async function runFanout(s: FanoutScenario, log: (line: string) => void):
 
     // Drain: wait until deliveries stop growing (bounded), so late events count as late, not lost.
     let last = -1;
-    const drainDeadline = Date.now() + 20_000;
+    const drainDeadline = Date.now() + 10_000;
     for (;;) {
       await new Promise((r) => setTimeout(r, 1_000));
       const now = children.reduce((n, c) => n + c.received, 0);

@@ -2,6 +2,7 @@
 // figures in bench-results/latest.json. BENCH_QUICK=1 for a ~30 s smoke run.
 import os from "node:os";
 import { benchFanout } from "./fanout.js";
+import { benchPickleCodecs } from "./pickle.js";
 import { benchRpc } from "./rpc.js";
 import { type Row, renderTable, writeResults } from "./report.js";
 import { settings } from "./settings.js";
@@ -13,6 +14,7 @@ const only = process.argv.slice(2);
 const groups: Array<[string, (log: (line: string) => void) => Promise<Row[]>]> = [
   ["rpc", benchRpc],
   ["fanout", benchFanout],
+  ["pickle", benchPickleCodecs],
 ];
 
 const rows: Row[] = [];

@@ -1,14 +1,16 @@
 // RPC throughput and latency: the raw ZeroMQ ceiling and MDP echo (measured by
 // packages/mdp's own bench functions), then the same account_service.get_accounts request
 // through MDP directly and through the gateway over WebSocket and HTTP, all against one
-// instant backend.
+// instant backend. Layout, as in production: the load generator (this process), the
+// gateway (a child process) and the backend (another child process) each have their own
+// event loop; packages/mdp's "split" layout likewise serves from a child process.
 import { MdpClient } from "@desk/mdp";
 import { closeGatewayClient, createGatewayClient, login } from "@desk/sdk";
 import { benchMdp, benchRawEcho } from "../../../packages/mdp/bench/mdp.bench.js";
-import { startBenchGateway } from "./gateway.js";
-import { benchLogin, getAccountsPayload, startInstantBackend } from "./instant-backend.js";
+import { benchLogin, getAccountsPayload } from "./instant-backend.js";
 import { type LoadResult, runRounds } from "./load.js";
 import type { Row } from "./report.js";
+import { startServiceProcess } from "./services.js";
 import { settings } from "./settings.js";
 import { median } from "./stats.js";
 
@@ -25,7 +27,7 @@ const labels: Record<Path, string> = {
 /** packages/mdp's cases report one round; run it `rounds` times and take medians like runRounds does. */
 async function mdpBenchRounds(fn: typeof benchRawEcho, concurrency: number): Promise<LoadResult> {
   const cases = [];
-  for (let r = 0; r < settings.rpcRounds; r++) cases.push(await fn({ concurrency, durationMs: settings.rpcRoundMs }));
+  for (let r = 0; r < settings.rpcRounds; r++) cases.push(await fn({ concurrency, durationMs: settings.rpcRoundMs, layout: "split" }));
   return {
     rps: median(cases.map((c) => c.reqPerSec)),
     p50Ms: median(cases.map((c) => c.p50Ms)),
@@ -46,9 +48,10 @@ export async function benchRpc(log: (line: string) => void): Promise<Row[]> {
     results.set(key("mdpEcho", c), await mdpBenchRounds(benchMdp, c));
   }
 
-  const backend = await startInstantBackend({ concurrency: 64 });
-  const gateway = await startBenchGateway({ brokerUrl: backend.brokerUrl, pubUrl: "tcp://127.0.0.1:1" });
-  const mdp = new MdpClient({ endpoints: backend.brokerUrl, timeout: 10_000, retries: 1, idPrefix: "bench" });
+  const backend = await startServiceProcess({ type: "start", kind: "backend" });
+  // Nothing publishes in the RPC bench; the gateway's SUB socket just waits on an unused port.
+  const gateway = await startServiceProcess({ type: "start", kind: "gateway", brokerUrl: backend.url, pubUrl: "tcp://127.0.0.1:1" });
+  const mdp = new MdpClient({ endpoints: backend.url, timeout: 10_000, retries: 1, idPrefix: "bench" });
   const { token } = await login(gateway.url, benchLogin.username, benchLogin.password);
   const ws = createGatewayClient({ url: gateway.url, token, transport: "ws", keepAliveMs: false });
   const http = createGatewayClient({ url: gateway.url, token });

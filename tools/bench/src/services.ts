@@ -1,0 +1,36 @@
+import { fork } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import type { ServiceReply, ServiceRequest } from "./service-child.js";
+
+export interface ServiceProcess {
+  /** broker endpoint (backend) or http base URL (gateway) */
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Starts a bench server in a child process and resolves when it is listening. */
+export function startServiceProcess(request: Extract<ServiceRequest, { type: "start" }>): Promise<ServiceProcess> {
+  const file = fileURLToPath(new URL("./service-child.ts", import.meta.url));
+  const child = fork(file, { execArgv: process.execArgv, stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  return new Promise((resolve, reject) => {
+    child.once("message", (m: ServiceReply) => {
+      if (m.type !== "ready") {
+        child.kill("SIGKILL");
+        reject(new Error(`bench ${request.kind} failed to start: ${m.type === "failed" ? m.error : m.type}`));
+        return;
+      }
+      resolve({
+        url: m.url,
+        async close() {
+          if (child.exitCode === null && child.connected) child.send({ type: "close" } satisfies ServiceRequest);
+          const kill = setTimeout(() => child.kill("SIGKILL"), 10_000);
+          await exited;
+          clearTimeout(kill);
+        },
+      });
+    });
+    child.once("exit", (code) => reject(new Error(`bench ${request.kind} exited with ${code} before it was ready`)));
+    child.send(request);
+  });
+}
