@@ -219,3 +219,34 @@ describe("a service without workers", () => {
     expect((await rest(g.url, "GET", "/health")).body.services.algorithm_service).toBe("no_workers");
   });
 });
+
+describe("a WebSocket client that stops reading", () => {
+  it("is disconnected once its send buffer stays over the limit", async () => {
+    const { default: WebSocket } = await import("ws");
+    const b = await backend();
+    const g = await gateway(b, { wsMaxBufferedBytes: 64 * 1024, wsSlowClientGraceMs: 300 });
+    const token = await login(g.url, "trader1", "trader123");
+    const ws = new WebSocket(`${g.wsUrl}?connectionParams=1`);
+    cleanups.push(() => ws.terminate());
+    await new Promise((resolve, reject) => {
+      ws.once("open", resolve);
+      ws.once("error", reject);
+    });
+    ws.send(JSON.stringify({ method: "connectionParams", data: { token } }));
+    ws.send(JSON.stringify({ id: 1, method: "subscription", params: { path: "market.onTick", input: { json: { symbols: ["510500"] } } } }));
+    const started = new Promise((resolve) => ws.on("message", (m) => String(m).includes('"started"') && resolve(true)));
+    await started;
+    ws.pause(); // stop reading: the kernel buffers fill, then the server's ws send buffer
+    const big = { ...marketTick("510500", 1), name: "x".repeat(256 * 1024) };
+    await eventually(
+      async () => {
+        for (let i = 0; i < 8; i++) await b.publish("market.510500", { ...big, seq: b.nextSeq() });
+        const metrics = await rest(g.url, "GET", "/metrics");
+        return /gateway_ws_slow_clients_closed_total [1-9]/.test(metrics.body);
+      },
+      { what: "the slow client to be cut off", timeoutMs: 20_000, intervalMs: 100 },
+    );
+    const health = await rest(g.url, "GET", "/health");
+    expect(health.body.websocket.clients).toBe(0);
+  });
+});
