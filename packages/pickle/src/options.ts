@@ -86,11 +86,19 @@ const resolved = new WeakMap<LoadOptions, ResolvedLoadOptions>();
 
 /** Options objects are usually reused per codec: resolve each once. */
 export function resolveLoadOptions(o: LoadOptions | undefined): ResolvedLoadOptions {
-  const key = o ?? EMPTY;
-  let r = resolved.get(key);
+  if (o === undefined) return (defaults ??= resolve(EMPTY));
+  // A codec passes the same object every call: skip the WeakMap for it.
+  if (o === lastKey && last !== undefined) return last;
+  let r = resolved.get(o);
   if (r === undefined) {
-    r = resolve(key);
-    resolved.set(key, r);
+    r = resolve(o);
+    resolved.set(o, r);
   }
+  lastKey = o;
+  last = r;
   return r;
 }
+
+let defaults: ResolvedLoadOptions | undefined;
+let lastKey: LoadOptions | undefined;
+let last: ResolvedLoadOptions | undefined;

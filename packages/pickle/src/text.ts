@@ -10,7 +10,6 @@ const cachedLength = new Int32Array(CACHE_SIZE).fill(-1);
 const cachedWords = new Int32Array(CACHE_SIZE * WORDS);
 const cachedStrings: string[] = new Array(CACHE_SIZE).fill("");
 const words = new Int32Array(WORDS);
-const TAIL_MASK = [-1, 0xff, 0xffff, 0xffffff];
 
 /**
  * UTF-8 to string. Replies repeat the same short strings (dict keys, symbols, account
@@ -21,28 +20,36 @@ const TAIL_MASK = [-1, 0xff, 0xffff, 0xffffff];
  */
 export function decodeUtf8(data: Uint8Array, start: number, end: number): string {
   const n = end - start;
-  const m = (n + 3) >> 2;
-  // Words may read up to 3 bytes past the string: only while they stay inside the input.
-  if (n > SHORT || start + 4 * m > data.length) return decodeUtf8Slow(data, start, end);
+  if (n > SHORT) return decodeUtf8Slow(data, start, end);
+  const full = n >> 2;
   let h = n;
-  for (let i = 0, p = start; i < m; i++, p += 4) {
-    let w = data[p]! | (data[p + 1]! << 8) | (data[p + 2]! << 16) | (data[p + 3]! << 24);
-    if (i === m - 1) w &= TAIL_MASK[n & 3]!;
+  let p = start;
+  for (let i = 0; i < full; i++, p += 4) {
+    const w = data[p]! | (data[p + 1]! << 8) | (data[p + 2]! << 16) | (data[p + 3]! << 24);
     words[i] = w;
+    h = Math.imul(h ^ w, 0x01000193);
+  }
+  let m = full;
+  const tail = n & 3;
+  if (tail !== 0) {
+    let w = data[p]!;
+    if (tail > 1) w |= data[p + 1]! << 8;
+    if (tail > 2) w |= data[p + 2]! << 16;
+    words[m++] = w;
     h = Math.imul(h ^ w, 0x01000193);
   }
   const slot = (h ^ (h >>> 15)) & (CACHE_SIZE - 1);
   if (cachedLength[slot] === n) {
     const k = slot * WORDS;
-    let same = true;
-    for (let i = 0; i < m; i++) {
-      if (cachedWords[k + i] !== words[i]) {
-        same = false;
-        break;
-      }
-    }
-    if (same) return cachedStrings[slot]!;
+    let i = 0;
+    while (i < m && cachedWords[k + i] === words[i]) i++;
+    if (i === m) return cachedStrings[slot]!;
   }
+  return decodeAndCache(data, start, end, slot, m);
+}
+
+/** A cache miss: build the string (by hand when ASCII) and keep it in its slot. */
+function decodeAndCache(data: Uint8Array, start: number, end: number, slot: number, m: number): string {
   let s = "";
   for (let i = start; i < end; i++) {
     const c = data[i]!;
@@ -52,7 +59,7 @@ export function decodeUtf8(data: Uint8Array, start: number, end: number): string
     }
     s += String.fromCharCode(c);
   }
-  cachedLength[slot] = n;
+  cachedLength[slot] = end - start;
   const k = slot * WORDS;
   for (let i = 0; i < m; i++) cachedWords[k + i] = words[i]!;
   cachedStrings[slot] = s;
