@@ -123,7 +123,9 @@ const variables = {
       .pipe(z.enum(["true", "false", "1", "0", "yes", "no"]))
       .transform((s) => s === "true" || s === "1" || s === "yes"),
     allowed: "true or false",
-    fallback: "true",
+    // Not set: mock in development, never in production (a trading desk must not
+    // silently talk to a simulator because its real broker was down at start).
+    fallback: undefined,
   },
   PICKLE_CODEC: {
     schema: z.string().trim().toLowerCase().pipe(z.enum(["native", "python"])),
@@ -176,7 +178,7 @@ function read(env: NodeJS.ProcessEnv, name: VariableName): unknown {
  */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig {
   const p = Object.fromEntries(Object.keys(variables).map((k) => [k, read(env, k as VariableName)])) as Parsed;
-  const useMock = p.USE_MOCK_ZMQ ?? true;
+  const useMock = p.USE_MOCK_ZMQ ?? env.NODE_ENV !== "production";
   if (!useMock && p.JWT_SECRET === undefined) {
     throw new ConfigError("JWT_SECRET", env.JWT_SECRET, "a secret of at least 16 characters (required when USE_MOCK_ZMQ=false)");
   }

@@ -49,6 +49,9 @@ describe("configuration", () => {
     expect(c).toMatchObject({ port: 3001, brokerUrl: "tcp://localhost:5555", pubUrl: "tcp://localhost:5556", zmqTimeout: 5000, zmqRetries: 3, heartbeatInterval: 2500, useMock: true, pickleCodec: "native", logLevel: "info" });
     const d = loadConfig({ PORT: "8080", ZMQ_BROKER_URL: "tcp://a:1, tcp://b:2", USE_MOCK_ZMQ: "false", JWT_SECRET: "x".repeat(32), PICKLE_CODEC: "python" });
     expect(d).toMatchObject({ port: 8080, brokerUrl: "tcp://a:1,tcp://b:2", useMock: false, pickleCodec: "python" });
+    // Production never falls back to the simulator unless asked to.
+    expect(loadConfig({ NODE_ENV: "production", JWT_SECRET: "x".repeat(32) }).useMock).toBe(false);
+    expect(loadConfig({ NODE_ENV: "production", USE_MOCK_ZMQ: "true" }).useMock).toBe(true);
     expect(loadConfig({ CORS_ORIGINS: "https://desk.example.com/, *" }).corsOrigins).toEqual(["https://desk.example.com", "*"]);
   });
 
@@ -59,6 +62,7 @@ describe("configuration", () => {
     [{ ZMQ_BROKER_URL: "localhost:5555" }, 'Invalid ZMQ_BROKER_URL="localhost:5555": expected comma-separated ZeroMQ endpoints like tcp://host:5555'],
     [{ CORS_ORIGINS: "desk" }, 'Invalid CORS_ORIGINS="desk": expected comma-separated origins like https://desk.example.com, or "*"'],
     [{ USE_MOCK_ZMQ: "false" }, 'Invalid JWT_SECRET="": expected a secret of at least 16 characters (required when USE_MOCK_ZMQ=false)'],
+    [{ NODE_ENV: "production" }, 'Invalid JWT_SECRET="": expected a secret of at least 16 characters (required when USE_MOCK_ZMQ=false)'],
   ])("refuses %o with one line", (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);
