@@ -1,33 +1,16 @@
 import { randomBytes, scrypt, scryptSync, timingSafeEqual } from "node:crypto";
-import type { Permission, Role, User, UserPermissions } from "@desk/contracts";
+import { Permission, type Role, type User, type UserPermissions } from "@desk/contracts";
 
 /**
  * The mock's users. Passwords are stored as scrypt hashes with a per-user salt,
  * as a real system would, so change_password really changes what logs in.
  * Dev logins (see README): admin/admin123, trader1/trader123, viewer1/viewer123.
  */
-export const ALL_PERMISSIONS: readonly Permission[] = [
-  "account:read",
-  "account:write",
-  "algorithm:read",
-  "algorithm:control",
-  "instruction:parse",
-  "instruction:execute",
-  "market:read",
-  "admin",
-];
+export const ALL_PERMISSIONS: readonly Permission[] = Permission.options;
 
 const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
   admin: ALL_PERMISSIONS,
-  trader: [
-    "account:read",
-    "account:write",
-    "algorithm:read",
-    "algorithm:control",
-    "instruction:parse",
-    "instruction:execute",
-    "market:read",
-  ],
+  trader: ALL_PERMISSIONS.filter((p) => p !== "admin"),
   viewer: ["account:read", "algorithm:read", "market:read"],
 };
 
