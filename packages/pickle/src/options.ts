@@ -86,7 +86,10 @@ const resolved = new WeakMap<LoadOptions, ResolvedLoadOptions>();
 
 /** Options objects are usually reused per codec: resolve each once. */
 export function resolveLoadOptions(o: LoadOptions | undefined): ResolvedLoadOptions {
-  if (o === undefined) return (defaults ??= resolve(EMPTY));
+  if (o === undefined) {
+    defaults ??= resolve(EMPTY);
+    return defaults;
+  }
   // A codec passes the same object every call: skip the WeakMap for it.
   if (o === lastKey && last !== undefined) return last;
   let r = resolved.get(o);
