@@ -2,12 +2,12 @@
 // subscribes each to market ticks and measures, per event, the delay from the publisher's
 // timestamp (`ts`, set just before the ZeroMQ send) to receipt here. Reports a latency
 // histogram and per-subscriber counts of the measured events (seq >= MEASURED_SEQ_BASE).
-import { closeGatewayClient, createGatewayClient, type GatewayClient } from "@desk/sdk";
+import { createGatewayClient } from "@desk/sdk";
 import { Histogram } from "./stats.js";
 
 export const MEASURED_SEQ_BASE = 1_000_000;
 
-export type ToChild = { type: "start"; url: string; token: string; subscriptions: string[][] } | { type: "report" } | { type: "stop" };
+export type ToChild = { type: "start"; url: string; token: string; subscriptions: string[][] } | { type: "report" };
 export type FromChild =
   | { type: "ready" }
   | { type: "progress"; received: number; ready: number; errors: number }
@@ -23,8 +23,6 @@ export type FromChild =
 
 const send = (m: FromChild) => process.send?.(m);
 
-const clients: GatewayClient[] = [];
-const unsubscribers: Array<() => void> = [];
 const histogram = new Histogram();
 let received: number[] = [];
 let lastSeq: number[] = [];
@@ -49,8 +47,7 @@ function start(m: Extract<ToChild, { type: "start" }>): void {
         if (s.state === "connecting" && seen[i]) reconnects += 1;
       },
     });
-    clients.push(client);
-    const sub = client.market.onTick.subscribe(
+    client.market.onTick.subscribe(
       { symbols },
       {
         onData: ({ data }) => {
@@ -79,20 +76,17 @@ function start(m: Extract<ToChild, { type: "start" }>): void {
         },
       },
     );
-    unsubscribers.push(() => sub.unsubscribe());
   });
 }
 
-const progress = setInterval(() => send({ type: "progress", received: total, ready: readyCount, errors }), 250);
+setInterval(() => send({ type: "progress", received: total, ready: readyCount, errors }), 250);
 
 process.on("message", async (m: ToChild) => {
   if (m.type === "start") start(m);
   else if (m.type === "report") {
     send({ type: "report", received, duplicates, lastReceiptAt, errors, reconnects, histogram: histogram.toJSON() });
-  } else if (m.type === "stop") {
-    clearInterval(progress);
-    for (const u of unsubscribers) u();
-    await Promise.all(clients.map((c) => closeGatewayClient(c)));
-    process.exit(0);
   }
 });
+// The parent kills this process once it has the report (closing 1,000 backlogged sockets
+// gracefully would only slow the bench down); if the parent dies first, go too.
+process.on("disconnect", () => process.exit(0));
