@@ -1,8 +1,9 @@
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { type MethodName, readReply, type ServiceName } from "@desk/contracts";
 import { MdpBroker, MdpClient } from "@desk/mdp";
 import { dumps, loads } from "@desk/pickle";
+import { pythonForSuite } from "@desk/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { waitFor } from "./helpers.js";
 
@@ -13,26 +14,7 @@ import { waitFor } from "./helpers.js";
  */
 const script = fileURLToPath(new URL("../../../python-scripts/reference_worker.py", import.meta.url));
 
-/** PYTHON_PATH if it imports zmq, else python3, else /usr/bin/python3 (same rule as packages/mdp's interop tests). */
-function findPython(): { python?: string; tried: string[] } {
-  const candidates = [process.env.PYTHON_PATH, "python3", "/usr/bin/python3"].filter((c): c is string => typeof c === "string" && c.length > 0);
-  const tried: string[] = [];
-  for (const c of candidates) {
-    if (spawnSync(c, ["-c", "import zmq"], { stdio: "ignore", timeout: 15_000 }).status === 0) return { python: c, tried };
-    tried.push(c);
-  }
-  return { tried };
-}
-
-const { python, tried } = findPython();
-const why = `no Python with pyzmq found (tried ${tried.join(", ")}); install python3-zmq or set PYTHON_PATH`;
-if (python === undefined && !process.env.CI) console.warn(`[mock-broker python worker] SKIPPED: ${why}`);
-
-describe.runIf(python === undefined && Boolean(process.env.CI))("python reference worker prerequisites (CI)", () => {
-  it("CI must be able to run the Python reference worker", () => {
-    throw new Error(why);
-  });
-});
+const python = pythonForSuite("mock-broker python worker", ["zmq"]);
 
 describe.skipIf(python === undefined)("python reference worker through our broker", () => {
   const SERVICES: ServiceName[] = ["auth_service", "account_service", "algorithm_service", "instruction_service"];

@@ -2,6 +2,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { pythonForSuite } from "@desk/testkit";
 import { afterAll, describe, expect, it } from "vitest";
 import { buildJsonSchema, methodList, renderJsonSchema, topicKinds } from "../src/index.js";
 import { account1, eventExamples, methodExamples, optionTick, sellStraddle, shortCall, twap } from "./fixtures.js";
@@ -37,11 +38,10 @@ describe("python-scripts/contracts.schema.json", () => {
 });
 
 // The same examples through Python's jsonschema: both sides must agree on what is valid.
-// Debian's /usr/bin/python3 ships jsonschema; skip (visibly) where it does not.
-const python = "/usr/bin/python3";
-const hasJsonschema = existsSync(python) && spawnSync(python, ["-c", "import jsonschema"]).status === 0;
+// Debian's python3-jsonschema (CI installs it); outside CI a missing one skips visibly.
+const python = pythonForSuite("contracts jsonschema", ["jsonschema"]) ?? "";
 
-describe.skipIf(!hasJsonschema)("Python jsonschema agrees with zod", () => {
+describe.skipIf(python === "")("Python jsonschema agrees with zod", () => {
   const dir = mkdtempSync(join(tmpdir(), "contracts-"));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

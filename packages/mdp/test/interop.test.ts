@@ -1,33 +1,12 @@
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { pythonForSuite } from "@desk/testkit";
 import { afterEach, describe, expect, it } from "vitest";
 import { Harness, waitFor } from "./helpers.js";
 
 const scripts = fileURLToPath(new URL("../../../python-scripts/", import.meta.url));
 
-/** PYTHON_PATH if it imports zmq, else python3, else /usr/bin/python3: the first that can `import zmq`. */
-function findPython(): { python?: string; tried: string[] } {
-  const candidates = [process.env.PYTHON_PATH, "python3", "/usr/bin/python3"].filter(
-    (c): c is string => typeof c === "string" && c.length > 0,
-  );
-  const tried: string[] = [];
-  for (const c of candidates) {
-    const r = spawnSync(c, ["-c", "import zmq"], { stdio: "ignore", timeout: 15_000 });
-    if (r.status === 0) return { python: c, tried };
-    tried.push(c);
-  }
-  return { tried };
-}
-
-const { python, tried } = findPython();
-const why = `no Python with pyzmq found (tried ${tried.join(", ")}); install python3-zmq or set PYTHON_PATH`;
-if (python === undefined && !process.env.CI) console.warn(`[mdp interop] SKIPPED: ${why}`);
-
-describe.runIf(python === undefined && Boolean(process.env.CI))("interop prerequisites (CI)", () => {
-  it("CI must be able to run the Python interop tests", () => {
-    throw new Error(why);
-  });
-});
+const python = pythonForSuite("mdp interop", ["zmq"]);
 
 describe.skipIf(python === undefined)("interop with pyzmq reference peers", () => {
   const h = new Harness();

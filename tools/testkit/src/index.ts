@@ -1,0 +1,1 @@
+export { findPython, type PythonLookup, pythonForSuite } from "./python.js";
