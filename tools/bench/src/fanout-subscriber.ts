@@ -7,7 +7,12 @@ import { Histogram } from "./stats.js";
 
 export const MEASURED_SEQ_BASE = 1_000_000;
 
-export type ToChild = { type: "start"; url: string; token: string; subscriptions: string[][] } | { type: "report" };
+/**
+ * "report" with `deadline` (epoch ms): report then, or on a later "report" without one,
+ * whichever comes first; nothing received after the deadline counts. A fixed deadline
+ * keeps the bench bounded when the gateway is overloaded and the backlog would take minutes.
+ */
+export type ToChild = { type: "start"; url: string; token: string; subscriptions: string[][] } | { type: "report"; deadline?: number };
 export type FromChild =
   | { type: "ready" }
   | { type: "progress"; received: number; ready: number; errors: number }
@@ -18,6 +23,8 @@ export type FromChild =
       lastReceiptAt: number;
       errors: number;
       reconnects: number;
+      /** this process's CPU time so far, ms */
+      cpuMs: number;
       histogram: { fine: number[]; coarse: number[] };
     };
 
@@ -32,6 +39,8 @@ let errors = 0;
 let reconnects = 0;
 let total = 0;
 let readyCount = 0;
+let deadline = Number.POSITIVE_INFINITY;
+let reported = false;
 
 function start(m: Extract<ToChild, { type: "start" }>): void {
   received = new Array(m.subscriptions.length).fill(0);
@@ -52,6 +61,7 @@ function start(m: Extract<ToChild, { type: "start" }>): void {
       {
         onData: ({ data }) => {
           const now = Date.now();
+          if (now > deadline) return;
           if (!seen[i]) {
             seen[i] = true;
             readyCount += 1;
@@ -79,13 +89,22 @@ function start(m: Extract<ToChild, { type: "start" }>): void {
   });
 }
 
+function report(): void {
+  if (reported) return;
+  reported = true;
+  deadline = Math.min(deadline, Date.now());
+  const cpu = process.cpuUsage();
+  send({ type: "report", received, duplicates, lastReceiptAt, errors, reconnects, cpuMs: (cpu.user + cpu.system) / 1000, histogram: histogram.toJSON() });
+}
+
 setInterval(() => send({ type: "progress", received: total, ready: readyCount, errors }), 250);
 
 process.on("message", async (m: ToChild) => {
   if (m.type === "start") start(m);
-  else if (m.type === "report") {
-    send({ type: "report", received, duplicates, lastReceiptAt, errors, reconnects, histogram: histogram.toJSON() });
-  }
+  else if (m.type === "report" && m.deadline !== undefined) {
+    deadline = m.deadline;
+    setTimeout(report, Math.max(0, m.deadline - Date.now()));
+  } else if (m.type === "report") report();
 });
 // The parent kills this process once it has the report (closing 1,000 backlogged sockets
 // gracefully would only slow the bench down); if the parent dies first, go too.

@@ -29,6 +29,8 @@ export interface FanoutScenario {
 }
 
 const symbolName = (i: number) => `${510000 + i}`;
+/** After publishing stops, how long late events may still arrive and count. */
+const DRAIN_MS = 5_000;
 
 /** Publishes [topic, pickle(tick)] at a steady rate, stamping `ts` right before each send. */
 class TickPublisher {
@@ -107,8 +109,11 @@ class TickPublisher {
 
 /** Sums each named counter over its label sets in the gateway's Prometheus text (a labelled counter never incremented has no line: 0). */
 async function scrapeMetrics(url: string, names: readonly string[]): Promise<Record<string, number>> {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  const out: Record<string, number> = Object.fromEntries(names.map((n) => [n, 0]));
+  // An overloaded gateway may not answer in time: then the figures are unknown (NaN), not 0.
+  const text = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(5_000) })
+    .then((r) => r.text())
+    .catch(() => "");
+  const out: Record<string, number> = Object.fromEntries(names.map((n) => [n, text ? 0 : Number.NaN]));
   for (const line of text.split("\n")) {
     const name = names.find((n) => line.startsWith(`${n} `) || line.startsWith(`${n}{`));
     if (name) out[name] = (out[name] ?? 0) + Number(line.slice(line.lastIndexOf(" ") + 1));
@@ -179,23 +184,28 @@ export async function runFanout(s: FanoutScenario, log: (line: string) => void):
     log(`fanout ${s.name}: publishing ${s.eventsPerSecond}/s for ${s.measureMs} ms`);
     publisher.enterMeasuredPhase();
     const measureStart = Date.now();
+    const gatewayCpuBefore = await gateway.cpuMs();
+    const publisherCpuBefore = process.cpuUsage();
+    const deadline = measureStart + s.measureMs + DRAIN_MS;
+    for (const c of children) c.process.send({ type: "report", deadline } satisfies ToChild);
     publisher.run(s.eventsPerSecond);
     await new Promise((r) => setTimeout(r, s.measureMs));
     publisher.stop();
     const publishEnd = Date.now();
 
-    // Drain: wait until deliveries stop growing (bounded), so late events count as late, not lost.
+    // Drain: late events count as late, not lost, until deliveries stop growing or the deadline.
     let last = -1;
-    const drainDeadline = Date.now() + 6_000;
-    for (;;) {
-      await new Promise((r) => setTimeout(r, 1_000));
+    while (Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 500));
       const now = children.reduce((n, c) => n + c.received, 0);
-      if (now === last || Date.now() > drainDeadline) break;
+      if (now === last) break;
       last = now;
     }
+    const gatewayCpuMs = (await gateway.cpuMs()) - gatewayCpuBefore;
+    const publisherCpu = process.cpuUsage(publisherCpuBefore);
     const gatewayMetrics = await scrapeMetrics(gateway.url, ["gateway_pubsub_dropped_total", "gateway_ws_slow_clients_closed_total"]);
     for (const c of children) c.process.send({ type: "report" } satisfies ToChild);
-    await until(() => children.every((c) => c.report), 30_000, "subscriber reports");
+    await until(() => children.every((c) => c.report), Math.max(0, deadline - Date.now()) + 15_000, "subscriber reports");
 
     const publishedPerSymbol = publisher.published;
     const published = publishedPerSymbol.reduce((a, b) => a + b, 0);
@@ -240,6 +250,12 @@ export async function runFanout(s: FanoutScenario, log: (line: string) => void):
       errors,
       reconnects,
       drainSeconds: Number(((lastReceiptAt - publishEnd) / 1000).toFixed(2)),
+      // CPU seconds used while measuring, to see which process was the bottleneck
+      // (subscribers: whole-life figure, including connecting).
+      cpuSecondsGateway: Number((gatewayCpuMs / 1000).toFixed(1)),
+      cpuSecondsPublisherProcess: Number(((publisherCpu.user + publisherCpu.system) / 1e6).toFixed(1)),
+      cpuSecondsSubscribers: children.map((c) => Number(((c.report?.cpuMs ?? Number.NaN) / 1000).toFixed(1))).join(" + "),
+      wallSeconds: Number(((lastReceiptAt - measureStart) / 1000).toFixed(1)),
     };
     log(`fanout ${s.name}: ${JSON.stringify(extra)}`);
     return [
@@ -280,7 +296,7 @@ export async function runFanout(s: FanoutScenario, log: (line: string) => void):
     );
     log(`fanout ${s.name}: subscribers stopped, closing`);
     await publisher.close();
-    await gateway.close();
+    await gateway.kill();
     await backend.close();
     log(`fanout ${s.name}: closed`);
   }

@@ -7,8 +7,13 @@ import { startInstantBackend } from "./instant-backend.js";
 export type ServiceRequest =
   | { type: "start"; kind: "backend" }
   | { type: "start"; kind: "gateway"; brokerUrl: string; pubUrl: string }
+  | { type: "usage" }
   | { type: "close" };
-export type ServiceReply = { type: "ready"; url: string } | { type: "failed"; error: string } | { type: "closed" };
+export type ServiceReply =
+  | { type: "ready"; url: string }
+  | { type: "failed"; error: string }
+  | { type: "usage"; cpuMs: number }
+  | { type: "closed" };
 
 const reply = (m: ServiceReply) => process.send?.(m);
 let close: (() => Promise<void>) | undefined;
@@ -23,6 +28,9 @@ process.on("message", async (m: ServiceRequest) => {
       const gateway = await startBenchGateway({ brokerUrl: m.brokerUrl, pubUrl: m.pubUrl });
       close = gateway.close;
       reply({ type: "ready", url: gateway.url });
+    } else if (m.type === "usage") {
+      const u = process.cpuUsage();
+      reply({ type: "usage", cpuMs: (u.user + u.system) / 1000 });
     } else if (m.type === "close") {
       await close?.();
       reply({ type: "closed" });

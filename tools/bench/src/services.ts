@@ -6,6 +6,10 @@ export interface ServiceProcess {
   /** broker endpoint (backend) or http base URL (gateway) */
   url: string;
   close(): Promise<void>;
+  /** CPU time (user + system) the child has used so far, ms; NaN if it does not answer within 5 s. */
+  cpuMs(): Promise<number>;
+  /** SIGKILL: for a server left with a backlog no one will read (the fan-out's overload case). */
+  kill(): Promise<void>;
 }
 
 /** Starts a bench server in a child process and resolves when it is listening. */
@@ -27,6 +31,23 @@ export function startServiceProcess(request: Extract<ServiceRequest, { type: "st
           const kill = setTimeout(() => child.kill("SIGKILL"), 10_000);
           await exited;
           clearTimeout(kill);
+        },
+        cpuMs() {
+          return new Promise<number>((done) => {
+            const timer = setTimeout(() => done(Number.NaN), 5_000);
+            const onMessage = (r: ServiceReply) => {
+              if (r.type !== "usage") return;
+              clearTimeout(timer);
+              child.off("message", onMessage);
+              done(r.cpuMs);
+            };
+            child.on("message", onMessage);
+            child.send({ type: "usage" } satisfies ServiceRequest);
+          });
+        },
+        async kill() {
+          child.kill("SIGKILL");
+          await exited;
         },
       });
     });

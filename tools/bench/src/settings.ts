@@ -4,7 +4,7 @@ export const quick = process.env.BENCH_QUICK === "1" || process.env.BENCH_QUICK 
 export const settings = {
   quick,
   rpcRounds: quick ? 1 : 3,
-  rpcRoundMs: quick ? 1_000 : 1_500,
+  rpcRoundMs: quick ? 1_000 : 1_200,
   concurrencies: [1, 64] as const,
   fanout: {
     subscribers: quick ? 200 : 1_000,
