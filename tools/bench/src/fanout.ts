@@ -29,8 +29,6 @@ export interface FanoutScenario {
 }
 
 const symbolName = (i: number) => `${510000 + i}`;
-/** After publishing stops, how long late events may still arrive and count. */
-const DRAIN_MS = 5_000;
 
 /** Publishes [topic, pickle(tick)] at a steady rate, stamping `ts` right before each send. */
 class TickPublisher {
@@ -186,7 +184,7 @@ export async function runFanout(s: FanoutScenario, log: (line: string) => void):
     const measureStart = Date.now();
     const gatewayCpuBefore = await gateway.cpuMs();
     const publisherCpuBefore = process.cpuUsage();
-    const deadline = measureStart + s.measureMs + DRAIN_MS;
+    const deadline = measureStart + s.measureMs + settings.fanout.drainMs;
     for (const c of children) c.process.send({ type: "report", deadline } satisfies ToChild);
     publisher.run(s.eventsPerSecond);
     await new Promise((r) => setTimeout(r, s.measureMs));

@@ -1,15 +1,17 @@
-/** BENCH_QUICK=1: a ~30 s smoke run (one short round per cell). The full run stays under 3 minutes. */
+/** BENCH_QUICK=1: a ~40 s smoke run (one short round per cell, fewer subscribers). The full run stays under 3 minutes with the build. */
 export const quick = process.env.BENCH_QUICK === "1" || process.env.BENCH_QUICK === "true";
 
 export const settings = {
   quick,
   rpcRounds: quick ? 1 : 3,
-  rpcRoundMs: quick ? 1_000 : 1_200,
+  rpcRoundMs: quick ? 500 : 1_200,
   concurrencies: [1, 64] as const,
   fanout: {
     subscribers: quick ? 200 : 1_000,
     eventsPerSecond: 2_000,
-    measureMs: quick ? 3_000 : 5_000,
+    measureMs: quick ? 2_000 : 5_000,
+    /** after publishing stops, how long late events may still arrive and count */
+    drainMs: quick ? 2_000 : 5_000,
     subscriberProcesses: 2,
   },
   // packages/pickle runs ~10 s of phases per round: one round, not a median.
