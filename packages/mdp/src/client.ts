@@ -285,7 +285,9 @@ export class MdpClient {
     // Lazy Pirate: only a socket that has had a full timeout to answer is
     // declared dead. Requests moved onto a fresh socket already went out on it,
     // so their own expiring try does not tear it down again (no cascade).
-    if (Date.now() - this.conn.openedAt >= p.timeout) this.reconnect();
+    // A call with a shorter deadline than the client's (a health probe) is not
+    // evidence enough to fail over every request in flight.
+    if (p.timeout >= this.timeout && Date.now() - this.conn.openedAt >= p.timeout) this.reconnect();
   };
 
   private reconnect(): void {

@@ -56,7 +56,6 @@ export class SocketWriter {
         return true;
       }
       this.waiting = true;
-      (globalThis as unknown as {ebusy: number}).ebusy = ((globalThis as unknown as {ebusy: number}).ebusy ?? 0) + 1;
       this.last.then(this.drain, this.drain);
       return false;
     }

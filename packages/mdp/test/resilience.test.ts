@@ -155,4 +155,17 @@ describe("resilience", () => {
     await waitFor(() => client.stats().lateReplies === 1, "late reply counted");
     expect(client.stats()).toMatchObject({ inFlight: 0, replies: 0, timeouts: 1 });
   });
+
+  it("a short-deadline call that times out (a health probe) does not fail over the client's other requests", async () => {
+    const { url } = await h.broker();
+    await h.worker(url, "slow", async (p) => {
+      await sleep(400);
+      return p;
+    });
+    const client = h.client(url, { timeout: 2000, retries: 3 });
+    const normal = client.request("slow", Buffer.from("kept"));
+    await expect(client.request("slow", Buffer.from("probe"), { timeout: 50, retries: 2 })).rejects.toMatchObject({ code: "TIMEOUT" });
+    expect(String(await normal)).toBe("kept");
+    expect(client.stats().reconnects).toBe(0);
+  });
 });
