@@ -24,6 +24,12 @@ export interface MdpBrokerOptions {
   liveness?: number;
   /** Most requests queued per service; more are answered QUEUE_FULL. */
   maxQueue?: number;
+  /**
+   * Most requests queued across all services (default 4 x maxQueue): any service
+   * name opens a queue, so without a global bound a client could queue
+   * maxQueue requests under each of endless made-up names.
+   */
+  maxQueueTotal?: number;
   /** Most time a request may wait for a worker (ms); older ones are answered EXPIRED. */
   requestTtl?: number;
   logger?: MdpLogger;
@@ -97,6 +103,8 @@ export class MdpBroker {
   private readonly heartbeatInterval: number;
   private readonly expiry: number;
   private readonly maxQueue: number;
+  private readonly maxQueueTotal: number;
+  private queuedTotal = 0;
   private readonly requestTtl: number;
   private readonly logger: MdpLogger;
   private readonly socket: Router;
@@ -128,6 +136,7 @@ export class MdpBroker {
     this.heartbeatInterval = positive("heartbeatInterval", o.heartbeatInterval, MDP_DEFAULTS.heartbeatInterval);
     this.expiry = this.heartbeatInterval * positive("liveness", o.liveness, MDP_DEFAULTS.liveness);
     this.maxQueue = Math.floor(positive("maxQueue", o.maxQueue, MDP_DEFAULTS.maxQueue));
+    this.maxQueueTotal = Math.floor(positive("maxQueueTotal", o.maxQueueTotal, 4 * this.maxQueue));
     this.requestTtl = positive("requestTtl", o.requestTtl, MDP_DEFAULTS.requestTtl);
     this.logger = o.logger ?? silentLogger;
     // sendTimeout 0: a (non-mandatory) ROUTER never blocks, it drops at the
@@ -214,12 +223,18 @@ export class MdpBroker {
     }
     this.counters.requests++;
     const service = this.serviceFor(name, serviceFrame);
-    if (service.queue.length >= this.maxQueue) {
+    if (service.queue.length >= this.maxQueue || this.queuedTotal >= this.maxQueueTotal) {
       this.counters.queueFull++;
-      this.sendError(client, service.frame, msg[4] as Buffer, BrokerErrorCode.QUEUE_FULL, `queue of ${name} is full (${this.maxQueue})`);
+      const why =
+        service.queue.length >= this.maxQueue
+          ? `queue of ${name} is full (${this.maxQueue})`
+          : `broker queues are full (${this.maxQueueTotal} requests across services)`;
+      this.sendError(client, service.frame, msg[4] as Buffer, BrokerErrorCode.QUEUE_FULL, why);
+      if (service.workers.size === 0 && service.queue.length === 0) this.services.delete(name);
       return;
     }
     service.queue.push({ client, msg, at: Date.now() });
+    this.queuedTotal++;
     this.dispatch(service);
   }
 
@@ -262,6 +277,7 @@ export class MdpBroker {
     while (service.idle.length > 0 && service.queue.length > 0) {
       const worker = service.idle.shift() as WorkerRec;
       const job = service.queue.shift() as Job;
+      this.queuedTotal--;
       worker.job = job;
       // [worker, "", "MDPW01", 0x02, client, "", ...body]
       const msg = job.msg;
@@ -424,6 +440,7 @@ export class MdpBroker {
   private expireQueued(service: Service, now: number): void {
     for (let job = service.queue.peek(); job !== undefined && now - job.at > this.requestTtl; job = service.queue.peek()) {
       service.queue.shift();
+      this.queuedTotal--;
       this.counters.expired++;
       this.sendError(job.client, service.frame, job.msg[4] as Buffer, BrokerErrorCode.EXPIRED, `no ${service.name} worker within ${this.requestTtl} ms`);
     }

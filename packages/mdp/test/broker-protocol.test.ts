@@ -186,6 +186,19 @@ describe("queue bounds and mmi", () => {
     expect((await Promise.all(queued)).map(String)).toEqual(["1", "2"]);
   });
 
+  it("bounds queues across services: made-up service names cannot queue without limit", async () => {
+    const { url, broker } = await h.broker({ maxQueue: 2, maxQueueTotal: 3, requestTtl: 10_000 });
+    const client = h.client(url, { timeout: 10_000, retries: 1 });
+    const queued = ["a", "b", "c"].map((name) => client.request(name, Buffer.from(name)));
+    await waitFor(() => Object.values(broker.stats().services).reduce((n, s) => n + s.queued, 0) === 3, "three queued");
+    await expect(client.request("d", Buffer.from("d"))).rejects.toMatchObject({ code: "QUEUE_FULL" });
+    expect(broker.stats().services.d).toBeUndefined();
+    for (const name of ["a", "b", "c"]) await h.worker(url, name, echo);
+    expect((await Promise.all(queued)).map(String)).toEqual(["a", "b", "c"]);
+    // Dispatched requests free their places.
+    expect(String(await client.request("a", Buffer.from("again")))).toBe("again");
+  });
+
   it("mmi.service: 200 only with a live worker, 404 otherwise, 501 for unknown mmi.*", async () => {
     const { url, broker } = await h.broker();
     const client = h.client(url);
