@@ -119,6 +119,25 @@ async function scrapeMetrics(url: string, names: readonly string[]): Promise<Rec
   return out;
 }
 
+/**
+ * BENCH_CPU_PROF_DIR=dir: the gateway child runs under `--cpu-prof` and writes a
+ * .cpuprofile there when it closes (open it in Chrome DevTools or speedscope).
+ */
+const cpuProfileDir = process.env.BENCH_CPU_PROF_DIR;
+
+async function startGatewayProcess(brokerUrl: string, pubUrl: string) {
+  if (!cpuProfileDir) return startServiceProcess({ type: "start", kind: "gateway", brokerUrl, pubUrl });
+  // startServiceProcess forks with process.execArgv (NODE_OPTIONS may not carry --cpu-prof):
+  // add the flags for this one fork only.
+  const saved = [...process.execArgv];
+  process.execArgv.push("--cpu-prof", `--cpu-prof-dir=${cpuProfileDir}`);
+  try {
+    return await startServiceProcess({ type: "start", kind: "gateway", brokerUrl, pubUrl });
+  } finally {
+    process.execArgv.splice(0, process.execArgv.length, ...saved);
+  }
+}
+
 interface Child {
   process: ChildProcess;
   received: number;
@@ -130,7 +149,8 @@ interface Child {
 
 function spawnChild(): Child {
   const file = fileURLToPath(new URL("./fanout-subscriber.ts", import.meta.url));
-  const child: Child = { process: fork(file, { execArgv: process.execArgv, stdio: ["ignore", "inherit", "inherit", "ipc"] }), received: 0, ready: false, readyCount: 0, errors: 0 };
+  const execArgv = cpuProfileDir ? [...process.execArgv, "--cpu-prof", `--cpu-prof-dir=${cpuProfileDir}`] : process.execArgv;
+  const child: Child = { process: fork(file, { execArgv, stdio: ["ignore", "inherit", "inherit", "ipc"] }), received: 0, ready: false, readyCount: 0, errors: 0 };
   child.process.on("message", (m: FromChild) => {
     if (m.type === "ready") child.ready = true;
     else if (m.type === "progress") {
@@ -155,7 +175,7 @@ export async function runFanout(s: FanoutScenario, log: (line: string) => void):
   const backend = await startServiceProcess({ type: "start", kind: "backend" });
   const publisher = new TickPublisher(s.symbols);
   const pubUrl = await publisher.bind();
-  const gateway = await startServiceProcess({ type: "start", kind: "gateway", brokerUrl: backend.url, pubUrl });
+  const gateway = await startGatewayProcess(backend.url, pubUrl);
   const children = Array.from({ length: settings.fanout.subscriberProcesses }, spawnChild);
   try {
     const { token } = await login(gateway.url, benchLogin.username, benchLogin.password);
@@ -282,7 +302,11 @@ export async function runFanout(s: FanoutScenario, log: (line: string) => void):
     ];
   } finally {
     // The subscribers have reported; killing them is quicker than closing 1,000 backlogged sockets.
-    for (const c of children) c.process.kill("SIGKILL");
+    // (A profiled child exits by itself when the IPC channel closes, writing its profile.)
+    for (const c of children) {
+      if (cpuProfileDir && c.process.connected) c.process.disconnect();
+      else c.process.kill("SIGKILL");
+    }
     await Promise.all(
       children.map(
         (c) =>
@@ -294,42 +318,57 @@ export async function runFanout(s: FanoutScenario, log: (line: string) => void):
     );
     log(`fanout ${s.name}: subscribers stopped, closing`);
     await publisher.close();
-    await gateway.kill();
+    // A profiled gateway must exit on its own to write its profile (it has no backlog then: the subscribers are gone).
+    await (cpuProfileDir ? gateway.close() : gateway.kill());
     await backend.close();
     log(`fanout ${s.name}: closed`);
   }
 }
 
+/**
+ * BENCH_FANOUT picks rows by name ("desk", "firehose", comma-separated; default both), so
+ * the target row can be measured alone and repeatedly while tuning.
+ */
+const fanoutRows = (process.env.BENCH_FANOUT ?? "desk,firehose").split(",").map((r) => r.trim());
+
 export async function benchFanout(log: (line: string) => void): Promise<Row[]> {
   const f = settings.fanout;
   const rows: Row[] = [];
-  rows.push(
-    ...(await runFanout(
-      {
-        name: `${f.subscribers} subs x 1 symbol @ ${f.eventsPerSecond}/s`,
-        subscribers: f.subscribers,
-        eventsPerSecond: f.eventsPerSecond,
-        symbols: 1,
-        symbolsPerSubscriber: 1,
-        measureMs: f.measureMs,
-        targets: true,
-      },
-      log,
-    )),
-  );
-  rows.push(
-    ...(await runFanout(
-      {
-        name: `${f.subscribers} subs x 1 of 100 symbols @ ${f.eventsPerSecond}/s`,
-        subscribers: f.subscribers,
-        eventsPerSecond: f.eventsPerSecond,
-        symbols: 100,
-        symbolsPerSubscriber: 1,
-        measureMs: f.measureMs,
-        targets: false,
-      },
-      log,
-    )),
-  );
+  if (fanoutRows.includes("desk")) {
+    // THE target: a desk's watch-list shape. 100 symbols share the 2,000 ticks/s, each
+    // subscriber follows one, so the gateway offers 20 ticks/s per client, 20,000 deliveries/s.
+    rows.push(
+      ...(await runFanout(
+        {
+          name: `${f.subscribers} subs x 1 of 100 symbols @ ${f.eventsPerSecond}/s`,
+          subscribers: f.subscribers,
+          eventsPerSecond: f.eventsPerSecond,
+          symbols: 100,
+          symbolsPerSubscriber: 1,
+          measureMs: f.measureMs,
+          targets: true,
+        },
+        log,
+      )),
+    );
+  }
+  if (fanoutRows.includes("firehose")) {
+    // Stress row, no target: every subscriber follows the one symbol, 2,000 x 1,000 =
+    // 2,000,000 deliveries/s, more than 1,000 Node clients on 2 cores can even JSON.parse.
+    rows.push(
+      ...(await runFanout(
+        {
+          name: `${f.subscribers} subs x 1 symbol @ ${f.eventsPerSecond}/s (stress)`,
+          subscribers: f.subscribers,
+          eventsPerSecond: f.eventsPerSecond,
+          symbols: 1,
+          symbolsPerSubscriber: 1,
+          measureMs: f.measureMs,
+          targets: false,
+        },
+        log,
+      )),
+    );
+  }
   return rows;
 }

@@ -30,17 +30,12 @@ export interface StreamOptions {
   isLast?: (event: TopicEvent) => boolean;
 }
 
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    }
-    signal?.addEventListener("abort", done, { once: true });
-  });
-}
+/** What a subscription hands tRPC: an async iterator without generator machinery. */
+export type TopicEvents<T> = AsyncIterableIterator<TrackedEnvelope<T>>;
+
+const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
+/** How often a stream held back by a full socket buffer looks again. */
+const BACKPRESSURE_POLL_MS = 50;
 
 /**
  * Starts listening to `topics` at once (so a snapshot fetched afterwards
@@ -50,87 +45,160 @@ function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
  * Memory per subscriber is bounded: the queue drops its oldest events when the
  * client falls behind, and the stream stops pulling while the socket's send
  * buffer is over the limit. close() (or the signal) ends it.
+ *
+ * Why a hand-written iterator and not an async generator: this runs once per
+ * event per subscriber (20,000 times a second for 1,000 desk clients). A
+ * generator behind `yield*` layers costs several promise hops per event; here
+ * an event is one array write plus, when tRPC is already waiting, one resolve;
+ * when it is not, next() answers from the queue with an already-resolved promise.
  */
 export function openTopicStream<T>(o: StreamOptions): {
-  events: AsyncGenerator<TrackedEnvelope<T>, void, unknown>;
+  events: TopicEvents<T>;
   close: () => void;
 } {
-  const queue: TopicEvent[] = [];
-  let wake: (() => void) | undefined;
+  // Ring buffer: O(1) push and take, and dropping the oldest of a full queue is one index move.
+  const capacity = Math.max(1, o.queueSize);
+  let ring: Array<TopicEvent | undefined> = new Array(Math.min(capacity, 16));
+  let head = 0;
+  let size = 0;
   let closed = false;
   let expired = false;
+  let finished = false;
+  /** The pending next() of tRPC's loop, when the queue was empty. */
+  let waiting: { resolve: (r: IteratorResult<TrackedEnvelope<T>>) => void; reject: (e: unknown) => void } | undefined;
+  let backpressureTimer: NodeJS.Timeout | undefined;
+
+  // A labelled child, resolved once: a drop storm must not hash labels per dropped event.
+  const dropped = o.metrics.pubsubDropped.labels({ kind: o.kind });
+
+  const take = (): TopicEvent => {
+    const event = ring[head]!;
+    ring[head] = undefined;
+    head = (head + 1) % ring.length;
+    size--;
+    return event;
+  };
+  const grow = () => {
+    const next = new Array<TopicEvent | undefined>(Math.min(capacity, ring.length * 2));
+    for (let i = 0; i < size; i++) next[i] = ring[(head + i) % ring.length];
+    ring = next;
+    head = 0;
+  };
+  const envelope = (event: TopicEvent): IteratorResult<TrackedEnvelope<T>> => {
+    if (o.isLast?.(event)) finished = true;
+    return { done: false, value: tracked(event.id, (o.map ? o.map(event.data) : event.data) as T) };
+  };
+  const overLimit = () => o.connection != null && o.connection.bufferedAmount() > o.maxBufferedBytes;
+  const ended = () => closed || finished || o.signal?.aborted === true;
+
+  /** Hands the oldest queued event to a waiting next(), unless the socket is backed up. */
+  const deliver = () => {
+    if (!waiting || size === 0 || backpressureTimer) return;
+    if (overLimit()) {
+      backpressureTimer = setTimeout(() => {
+        backpressureTimer = undefined;
+        deliver();
+      }, BACKPRESSURE_POLL_MS);
+      return;
+    }
+    const w = waiting;
+    waiting = undefined;
+    w.resolve(envelope(take()));
+  };
+  /** Ends a pending next(): done, or the expiry error. */
+  const settleWaiting = () => {
+    const w = waiting;
+    if (!w) return;
+    waiting = undefined;
+    if (expired && !closed) w.reject(expiredError());
+    else w.resolve(DONE);
+  };
 
   const push = (event: TopicEvent) => {
-    if (o.accept && !o.accept(event)) return;
-    queue.push(event);
-    if (queue.length > o.queueSize) {
-      queue.shift();
-      o.metrics.pubsubDropped.inc({ kind: o.kind });
+    if (closed || (o.accept && !o.accept(event))) return;
+    if (size === ring.length) {
+      if (size < capacity) grow();
+      else {
+        take();
+        dropped.inc();
+      }
     }
-    wake?.();
+    ring[(head + size) % ring.length] = event;
+    size++;
+    if (waiting) deliver();
   };
   const listening = o.subscriber.listen(o.topics, push, seqOfEventId(o.lastEventId));
   for (const event of listening.replay) push(event);
   o.metrics.subscriptions.inc({ kind: o.kind });
 
-  const onAbort = () => wake?.();
-  o.signal?.addEventListener("abort", onAbort);
+  const close = () => {
+    if (closed) return;
+    closed = true;
+    if (expiryTimer) clearTimeout(expiryTimer);
+    if (backpressureTimer) clearTimeout(backpressureTimer);
+    backpressureTimer = undefined;
+    o.signal?.removeEventListener("abort", close);
+    listening.close();
+    ring = [];
+    head = 0;
+    size = 0;
+    o.metrics.subscriptions.dec({ kind: o.kind });
+    settleWaiting();
+  };
+  o.signal?.addEventListener("abort", close);
   // A subscription outlives the middleware that checked the token: end it when the token does.
   const expiryTimer =
     o.expiresAt !== undefined
       ? setTimeout(
           () => {
             expired = true;
-            wake?.();
+            if (backpressureTimer) clearTimeout(backpressureTimer);
+            backpressureTimer = undefined;
+            settleWaiting();
           },
           Math.max(0, Math.min(o.expiresAt - Date.now(), 2 ** 31 - 1)),
         )
       : undefined;
+  if (o.signal?.aborted) close();
 
-  const close = () => {
-    if (closed) return;
-    closed = true;
-    if (expiryTimer) clearTimeout(expiryTimer);
-    o.signal?.removeEventListener("abort", onAbort);
-    listening.close();
-    o.metrics.subscriptions.dec({ kind: o.kind });
-    wake?.();
-  };
-  const ended = () => closed || o.signal?.aborted === true;
-
-  async function* events(): AsyncGenerator<TrackedEnvelope<T>, void, unknown> {
-    try {
-      while (!ended()) {
-        if (expired) throw new TRPCError({ code: "UNAUTHORIZED", message: "Token expired; reconnect with a fresh token" });
-        if (queue.length === 0) {
-          await new Promise<void>((resolve) => {
-            wake = resolve;
-          });
-          wake = undefined;
-          continue;
-        }
-        while (o.connection && o.connection.bufferedAmount() > o.maxBufferedBytes && !ended()) {
-          await sleep(50, o.signal);
-        }
-        if (ended()) break;
-        const event = queue.shift()!;
-        yield tracked(event.id, (o.map ? o.map(event.data) : event.data) as T);
-        if (o.isLast?.(event)) return;
+  const events: TopicEvents<T> = {
+    next(): Promise<IteratorResult<TrackedEnvelope<T>>> {
+      if (ended()) {
+        close();
+        return Promise.resolve(DONE);
       }
-    } finally {
+      if (expired) {
+        close();
+        return Promise.reject(expiredError());
+      }
+      if (waiting) return Promise.reject(new Error("topic stream: next() called while a previous next() is pending"));
+      if (size > 0 && !backpressureTimer && !overLimit()) return Promise.resolve(envelope(take()));
+      return new Promise((resolve, reject) => {
+        waiting = { resolve, reject };
+        deliver();
+      });
+    },
+    return(): Promise<IteratorResult<TrackedEnvelope<T>>> {
       close();
-    }
-  }
+      return Promise.resolve(DONE);
+    },
+    throw(err?: unknown): Promise<IteratorResult<TrackedEnvelope<T>>> {
+      close();
+      return Promise.reject(err);
+    },
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  };
 
-  return { events: events(), close };
+  return { events, close };
 }
 
-/** openTopicStream as a plain generator, for subscriptions that need nothing before the events. */
-export async function* streamTopics<T>(o: StreamOptions): AsyncGenerator<TrackedEnvelope<T>, void, unknown> {
-  const stream = openTopicStream<T>(o);
-  try {
-    yield* stream.events;
-  } finally {
-    stream.close();
-  }
+function expiredError(): TRPCError {
+  return new TRPCError({ code: "UNAUTHORIZED", message: "Token expired; reconnect with a fresh token" });
+}
+
+/** openTopicStream for subscriptions that need nothing before the events: return it from the resolver. */
+export function streamTopics<T>(o: StreamOptions): TopicEvents<T> {
+  return openTopicStream<T>(o).events;
 }

@@ -10,13 +10,15 @@ export function marketRouter(d: RouterDeps) {
     /** market.<symbol> ticks (underlyings and options). */
     onTick: read
       .input(z.object({ symbols: z.array(ContractCode).min(1).max(500), lastEventId: LastEventId }))
-      .subscription(async function* ({ ctx, input, signal }) {
-        yield* streamTopics<z.infer<typeof MarketTick>>({
+      // The stream itself is the subscription (no generator around it): ticks are the
+      // gateway's hottest path, one pass per tick per subscriber.
+      .subscription(({ ctx, input, signal }) =>
+        streamTopics<z.infer<typeof MarketTick>>({
           ...streamDefaults(d, ctx, signal),
           kind: "market",
           topics: input.symbols.map((s) => topicOf("market", s)),
           lastEventId: input.lastEventId,
-        });
-      }),
+        }),
+      ),
   });
 }
