@@ -21,7 +21,12 @@ export interface GatewayConfig {
   zmqRetries: number;
   heartbeatInterval: number;
   pythonPath: string;
-  pythonScriptPath: string;
+  /**
+   * pickle_helper.py, or the directory holding it; relative paths are resolved
+   * against the working directory. Unset: @desk/pickle's default, the
+   * repository's python-scripts/pickle_helper.py (whatever the working directory).
+   */
+  pythonScriptPath: string | undefined;
   /** Start the in-process mock backend when nothing answers on brokerUrl. */
   useMock: boolean;
   /** HS256 secret; required when useMock is false. */
@@ -57,6 +62,10 @@ export interface GatewayConfig {
   shutdownGraceMs: number;
   /** Mock backend's market tick period when the gateway starts it, ms. */
   mockTickMs: number | undefined;
+  /** /health reuses the broker's service answers this long, so a poller cannot multiply broker traffic, ms. */
+  healthCacheMs: number;
+  /** Failed logins allowed per (username, client address) per minute before auth.login answers 429. */
+  loginFailuresPerMinute: number;
   /** Browser origins allowed to call /trpc and /api/v1 cross-origin ("*" for any); empty: no CORS headers. */
   corsOrigins: string[];
 }
@@ -112,8 +121,8 @@ const variables = {
   PYTHON_PATH: { schema: z.string().min(1), allowed: "a Python executable", fallback: "python3" },
   PYTHON_SCRIPT_PATH: {
     schema: z.string().min(1),
-    allowed: "the directory holding pickle_helper.py",
-    fallback: "./python-scripts",
+    allowed: "pickle_helper.py or the directory holding it",
+    fallback: undefined,
   },
   USE_MOCK_ZMQ: {
     schema: z
@@ -192,7 +201,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
     zmqRetries: p.ZMQ_RETRIES ?? 3,
     heartbeatInterval: p.ZMQ_HEARTBEAT_INTERVAL ?? 2500,
     pythonPath: p.PYTHON_PATH ?? "python3",
-    pythonScriptPath: p.PYTHON_SCRIPT_PATH ?? "./python-scripts",
+    pythonScriptPath: p.PYTHON_SCRIPT_PATH,
     useMock,
     jwtSecret: p.JWT_SECRET,
     jwtTtlSeconds: p.JWT_TTL_SECONDS ?? 28_800,
@@ -216,5 +225,7 @@ function defaultTuning() {
     topicLingerMs: 30_000,
     wsKeepAliveMs: 30_000,
     shutdownGraceMs: 5_000,
+    healthCacheMs: 1_000,
+    loginFailuresPerMinute: 5,
   };
 }

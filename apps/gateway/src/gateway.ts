@@ -1,19 +1,17 @@
 import { randomBytes } from "node:crypto";
-import { join } from "node:path";
 import { MdpClient } from "@desk/mdp";
-import { createNativeCodec, createPythonCodec } from "@desk/pickle";
 import { createJwt } from "./auth/jwt.js";
 import { createPermissionCache } from "./auth/permissions.js";
 import { type MockBackendHandle, startMockIfNeeded } from "./backend/mock.js";
 import { createBackendRpc } from "./backend/rpc.js";
 import { PubSubscriber } from "./backend/subscriber.js";
-import type { Codec } from "./backend/types.js";
+import { createCodec } from "./backend/codec.js";
 import { ConfigError, type GatewayConfig, loadConfig } from "./config.js";
 import { createHealthCheck } from "./health.js";
 import { createGatewayServer } from "./http/server.js";
 import { createLogger } from "./logger.js";
 import { createMetrics, registerMdpStats } from "./metrics.js";
-import { TokenBuckets } from "./rate-limit.js";
+import { FailureLimiter, TokenBuckets } from "./rate-limit.js";
 import { createAppRouter } from "./router.js";
 import { type ProcedureDeps, createProcedures } from "./trpc.js";
 
@@ -33,6 +31,10 @@ export interface RunningGateway {
 
 const DEV_JWT_SECRET = "desk-gateway-dev-secret-do-not-use-in-production";
 
+function missingSecret(why: string): ConfigError {
+  return new ConfigError("JWT_SECRET", undefined, `a secret of at least 16 characters (${why})`);
+}
+
 function resolveConfig(overrides: Partial<GatewayConfig>): GatewayConfig {
   const base = loadConfig({});
   return {
@@ -51,12 +53,7 @@ export async function startGateway(overrides: Partial<GatewayConfig> = {}): Prom
   const config = resolveConfig(overrides);
   const logger = createLogger(config.logLevel);
 
-  let jwtSecret = config.jwtSecret;
-  if (!jwtSecret) {
-    if (!config.useMock) throw new ConfigError("JWT_SECRET", undefined, "a secret of at least 16 characters (required when USE_MOCK_ZMQ=false)");
-    logger.warn("JWT_SECRET is not set: using the built-in development secret (mock mode only)");
-    jwtSecret = DEV_JWT_SECRET;
-  }
+  if (!config.jwtSecret && !config.useMock) throw missingSecret("required when USE_MOCK_ZMQ=false");
 
   const cleanups: Array<() => Promise<void> | void> = [];
   const cleanup = async () => {
@@ -89,15 +86,19 @@ export async function startGateway(overrides: Partial<GatewayConfig> = {}): Prom
       }
     }
 
-    const codec: Codec =
-      config.pickleCodec === "python"
-        ? createPythonCodec({
-            pythonPath: config.pythonPath,
-            scriptPath: config.pythonScriptPath.endsWith(".py")
-              ? config.pythonScriptPath
-              : join(config.pythonScriptPath, "pickle_helper.py"),
-          })
-        : createNativeCodec();
+    // Decided only now: the public dev secret is safe only against the in-process mock.
+    // USE_MOCK_ZMQ with a broker already listening means a backend we did not start,
+    // possibly a real one, and a known secret would let anyone mint an admin token for it.
+    let jwtSecret = config.jwtSecret;
+    if (!jwtSecret) {
+      if (!mock) {
+        throw missingSecret("required unless the gateway starts its in-process mock; a broker is already listening on ZMQ_BROKER_URL");
+      }
+      logger.warn("JWT_SECRET is not set: using the built-in development secret (in-process mock only)");
+      jwtSecret = DEV_JWT_SECRET;
+    }
+
+    const codec = await createCodec(config);
     cleanups.push(() => codec.close());
 
     const metrics = createMetrics({ defaultMetrics: true });
@@ -145,11 +146,13 @@ export async function startGateway(overrides: Partial<GatewayConfig> = {}): Prom
       client,
       subscriber,
       brokerUrl,
-      mock: config.useMock,
+      mock: mock !== undefined,
       pickleCodec: codec.kind,
       wsClients: () => wsClients(),
+      cacheMs: config.healthCacheMs,
     });
-    const router = createAppRouter({ procedures, rpc, jwt, permissions, subscriber, config, metrics, logger, health });
+    const loginLimiter = new FailureLimiter({ maxFailures: config.loginFailuresPerMinute, windowMs: 60_000 });
+    const router = createAppRouter({ procedures, rpc, jwt, permissions, subscriber, config, metrics, logger, health, loginLimiter });
     const http = createGatewayServer({
       router,
       logger,
@@ -168,7 +171,7 @@ export async function startGateway(overrides: Partial<GatewayConfig> = {}): Prom
     const hostForUrl = publicHost.includes(":") ? `[${publicHost}]` : publicHost;
     const url = `http://${hostForUrl}:${port}`;
     const wsUrl = `ws://${hostForUrl}:${port}/trpc`;
-    logger.info({ url, wsUrl, brokerUrl, pubUrl, mock: config.useMock, codec: codec.kind }, "gateway listening");
+    logger.info({ url, wsUrl, brokerUrl, pubUrl, mock: mock !== undefined, codec: codec.kind }, "gateway listening");
 
     let closing: Promise<void> | undefined;
     const close = () => {

@@ -9,6 +9,7 @@ export const HealthReport = z.object({
   mode: z.enum(["mock", "real"]),
   uptimeSeconds: z.number(),
   startedAt: z.string(),
+  checkedAt: z.string().describe("when the broker was last asked about the services (answers are reused for about a second)"),
   broker: z.object({
     url: z.string(),
     endpoint: z.string().describe("the endpoint currently in use"),
@@ -40,7 +41,12 @@ export type HealthReport = z.infer<typeof HealthReport>;
 
 const mmiMeaning = { "200": "available", "404": "no_workers", "501": "unsupported" } as const;
 
-/** Builds /health: asks the broker (mmi.service) about each service, in parallel, with a short timeout. */
+/**
+ * Builds /health: asks the broker (mmi.service, one try each, short timeout)
+ * about every service in parallel. /health is public and pollers hit it often,
+ * so the broker's answers are reused for `cacheMs` (concurrent callers share one
+ * round of questions); counters and states are read fresh on every call.
+ */
 export function createHealthCheck(o: {
   rpc: BackendRpc;
   client: BrokerClient;
@@ -50,11 +56,22 @@ export function createHealthCheck(o: {
   pickleCodec: "native" | "python";
   wsClients: () => number;
   probeTimeoutMs?: number;
+  cacheMs?: number;
 }): () => Promise<HealthReport> {
   const startedAt = Date.now();
+  const cacheMs = o.cacheMs ?? 1000;
+  let cached: { at: number; answers: Promise<Array<Awaited<ReturnType<BackendRpc["serviceStatus"]>>>> } | undefined;
+  const askBroker = () => {
+    const now = Date.now();
+    if (!cached || now - cached.at >= cacheMs) {
+      const timeout = o.probeTimeoutMs ?? 500;
+      cached = { at: now, answers: Promise.all(serviceNames.map((s) => o.rpc.serviceStatus(s, timeout))) };
+    }
+    return cached;
+  };
   return async () => {
-    const timeout = o.probeTimeoutMs ?? 1000;
-    const answers = await Promise.all(serviceNames.map((s) => o.rpc.serviceStatus(s, timeout)));
+    const asked = askBroker();
+    const answers = await asked.answers;
     const services: HealthReport["services"] = {};
     serviceNames.forEach((s, i) => {
       const a = answers[i]!;
@@ -69,6 +86,7 @@ export function createHealthCheck(o: {
       mode: o.mock ? "mock" : "real",
       uptimeSeconds: Math.round((Date.now() - startedAt) / 100) / 10,
       startedAt: new Date(startedAt).toISOString(),
+      checkedAt: new Date(asked.at).toISOString(),
       broker: { url: o.brokerUrl, endpoint: stats.endpoint, reachable },
       services,
       requests: {

@@ -18,7 +18,12 @@ async function main(): Promise<void> {
   try {
     gateway = await startGateway(config);
   } catch (err) {
-    const message = err instanceof Error ? err.message : String(err);
+    // A ConfigError can also come from start-up (JWT_SECRET once it is known whether the mock runs).
+    if (err instanceof ConfigError) {
+      process.stderr.write(`gateway: ${err.message}\n`);
+      process.exit(1);
+    }
+    const message = (err instanceof Error ? err.message : String(err)).replace(/\s*\n\s*/g, " | ");
     process.stderr.write(`gateway: failed to start: ${message}\n`);
     process.exit(1);
   }

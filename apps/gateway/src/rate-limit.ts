@@ -62,3 +62,62 @@ export class TokenBuckets {
     }
   }
 }
+
+/**
+ * Counts failures per key in a sliding window (login attempts per username and
+ * address): once `maxFailures` happened within `windowMs`, the key is blocked
+ * until the oldest of them leaves the window. Successes are not counted.
+ */
+export class FailureLimiter {
+  private readonly failures = new Map<string, number[]>();
+  private lastSweep = Date.now();
+
+  constructor(private readonly o: { maxFailures: number; windowMs: number }) {}
+
+  /** Seconds until `key` may try again; 0 when it may now. */
+  blockedForSeconds(key: string, now = Date.now()): number {
+    const recent = this.recent(key, now);
+    if (recent.length < this.o.maxFailures) return 0;
+    return Math.max(1, Math.ceil((recent[recent.length - this.o.maxFailures]! + this.o.windowMs - now) / 1000));
+  }
+
+  recordFailure(key: string, now = Date.now()): void {
+    this.sweep(now);
+    const recent = this.recent(key, now);
+    recent.push(now);
+    // Only the newest maxFailures matter for the decision.
+    if (recent.length > this.o.maxFailures) recent.splice(0, recent.length - this.o.maxFailures);
+    this.failures.set(key, recent);
+  }
+
+  /** A successful login forgets the key's failures. */
+  reset(key: string): void {
+    this.failures.delete(key);
+  }
+
+  private recent(key: string, now: number): number[] {
+    const all = this.failures.get(key);
+    if (!all) return [];
+    const kept = all.filter((at) => now - at < this.o.windowMs);
+    if (kept.length === 0) this.failures.delete(key);
+    else this.failures.set(key, kept);
+    return kept;
+  }
+
+  private sweep(now: number): void {
+    if (now - this.lastSweep < this.o.windowMs) return;
+    this.lastSweep = now;
+    for (const key of [...this.failures.keys()]) this.recent(key, now);
+  }
+}
+
+/** The cause of a TOO_MANY_REQUESTS error that knows its Retry-After (the HTTP layer reads it). */
+export class RetryAfter extends Error {
+  override readonly name = "RetryAfter";
+  constructor(
+    message: string,
+    readonly seconds: number,
+  ) {
+    super(message);
+  }
+}

@@ -158,9 +158,12 @@ describe("USE_MOCK_ZMQ", () => {
       expect((await rest(first.url, "GET", "/api/v1/accounts", { token })).status).toBe(200);
 
       // A second gateway finds the first one's mock listening and does not start another.
-      const second = await startGateway({ ...testConfig({ brokerUrl, pubUrl }), useMock: true, jwtSecret: undefined });
+      // It did not start that broker, so it may not assume the public dev secret: it needs its own.
+      await expect(startGateway({ ...testConfig({ brokerUrl, pubUrl }), useMock: true, jwtSecret: undefined })).rejects.toThrow(/JWT_SECRET/);
+      const second = await startGateway({ ...testConfig({ brokerUrl, pubUrl }), useMock: true });
       try {
         expect(second.brokerUrl).toBe(brokerUrl);
+        expect((await rest(second.url, "GET", "/health")).body.mode).toBe("real");
         const t2 = await login(second.url, "viewer1", "viewer123");
         expect((await rest(second.url, "GET", "/api/v1/accounts", { token: t2 })).status).toBe(200);
       } finally {

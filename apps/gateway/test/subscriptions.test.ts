@@ -41,7 +41,7 @@ describe("subscriptions over WebSocket", () => {
     const sub = collect<Tracked<{ symbol: string; seq: number }>>((h) => c.market.onTick.subscribe({ symbols: ["510500"] }, h));
     await publishUntil(() => stack.backend.publish("market.510500", marketTick("510500", stack.backend.nextSeq())), () => sub.data.length > 0);
     expect(sub.data[0]!.data.symbol).toBe("510500");
-    expect(sub.data[0]!.id).toMatch(/^market\.510500:\d+$/);
+    expect(sub.data[0]!.id).toMatch(/^market\.510500:[0-9a-z]+\.\d+$/);
     const before = sub.data.length;
     await stack.backend.publish("market.510500", marketTick("510500", 999), "vnpy");
     await stack.backend.publish("market.159922", marketTick("159922", 1), "vnpy");
@@ -120,7 +120,7 @@ describe("subscriptions over WebSocket", () => {
     );
     await eventually(() => live.data.length >= 2, { what: "the start and the snapshot" });
     const id = live.data[0]!.data.id;
-    expect(live.data[0]!.id).toMatch(new RegExp(`^execution\\.${id}:\\d+$`));
+    expect(live.data[0]!.id).toMatch(new RegExp(`^execution\\.${id}:[0-9a-z]+\\.\\d+$`));
     const update = (status: string, progress: number) => ({ seq: stack.backend.nextSeq(), ts: new Date().toISOString(), executionId: id, execution: { ...execution(id, status, false), progress } });
     await stack.backend.publish(`execution.${id}`, update("running", 0.5));
     await eventually(() => live.data.some((d) => d.data.progress === 0.5));

@@ -18,6 +18,12 @@ import type { BrokerClient, Codec } from "./types.js";
 export interface CallContext {
   userId: string;
   signal?: AbortSignal;
+  /**
+   * A caller-chosen MDP requestId (an idempotency key, see clientOrderId): the
+   * worker answers a repeat from its reply cache instead of running it again.
+   * A call with the same id already in flight here is joined, not sent twice.
+   */
+  requestId?: string;
 }
 
 type TrpcCode = TRPCError["code"];
@@ -57,18 +63,35 @@ export function createBackendRpc(o: {
 }) {
   const { client, codec, logger, metrics } = o;
 
-  async function call<S extends ServiceName, M extends MethodName<S>>(
+  const joinable = new Map<string, Promise<unknown>>();
+
+  function call<S extends ServiceName, M extends MethodName<S>>(
     service: S,
     method: M,
     args: ArgsOf<S, M>,
     ctx: CallContext,
+  ): Promise<ResultOf<S, M>> {
+    const id = ctx.requestId;
+    if (id === undefined) return callOnce(service, method, args, ctx, client.nextRequestId());
+    const running = joinable.get(id);
+    if (running) return running as Promise<ResultOf<S, M>>;
+    const started = callOnce(service, method, args, ctx, id).finally(() => joinable.delete(id));
+    joinable.set(id, started);
+    return started;
+  }
+
+  async function callOnce<S extends ServiceName, M extends MethodName<S>>(
+    service: S,
+    method: M,
+    args: ArgsOf<S, M>,
+    ctx: CallContext,
+    requestId: string,
   ): Promise<ResultOf<S, M>> {
     const contract = (contracts[service] as Record<string, MethodContract>)[method];
     if (!contract) throw new TRPCError({ code: "INTERNAL_SERVER_ERROR", message: `Unknown method ${service}.${method}` });
     const label = `${service}.${method}`;
     // One id for the whole call: MdpClient reuses it on every try, workers answer a
     // repeated id from their reply cache, and Python sees the same id in _ctx.
-    const requestId = client.nextRequestId();
     const started = performance.now();
     const done = (outcome: string) => {
       metrics.backendRequests.inc({ service, method, outcome });
@@ -165,10 +188,10 @@ export function createBackendRpc(o: {
     return checked.data as ResultOf<S, M>;
   }
 
-  /** RFC 8 lookup: "200" when at least one live worker serves `service`. */
+  /** RFC 8 lookup: "200" when at least one live worker serves `service`. One try: a status probe must not multiply load. */
   async function serviceStatus(service: string, timeout: number): Promise<"200" | "404" | "501" | "unreachable"> {
     try {
-      return await client.mmi(service, { timeout });
+      return await client.mmi(service, { timeout, retries: 1 });
     } catch {
       return "unreachable";
     }

@@ -32,6 +32,22 @@ interface TopicEntry {
 const PICKLE_PREFIX = Buffer.from([0x80]);
 
 /**
+ * Event ids are `${topic}:${EPOCH}.${seq}`. Sequences restart with the process,
+ * so an id kept by a client across a gateway restart must not position a replay
+ * in the new process's buffers (it would replay unrelated events): only ids of
+ * this process's epoch are replayed from; others resume live (plus a snapshot
+ * where the subscription has one). The counter is shared by every PubSubscriber
+ * in the process so ids stay unique when several gateways are embedded in one.
+ */
+const EPOCH = `${Date.now().toString(36)}${Math.floor(Math.random() * 36 ** 4).toString(36).padStart(4, "0")}`;
+let processSeq = 0;
+
+/** The id of event `seq` on `topic` (also used to position a snapshot in a stream). */
+export function eventIdOf(topic: string, seq: number): string {
+  return `${topic}:${EPOCH}.${seq}`;
+}
+
+/**
  * The gateway's single SUB socket. Topics are subscribed on the socket while at
  * least one listener wants them (ref-counted), plus a short linger so a client
  * that reconnects finds the events it missed in the topic's ring buffer.
@@ -214,8 +230,9 @@ export class PubSubscriber {
     }
     const entry = this.entries.get(topic);
     if (!entry) return;
-    const seq = ++this.seq;
-    const event: TopicEvent = { id: `${topic}:${seq}`, seq, topic, kind: parsed.kind, data: checked.data };
+    const seq = ++processSeq;
+    this.seq = seq;
+    const event: TopicEvent = { id: eventIdOf(topic, seq), seq, topic, kind: parsed.kind, data: checked.data };
     entry.recent.push(event);
     if (entry.recent.length > this.o.replayBufferSize) entry.recent.shift();
     this.o.metrics.pubsubEvents.inc({ kind: parsed.kind, result: "delivered" });
@@ -231,12 +248,12 @@ export class PubSubscriber {
   }
 }
 
-/** "account.account1:42" -> 42 ; anything unparsable -> undefined (no replay, live only). */
+/** "account.account1:<EPOCH>.42" -> 42 ; another process's epoch or anything unparsable -> undefined (no replay, live only). */
 export function seqOfEventId(id: string | null | undefined): number | undefined {
   if (!id) return undefined;
   const at = id.lastIndexOf(":");
-  if (at < 0) return undefined;
-  const n = Number(id.slice(at + 1));
+  if (at < 0 || !id.startsWith(`${EPOCH}.`, at + 1)) return undefined;
+  const n = Number(id.slice(at + 2 + EPOCH.length));
   return Number.isSafeInteger(n) && n >= 0 ? n : undefined;
 }
 

@@ -2,12 +2,15 @@ import http from "node:http";
 import type { AnyTRPCRouter } from "@trpc/server";
 import { createHTTPHandler } from "@trpc/server/adapters/standalone";
 import { applyWSSHandler } from "@trpc/server/adapters/ws";
-import { createOpenApiHttpHandler, generateOpenApiDocument } from "trpc-to-openapi";
+import { createOpenApiNodeHttpHandler, generateOpenApiDocument } from "trpc-to-openapi";
 import { WebSocketServer, type WebSocket } from "ws";
 import { createHttpContext, createWsContext, rememberClientIp } from "../context.js";
 import type { HealthReport } from "../health.js";
 import type { Logger } from "../logger.js";
 import type { Metrics } from "../metrics.js";
+import { RetryAfter } from "../rate-limit.js";
+import { BodyError, readJsonBody } from "./json-body.js";
+import { preventInputCoercion } from "./no-coercion.js";
 
 export const REST_PREFIX = "/api/v1";
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -28,6 +31,14 @@ export interface ServerOptions {
 function sendJson(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   res.writeHead(status, { "content-type": "application/json; charset=utf-8", ...headers });
   res.end(JSON.stringify(body));
+}
+
+/** 429s carry Retry-After: the limiter's own figure when it gave one (RetryAfter cause), else 1 s. */
+function retryAfterMeta({ errors }: { errors: ReadonlyArray<{ code: string; cause?: unknown }> }) {
+  const limited = errors.find((e) => e.code === "TOO_MANY_REQUESTS");
+  if (!limited) return {};
+  const seconds = limited.cause instanceof RetryAfter ? limited.cause.seconds : 1;
+  return { headers: { "retry-after": String(seconds) } };
 }
 
 function clientIpOf(req: http.IncomingMessage): string {
@@ -52,14 +63,17 @@ export function createGatewayServer(o: ServerOptions) {
     createContext: createHttpContext,
     maxBodySize: MAX_BODY_BYTES,
     onError,
+    responseMeta: retryAfterMeta,
   });
-  const restHandler = createOpenApiHttpHandler({
+  preventInputCoercion(router);
+  // The node handler (not the standalone one, which rewraps the request as a Fetch
+  // Request and parses its body itself): it takes the body we parsed in req.body.
+  const restHandler = createOpenApiNodeHttpHandler({
     router,
     createContext: createHttpContext,
     maxBodySize: MAX_BODY_BYTES,
     onError,
-    responseMeta: ({ errors }) =>
-      errors.some((e) => e.code === "TOO_MANY_REQUESTS") ? { headers: { "retry-after": "1" } } : {},
+    responseMeta: retryAfterMeta,
   });
   let openApiDocument: unknown;
   const openApi = () => {
@@ -119,6 +133,17 @@ export function createGatewayServer(o: ServerOptions) {
     if (path === REST_PREFIX || path.startsWith(`${REST_PREFIX}/`)) {
       // trpc-to-openapi matches the whole path, so hand it the part after the prefix.
       req.url = url.slice(REST_PREFIX.length) || "/";
+      if (req.method !== "GET" && req.method !== "HEAD" && req.method !== "DELETE") {
+        try {
+          (req as http.IncomingMessage & { body?: unknown }).body = await readJsonBody(req, MAX_BODY_BYTES);
+        } catch (err) {
+          if (!(err instanceof BodyError)) throw err;
+          logger.debug({ path, status: err.status, why: err.message }, "refused a REST body");
+          return sendJson(res, err.status, { message: err.message, code: err.code });
+        }
+        // Checked and parsed above (an empty body is {}), whatever the client declared.
+        req.headers["content-type"] = "application/json";
+      }
       return restHandler(req, res);
     }
     if (path === "/trpc" || path.startsWith("/trpc/")) {

@@ -1,6 +1,7 @@
 import { AuthenticateResult, Permission, Role, UserId, UserPermissions, VerifyUserResult, contracts } from "@desk/contracts";
 import { TRPCError } from "@trpc/server";
 import { z } from "zod";
+import { RetryAfter } from "../rate-limit.js";
 import { t } from "../trpc.js";
 import type { RouterDeps } from "./deps.js";
 
@@ -29,16 +30,32 @@ const Me = z.object({
 
 export function authRouter(d: RouterDeps) {
   const { publicProcedure, authedProcedure } = d.procedures;
+  const authenticate = (username: string, password: string) =>
+    d.rpc.call("auth_service", "authenticate", [username, password], { userId: `anonymous:${username}` });
   return t.router({
     login: publicProcedure
       .meta({ openapi: { method: "POST", path: "/auth/login", tags: ["auth"], summary: "Log in; returns a JWT" } })
       .input(LoginInput)
       .output(LoginResult)
-      .mutation(async ({ input }) => {
-        const result = await d.rpc.call("auth_service", "authenticate", [input.username, input.password], {
-          userId: `anonymous:${input.username}`,
-        });
-        if (!result.user.active) throw new TRPCError({ code: "UNAUTHORIZED", message: "User is disabled" });
+      .mutation(async ({ ctx, input }) => {
+        // Per (username, address), on top of the per-address bucket: password guessing
+        // against one account gets a handful of tries a minute, whatever else the address does.
+        const limitKey = `${input.username.trim().toLowerCase()}\u0000${ctx.clientIp}`;
+        const wait = d.loginLimiter.blockedForSeconds(limitKey);
+        if (wait > 0) {
+          d.metrics.rateLimited.inc({ scope: "login" });
+          const message = `Too many failed logins for this user from this address; retry in ${wait} s`;
+          throw new TRPCError({ code: "TOO_MANY_REQUESTS", message, cause: new RetryAfter(message, wait) });
+        }
+        let result: Awaited<ReturnType<typeof authenticate>>;
+        try {
+          result = await authenticate(input.username, input.password);
+          if (!result.user.active) throw new TRPCError({ code: "UNAUTHORIZED", message: "User is disabled" });
+        } catch (err) {
+          if (err instanceof TRPCError && err.code === "UNAUTHORIZED") d.loginLimiter.recordFailure(limitKey);
+          throw err;
+        }
+        d.loginLimiter.reset(limitKey);
         const { token, expiresAt } = await d.jwt.sign({
           userId: result.user.id,
           username: result.user.username,

@@ -9,6 +9,7 @@ import type { GatewayConfig } from "../config.js";
 import type { HealthReport } from "../health.js";
 import type { Logger } from "../logger.js";
 import type { Metrics } from "../metrics.js";
+import type { FailureLimiter } from "../rate-limit.js";
 import type { AuthUser, Procedures } from "../trpc.js";
 
 /** What the routers are built from (one set per gateway instance). */
@@ -22,6 +23,8 @@ export interface RouterDeps {
   metrics: Metrics;
   logger: Logger;
   health: () => Promise<HealthReport>;
+  /** Failed logins per (username, address). */
+  loginLimiter: FailureLimiter;
 }
 
 export function assertAccounts(user: AuthUser, accountIds: readonly string[]): void {

@@ -8,9 +8,10 @@ import {
 import { TRPCError, tracked } from "@trpc/server";
 import { z } from "zod";
 import { openTopicStream } from "../backend/stream.js";
-import { seqOfEventId, topicOfEventId } from "../backend/subscriber.js";
+import { eventIdOf, seqOfEventId, topicOfEventId } from "../backend/subscriber.js";
 import type { GatewayContext } from "../context.js";
 import { type AuthUser, t } from "../trpc.js";
+import { ClientOrderId, clientOrderRequestId } from "./client-order.js";
 import { LastEventId, type RouterDeps, assertAccounts, streamDefaults } from "./deps.js";
 
 const c = contracts.instruction_service;
@@ -26,6 +27,7 @@ const ExecuteInput = z.object({
   instructions: InstructionList,
   accounts: AccountList,
   dryRun: z.boolean().default(false).describe("price and size the legs, send nothing"),
+  clientOrderId: ClientOrderId.optional(),
 });
 
 export function instructionRouter(d: RouterDeps) {
@@ -55,6 +57,7 @@ export function instructionRouter(d: RouterDeps) {
     assertAccounts(user, input.accounts);
     return d.rpc.call("instruction_service", "execute_instructions", [input.instructions, input.accounts, input.dryRun], {
       userId: user.userId,
+      ...(input.clientOrderId ? { requestId: clientOrderRequestId(user.userId, input.clientOrderId) } : {}),
     });
   }
 
@@ -76,7 +79,7 @@ export function instructionRouter(d: RouterDeps) {
       ...streamDefaults(d, ctx, signal),
       kind: "execution",
       topics: [topic],
-      lastEventId: lastEventId ?? `${topic}:${snapshotSeq}`,
+      lastEventId: lastEventId ?? eventIdOf(topic, snapshotSeq),
       map: (data) => (data as z.infer<typeof ExecutionEvent>).execution,
       isLast: (event) => terminal.has((event.data as z.infer<typeof ExecutionEvent>).execution.status),
     });
@@ -86,7 +89,7 @@ export function instructionRouter(d: RouterDeps) {
       // An id from an earlier gateway process (sequence ahead of ours) cannot be replayed: send the state instead.
       const since = seqOfEventId(lastEventId);
       if (!lastEventId || since === undefined || since > snapshotSeq) {
-        yield tracked(`${topic}:${snapshotSeq}`, snapshot);
+        yield tracked(eventIdOf(topic, snapshotSeq), snapshot);
         if (terminal.has(snapshot.status)) return;
       }
       yield* stream.events;
@@ -144,7 +147,7 @@ export function instructionRouter(d: RouterDeps) {
         }
         const started = await startExecution(ctx.user, input);
         const topic = topicOf("execution", started.id);
-        yield tracked(`${topic}:${d.subscriber.currentSeq}`, started);
+        yield tracked(eventIdOf(topic, d.subscriber.currentSeq), started);
         if (terminal.has(started.status)) return;
         yield* followExecution(ctx, started.id, null, signal);
       }),
