@@ -1,6 +1,7 @@
 export { createGatewayClient, closeGatewayClient } from "./client.js";
 export type { GatewayClient, GatewayClientOptions, GatewayConnectionState } from "./client.js";
 export { login } from "./login.js";
+export { newClientOrderId } from "./client-order-id.js";
 export type { LoginResult } from "./login.js";
 export { GatewayError, toGatewayError, isGatewayError } from "./errors.js";
 export type { GatewayErrorKind, GatewayErrorInit } from "./errors.js";

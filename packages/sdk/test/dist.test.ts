@@ -21,7 +21,7 @@ describe("dist", () => {
   it("loads as ESM and as CJS with the same exports", async () => {
     const esm = await import(new URL("index.js", dist).href);
     const cjs = createRequire(import.meta.url)("../dist/index.cjs");
-    const names = ["closeGatewayClient", "createGatewayClient", "GatewayError", "isGatewayError", "login", "reconnectDelay", "toGatewayError"];
+    const names = ["closeGatewayClient", "createGatewayClient", "GatewayError", "isGatewayError", "login", "newClientOrderId", "reconnectDelay", "toGatewayError"];
     expect(Object.keys(esm).sort()).toEqual(names.sort());
     expect(Object.keys(cjs).sort()).toEqual(names.sort());
   });
