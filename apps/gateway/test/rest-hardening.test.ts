@@ -35,7 +35,7 @@ describe("REST hardening", () => {
       // The REST call must not have switched the shared schema to coercion for tRPC.
       const c = createClient(url, stack.gateway.wsUrl, trader);
       closers.push(c.close);
-      const err = await c.client.account.setEnabled.mutate({ accountId: "account2", enabled: enabled as boolean }).catch((e: unknown) => e);
+      const err = await c.client.account.setEnabled.mutate({ accountId: "account2", enabled: enabled as unknown as boolean }).catch((e: unknown) => e);
       expect((err as { data?: { code?: string } }).data?.code).toBe("BAD_REQUEST");
       const account = await rest(url, "GET", "/api/v1/accounts/account2", { token: trader });
       expect(account.body.enabled).toBe(true);
