@@ -16,6 +16,7 @@ import {
   WORKER_FRAME,
   frameEquals,
 } from "./protocol.js";
+import { positiveOption } from "./options.js";
 import { readLoop } from "./read-loop.js";
 import { type Frames, SocketWriter } from "./socket-writer.js";
 
@@ -85,13 +86,7 @@ interface Service {
   readonly workers: Set<WorkerRec>;
 }
 
-function positive(name: string, value: number | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (!Number.isFinite(value) || value <= 0) {
-    throw new TypeError(`MdpBroker: ${name} must be a positive number, got ${String(value)}`);
-  }
-  return value;
-}
+const positive = positiveOption("MdpBroker");
 
 /**
  * MDP/0.1 broker (RFC 7 + RFC 8 mmi.service) on one ROUTER socket. Unlike the

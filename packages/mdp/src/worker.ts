@@ -11,6 +11,7 @@ import {
   WORKER_FRAME,
   frameEquals,
 } from "./protocol.js";
+import { positiveOption } from "./options.js";
 import { readLoop } from "./read-loop.js";
 import { ReplyCache } from "./reply-cache.js";
 import { type Frames, SocketWriter } from "./socket-writer.js";
@@ -60,13 +61,7 @@ function defaultErrorReply(err: unknown): Uint8Array {
   return Buffer.from(`MDP worker handler error: ${message}`);
 }
 
-function positive(name: string, value: number | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (!Number.isFinite(value) || value <= 0) {
-    throw new TypeError(`MdpWorker: ${name} must be a positive number, got ${String(value)}`);
-  }
-  return value;
-}
+const positive = positiveOption("MdpWorker");
 
 export class MdpWorker {
   private readonly endpoint: string;
