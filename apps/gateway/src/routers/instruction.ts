@@ -4,6 +4,7 @@ import {
   ExecutionId,
   contracts,
   topicOf,
+  topics,
 } from "@desk/contracts";
 import { TRPCError, tracked } from "@trpc/server";
 import { z } from "zod";
@@ -141,8 +142,9 @@ export function instructionRouter(d: RouterDeps) {
       .input(ExecuteInput.extend({ lastEventId: LastEventId }))
       .subscription(async function* ({ ctx, input, signal }) {
         const resumedTopic = topicOfEventId(input.lastEventId);
-        if (resumedTopic?.startsWith("execution.")) {
-          yield* followExecution(ctx, resumedTopic.slice("execution.".length), input.lastEventId, signal);
+        const { prefix } = topics.execution;
+        if (resumedTopic?.startsWith(prefix)) {
+          yield* followExecution(ctx, resumedTopic.slice(prefix.length), input.lastEventId, signal);
           return;
         }
         const started = await startExecution(ctx.user, input);
