@@ -5,15 +5,7 @@ import { Subscriber } from "zeromq";
 import { type MockBackend, type MockBackendOptions, startMockBackend } from "../src/index.js";
 
 /** Polls until `check` holds, or fails naming `what` after the deadline (no fixed sleeps). */
-export async function waitFor<T>(check: () => T | undefined | false | Promise<T | undefined | false>, what: string, deadlineMs = 15_000): Promise<T> {
-  const until = Date.now() + deadlineMs;
-  for (;;) {
-    const v = await check();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > until) throw new Error(`timed out waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+export { waitFor } from "@desk/testkit";
 
 export const CTX = { userId: "user-test", requestId: "" };
 

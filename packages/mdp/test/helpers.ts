@@ -1,17 +1,13 @@
 import { MdpBroker, MdpClient, MdpWorker, type MdpHandler } from "../src/index.js";
+import { waitFor as poll } from "@desk/testkit";
 
 // Short heartbeats keep tests quick; liveness 5 (500 ms) keeps a loaded 2-core
 // machine's event-loop stalls from passing for dead workers.
 export const FAST = { heartbeatInterval: 100, liveness: 5 } as const;
 
 /** Polls until `check` holds, or fails with `what` after the deadline (no fixed sleeps). */
-export async function waitFor(check: () => boolean, what: string, deadlineMs = 10_000): Promise<void> {
-  const until = Date.now() + deadlineMs;
-  while (!check()) {
-    if (Date.now() > until) throw new Error(`timed out waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+export const waitFor = (check: () => boolean, what: string, deadlineMs = 10_000): Promise<true> =>
+  poll(() => check() || undefined, what, deadlineMs);
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 

@@ -1,14 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { closeGatewayClient, createGatewayClient, type GatewayClient, toGatewayError } from "../src/index.js";
 import { type FixtureRouter, type FixtureServer, startFixtureServer } from "./fixture-server.js";
-
-async function until(cond: () => boolean, what: string, ms = 15_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+import { waitFor } from "@desk/testkit";
 
 let server: FixtureServer | undefined;
 let client: GatewayClient<FixtureRouter> | undefined;
@@ -62,14 +55,14 @@ describe("createGatewayClient over real sockets", () => {
     });
     const seen: { n: number; token: string | null }[] = [];
     const sub = client.ticks.subscribe(undefined, { onData: (e) => seen.push(e.data) });
-    await until(() => seen.length >= 3, "first events");
+    await waitFor(() => seen.length >= 3, "first events");
     expect(seen[0]).toEqual({ n: 0, token: "before" });
 
     await server.close();
     token = "after";
     const countAtRestart = seen.length;
     server = await startFixtureServer(port, wsTokens);
-    await until(() => seen.some((e) => e.token === "after"), "events after the restart");
+    await waitFor(() => seen.some((e) => e.token === "after"), "events after the restart");
     sub.unsubscribe();
 
     expect(wsTokens[0]).toBe("before");

@@ -1,1 +1,2 @@
 export { findPython, type PythonLookup, pythonForSuite } from "./python.js";
+export { waitFor } from "./wait.js";
