@@ -1,9 +1,9 @@
-import net from "node:net";
 import { startMockBackend } from "@desk/mock-broker";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startGateway } from "../src/index.js";
 import { eventually, login, rest, testConfig } from "./helpers/stack.js";
 import { collect, createClient } from "./helpers/ws-client.js";
+import { freePort } from "@desk/testkit";
 
 type Tracked<T> = { id: string; data: T };
 
@@ -135,13 +135,6 @@ describe("against the mock trading system", () => {
 });
 
 describe("USE_MOCK_ZMQ", () => {
-  async function freePort(): Promise<number> {
-    const server = net.createServer();
-    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-    const port = (server.address() as net.AddressInfo).port;
-    await new Promise<void>((r) => server.close(() => r()));
-    return port;
-  }
 
   it("starts the mock backend in-process when no broker listens, and reuses one that does", async () => {
     const brokerUrl = `tcp://localhost:${await freePort()}`;

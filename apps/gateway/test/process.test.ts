@@ -1,10 +1,11 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { ConfigError, loadConfig } from "../src/index.js";
 import { type FakeBackend, startFakeBackend } from "./helpers/fake-backend.js";
 import { TEST_SECRET, eventually, login, rest } from "./helpers/stack.js";
+import { type NodeProcess, runNode } from "@desk/testkit";
 
 const mainJs = fileURLToPath(new URL("../dist/main.js", import.meta.url));
 const children: ChildProcess[] = [];
@@ -16,31 +17,10 @@ afterEach(async () => {
 });
 
 /** Runs `node dist/main.js` with `env` (on top of a minimal PATH) and collects its output. */
-function run(env: Record<string, string>) {
-  const child = spawn(process.execPath, [mainJs], {
-    env: { PATH: process.env.PATH ?? "", ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  children.push(child);
-  let stdout = "";
-  let stderr = "";
-  child.stdout?.on("data", (d: Buffer) => {
-    stdout += d.toString();
-  });
-  child.stderr?.on("data", (d: Buffer) => {
-    stderr += d.toString();
-  });
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  return {
-    child,
-    exited,
-    get stdout() {
-      return stdout;
-    },
-    get stderr() {
-      return stderr;
-    },
-  };
+function run(env: Record<string, string>): NodeProcess {
+  const p = runNode([mainJs], env);
+  children.push(p.child);
+  return p;
 }
 
 describe("configuration", () => {
@@ -77,7 +57,7 @@ describe("node dist/main.js", () => {
   it("stops on a bad variable with one line on stderr and exit code 1", async () => {
     const p = run({ ZMQ_RETRIES: "lots" });
     expect(await p.exited).toBe(1);
-    expect(p.stderr).toBe('gateway: Invalid ZMQ_RETRIES="lots": expected an integer number of tries 1..100\n');
+    expect(p.out.stderr).toBe('gateway: Invalid ZMQ_RETRIES="lots": expected an integer number of tries 1..100\n');
   });
 
   it("serves against a real backend and shuts down gracefully on SIGTERM (exit 0)", async () => {
@@ -94,7 +74,7 @@ describe("node dist/main.js", () => {
       LOG_LEVEL: "info",
     });
     const url = `http://127.0.0.1:${port}`;
-    await eventually(() => p.stdout.includes("gateway listening") || p.child.exitCode !== null, { what: "the gateway to listen" });
+    await eventually(() => p.out.stdout.includes("gateway listening") || p.child.exitCode !== null, { what: "the gateway to listen" });
     expect(p.child.exitCode).toBeNull();
     const token = await login(url, "trader1", "trader123");
     expect((await rest(url, "GET", "/api/v1/accounts", { token })).status).toBe(200);
@@ -102,7 +82,7 @@ describe("node dist/main.js", () => {
     expect(health.body.mode).toBe("real");
     p.child.kill("SIGTERM");
     expect(await p.exited).toBe(0);
-    expect(p.stdout).toContain("gateway closed");
+    expect(p.out.stdout).toContain("gateway closed");
   });
 });
 

@@ -1,4 +1,3 @@
-import net from "node:net";
 import { createNativeCodec } from "@desk/pickle";
 import { afterEach, describe, expect, it } from "vitest";
 import { openTopicStream } from "../src/backend/stream.js";
@@ -9,19 +8,13 @@ import { createMetrics } from "../src/metrics.js";
 import { type FakeBackend, marketTick, startFakeBackend } from "./helpers/fake-backend.js";
 import { eventually, login, rest, testConfig } from "./helpers/stack.js";
 import { collect, createClient } from "./helpers/ws-client.js";
+import { freePort } from "@desk/testkit";
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
   for (const fn of cleanups.splice(0).reverse()) await fn();
 });
 
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => server.close(() => r()));
-  return port;
-}
 
 async function backend(o: Parameters<typeof startFakeBackend>[0] = {}): Promise<FakeBackend> {
   const b = await startFakeBackend(o);

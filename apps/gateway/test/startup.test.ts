@@ -1,6 +1,5 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
-import net from "node:net";
 import { tmpdir } from "node:os";
 import { fileURLToPath } from "node:url";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -8,6 +7,7 @@ import { ConfigError, startGateway } from "../src/index.js";
 import { type FakeBackend, marketTick, startFakeBackend } from "./helpers/fake-backend.js";
 import { TEST_SECRET, eventually, login, rest, testConfig } from "./helpers/stack.js";
 import { collect, createClient } from "./helpers/ws-client.js";
+import { freePort, type NodeProcess, runNode } from "@desk/testkit";
 
 const mainJs = fileURLToPath(new URL("../dist/main.js", import.meta.url));
 const repoRoot = fileURLToPath(new URL("../../../", import.meta.url));
@@ -25,30 +25,14 @@ async function backend(): Promise<FakeBackend> {
   return b;
 }
 
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
 /** `node dist/main.js` with `env` on top of a minimal PATH, in `cwd`, output collected. */
-function run(env: Record<string, string>, cwd?: string) {
-  const child = spawn(process.execPath, [mainJs], { env: { PATH: process.env.PATH ?? "", ...env }, cwd, stdio: ["ignore", "pipe", "pipe"] });
-  children.push(child);
-  const out = { stdout: "", stderr: "" };
-  child.stdout?.on("data", (d: Buffer) => {
-    out.stdout += d.toString();
-  });
-  child.stderr?.on("data", (d: Buffer) => {
-    out.stderr += d.toString();
-  });
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  return { child, exited, out };
+function run(env: Record<string, string>, cwd?: string): NodeProcess {
+  const p = runNode([mainJs], env, { cwd });
+  children.push(p.child);
+  return p;
 }
 
-async function listening(p: ReturnType<typeof run>): Promise<void> {
+async function listening(p: NodeProcess): Promise<void> {
   await eventually(() => p.out.stdout.includes("gateway listening") || p.child.exitCode !== null, { what: "the gateway to listen" });
   if (p.child.exitCode !== null) throw new Error(`gateway exited ${p.child.exitCode}: ${p.out.stderr}`);
 }

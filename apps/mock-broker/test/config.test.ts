@@ -1,11 +1,11 @@
-import { type ChildProcess, spawn } from "node:child_process";
-import { createServer } from "node:net";
+import type { ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { MdpClient } from "@desk/mdp";
 import { dumps, loads } from "@desk/pickle";
 import { afterEach, describe, expect, it } from "vitest";
 import { bindEndpointOf, loadConfig } from "../src/index.js";
 import { waitFor } from "./helpers.js";
+import { freePort, runNode } from "@desk/testkit";
 
 describe("loadConfig", () => {
   it("has the seed's defaults and binds localhost on the loopback only", () => {
@@ -68,29 +68,11 @@ describe("main", () => {
   });
 
   function run(env: Record<string, string>) {
-    const child = spawn(process.execPath, ["--import", "tsx", main], {
-      env: { PATH: process.env.PATH ?? "", ...env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    children.push(child);
-    const out = { stdout: "", stderr: "" };
-    child.stdout?.on("data", (d: Buffer) => {
-      out.stdout += d.toString();
-    });
-    child.stderr?.on("data", (d: Buffer) => {
-      out.stderr += d.toString();
-    });
-    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-    return { child, out, exited };
+    const p = runNode(["--import", "tsx", main], env);
+    children.push(p.child);
+    return p;
   }
 
-  async function freePort(): Promise<number> {
-    const server = createServer();
-    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-    const port = (server.address() as { port: number }).port;
-    await new Promise((r) => server.close(r));
-    return port;
-  }
 
   it("exits 1 with one line on a bad variable", async () => {
     const { out, exited } = run({ MOCK_TICK_MS: "soon" });
