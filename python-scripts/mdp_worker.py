@@ -14,10 +14,7 @@ import argparse
 import sys
 import time
 
-import zmq
-
-W = b"MDPW01"
-READY, REQUEST, REPLY, HEARTBEAT, DISCONNECT = b"\x01", b"\x02", b"\x03", b"\x04", b"\x05"
+from mdp_worker_loop import serve
 
 
 def main() -> int:
@@ -36,62 +33,15 @@ def main() -> int:
             time.sleep(a.delay / 1000)
         return payload if a.mode == "echo" else b"py:" + payload.upper()
 
-    ctx = zmq.Context()
-    poller = zmq.Poller()
-    sock = None
-
-    def connect():
-        nonlocal sock
-        if sock is not None:
-            poller.unregister(sock)
-            sock.close(linger=0)
-        sock = ctx.socket(zmq.DEALER)
-        sock.linger = 0
-        sock.connect(a.endpoint)
-        poller.register(sock, zmq.POLLIN)
-        sock.send_multipart([b"", W, READY, a.service.encode()])
-
-    connect()
-    print("ready", flush=True)
-    liveness = a.liveness
-    next_heartbeat = time.monotonic() + a.heartbeat / 1000
-    try:
-        while True:
-            events = dict(poller.poll(a.heartbeat))
-            if sock in events:
-                msg = sock.recv_multipart()
-                liveness = a.liveness
-                if len(msg) < 3 or msg[0] != b"" or msg[1] != W:
-                    continue  # not MDP: ignore
-                command = msg[2]
-                if command == REQUEST and len(msg) >= 6:
-                    client, body = msg[3], msg[5:]
-                    sock.send_multipart([b"", W, HEARTBEAT])
-                    result = work(body[-1])
-                    reply = [body[0], result] if len(body) >= 2 else [result]
-                    sock.send_multipart([b"", W, REPLY, client, b""] + reply)
-                elif command == DISCONNECT:
-                    connect()
-            else:
-                liveness -= 1
-                if liveness <= 0:
-                    time.sleep(a.reconnect / 1000)
-                    connect()
-                    liveness = a.liveness
-            if time.monotonic() >= next_heartbeat:
-                sock.send_multipart([b"", W, HEARTBEAT])
-                next_heartbeat = time.monotonic() + a.heartbeat / 1000
-    except KeyboardInterrupt:
-        pass
-    finally:
-        try:
-            sock.send_multipart([b"", W, DISCONNECT])
-        except zmq.ZMQError:
-            pass
-        sock.close(linger=100)
-        ctx.term()
-    return 0
-
+    return serve(
+        a.endpoint,
+        {a.service: work},
+        a.heartbeat,
+        a.liveness,
+        a.reconnect,
+        on_ready=lambda: print("ready", flush=True),
+        heartbeat_before_work=True,
+    )
 
 if __name__ == "__main__":
     sys.exit(main())

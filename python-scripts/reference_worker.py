@@ -21,13 +21,9 @@ import json
 import os
 import pickle
 import sys
-import time
 from datetime import datetime, timezone
 
-import zmq
-
-W = b"MDPW01"
-READY, REQUEST, REPLY, HEARTBEAT, DISCONNECT = b"\x01", b"\x02", b"\x03", b"\x04", b"\x05"
+from mdp_worker_loop import serve
 
 
 class ServiceError(Exception):
@@ -196,69 +192,14 @@ def main():
     a = ap.parse_args()
     validate = load_validators(a.schema)
 
-    ctx = zmq.Context()
-    poller = zmq.Poller()
-    sockets = {}  # service -> socket
-    liveness = {}
-
-    def connect(service):
-        old = sockets.get(service)
-        if old is not None:
-            poller.unregister(old)
-            old.close(linger=0)
-        s = ctx.socket(zmq.DEALER)
-        s.linger = 0
-        s.connect(a.endpoint)
-        poller.register(s, zmq.POLLIN)
-        s.send_multipart([b"", W, READY, service.encode()])
-        sockets[service] = s
-        liveness[service] = a.liveness
-
-    for service in a.services:
-        connect(service)
-    print("ready " + ("jsonschema" if validate else "no-jsonschema"), flush=True)
-
-    next_heartbeat = time.monotonic() + a.heartbeat / 1000
-    try:
-        while True:
-            events = dict(poller.poll(a.heartbeat))
-            for service, s in list(sockets.items()):
-                if s not in events:
-                    continue
-                msg = s.recv_multipart()
-                liveness[service] = a.liveness
-                if len(msg) < 3 or msg[0] != b"" or msg[1] != W:
-                    continue  # not MDP: ignore
-                command = msg[2]
-                if command == REQUEST and len(msg) >= 6:
-                    client, body = msg[3], msg[5:]
-                    result = handle(service, body[-1], validate)
-                    reply = [body[0], result] if len(body) >= 2 else [result]
-                    s.send_multipart([b"", W, REPLY, client, b""] + reply)
-                elif command == DISCONNECT:
-                    connect(service)
-            if not events:
-                for service in list(sockets):
-                    liveness[service] -= 1
-                    if liveness[service] <= 0:
-                        time.sleep(a.reconnect / 1000)
-                        connect(service)
-            if time.monotonic() >= next_heartbeat:
-                for s in sockets.values():
-                    s.send_multipart([b"", W, HEARTBEAT])
-                next_heartbeat = time.monotonic() + a.heartbeat / 1000
-    except KeyboardInterrupt:
-        pass
-    finally:
-        for s in sockets.values():
-            try:
-                s.send_multipart([b"", W, DISCONNECT])
-            except zmq.ZMQError:
-                pass
-            s.close(linger=100)
-        ctx.term()
-    return 0
-
+    return serve(
+        a.endpoint,
+        {service: (lambda payload, service=service: handle(service, payload, validate)) for service in a.services},
+        a.heartbeat,
+        a.liveness,
+        a.reconnect,
+        on_ready=lambda: print("ready " + ("jsonschema" if validate else "no-jsonschema"), flush=True),
+    )
 
 if __name__ == "__main__":
     sys.exit(main())
