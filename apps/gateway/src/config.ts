@@ -85,12 +85,7 @@ export class ConfigError extends Error {
 const zmqEndpoint = /^(tcp|ipc|inproc):\/\/\S+$/;
 
 function int(min: number, max: number) {
-  return z
-    .string()
-    .trim()
-    .regex(/^\d+$/)
-    .transform(Number)
-    .pipe(z.number().int().min(min).max(max));
+  return z.string().trim().regex(/^\d+$/).transform(Number).pipe(z.number().int().min(min).max(max));
 }
 
 /** One entry per variable: its parser and the human description printed when it fails. */
@@ -100,7 +95,12 @@ const variables = {
   ZMQ_BROKER_URL: {
     schema: z
       .string()
-      .transform((s) => s.split(",").map((e) => e.trim()).filter((e) => e.length > 0))
+      .transform((s) =>
+        s
+          .split(",")
+          .map((e) => e.trim())
+          .filter((e) => e.length > 0),
+      )
       .pipe(z.array(z.string().regex(zmqEndpoint)).min(1))
       .transform((a) => a.join(",")),
     allowed: "comma-separated ZeroMQ endpoints like tcp://host:5555",
@@ -137,7 +137,11 @@ const variables = {
     fallback: undefined,
   },
   PICKLE_CODEC: {
-    schema: z.string().trim().toLowerCase().pipe(z.enum(["native", "python"])),
+    schema: z
+      .string()
+      .trim()
+      .toLowerCase()
+      .pipe(z.enum(["native", "python"])),
     allowed: "native or python",
     fallback: "native",
   },
@@ -160,7 +164,12 @@ const variables = {
   CORS_ORIGINS: {
     schema: z
       .string()
-      .transform((s) => s.split(",").map((e) => e.trim()).filter((e) => e.length > 0))
+      .transform((s) =>
+        s
+          .split(",")
+          .map((e) => e.trim())
+          .filter((e) => e.length > 0),
+      )
       .pipe(z.array(z.union([z.literal("*"), z.url({ protocol: /^https?$/ }).transform((u) => new URL(u).origin)]))),
     allowed: 'comma-separated origins like https://desk.example.com, or "*"',
     fallback: undefined,
@@ -189,7 +198,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
   const p = Object.fromEntries(Object.keys(variables).map((k) => [k, read(env, k as VariableName)])) as Parsed;
   const useMock = p.USE_MOCK_ZMQ ?? env.NODE_ENV !== "production";
   if (!useMock && p.JWT_SECRET === undefined) {
-    throw new ConfigError("JWT_SECRET", env.JWT_SECRET, "a secret of at least 16 characters (required when USE_MOCK_ZMQ=false)");
+    throw new ConfigError(
+      "JWT_SECRET",
+      env.JWT_SECRET,
+      "a secret of at least 16 characters (required when USE_MOCK_ZMQ=false)",
+    );
   }
   return {
     ...defaultTuning(),

@@ -92,7 +92,9 @@ export async function startGateway(overrides: Partial<GatewayConfig> = {}): Prom
     let jwtSecret = config.jwtSecret;
     if (!jwtSecret) {
       if (!mock) {
-        throw missingSecret("required unless the gateway starts its in-process mock; a broker is already listening on ZMQ_BROKER_URL");
+        throw missingSecret(
+          "required unless the gateway starts its in-process mock; a broker is already listening on ZMQ_BROKER_URL",
+        );
       }
       logger.warn("JWT_SECRET is not set: using the built-in development secret (in-process mock only)");
       jwtSecret = DEV_JWT_SECRET;
@@ -123,7 +125,14 @@ export async function startGateway(overrides: Partial<GatewayConfig> = {}): Prom
     subscriber.start();
     cleanups.push(() => subscriber.close());
 
-    const rpc = createBackendRpc({ client, codec, logger, metrics, timeout: config.zmqTimeout, retries: config.zmqRetries });
+    const rpc = createBackendRpc({
+      client,
+      codec,
+      logger,
+      metrics,
+      timeout: config.zmqTimeout,
+      retries: config.zmqRetries,
+    });
     const jwt = createJwt({ secret: jwtSecret, ttlSeconds: config.jwtTtlSeconds });
     const permissions = createPermissionCache({
       ttlMs: config.permissionsCacheMs,
@@ -133,8 +142,14 @@ export async function startGateway(overrides: Partial<GatewayConfig> = {}): Prom
     const procedures = createProcedures({
       jwt,
       permissions,
-      userLimiter: new TokenBuckets({ capacity: config.rateLimit.userCapacity, refillPerSec: config.rateLimit.userRefillPerSec }),
-      ipLimiter: new TokenBuckets({ capacity: config.rateLimit.ipCapacity, refillPerSec: config.rateLimit.ipRefillPerSec }),
+      userLimiter: new TokenBuckets({
+        capacity: config.rateLimit.userCapacity,
+        refillPerSec: config.rateLimit.userRefillPerSec,
+      }),
+      ipLimiter: new TokenBuckets({
+        capacity: config.rateLimit.ipCapacity,
+        refillPerSec: config.rateLimit.ipRefillPerSec,
+      }),
       metrics,
       logger,
       lifecycle,
@@ -152,7 +167,18 @@ export async function startGateway(overrides: Partial<GatewayConfig> = {}): Prom
       cacheMs: config.healthCacheMs,
     });
     const loginLimiter = new FailureLimiter({ maxFailures: config.loginFailuresPerMinute, windowMs: 60_000 });
-    const router = createAppRouter({ procedures, rpc, jwt, permissions, subscriber, config, metrics, logger, health, loginLimiter });
+    const router = createAppRouter({
+      procedures,
+      rpc,
+      jwt,
+      permissions,
+      subscriber,
+      config,
+      metrics,
+      logger,
+      health,
+      loginLimiter,
+    });
     const http = createGatewayServer({
       router,
       logger,

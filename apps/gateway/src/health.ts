@@ -5,11 +5,15 @@ import type { PubSubscriber } from "./backend/subscriber.js";
 import type { BrokerClient } from "./backend/types.js";
 
 export const HealthReport = z.object({
-  status: z.enum(["ok", "degraded", "down"]).describe("down: broker unreachable; degraded: a service has no worker or the SUB socket is not connected"),
+  status: z
+    .enum(["ok", "degraded", "down"])
+    .describe("down: broker unreachable; degraded: a service has no worker or the SUB socket is not connected"),
   mode: z.enum(["mock", "real"]),
   uptimeSeconds: z.number(),
   startedAt: z.string(),
-  checkedAt: z.string().describe("when the broker was last asked about the services (answers are reused for about a second)"),
+  checkedAt: z
+    .string()
+    .describe("when the broker was last asked about the services (answers are reused for about a second)"),
   broker: z.object({
     url: z.string(),
     endpoint: z.string().describe("the endpoint currently in use"),

@@ -8,7 +8,19 @@ export function createLogger(level: string): Logger {
     level,
     base: { app: "gateway" },
     redact: {
-      paths: ["password", "*.password", "oldPassword", "newPassword", "*.oldPassword", "*.newPassword", "token", "*.token", "authorization", "*.authorization", "jwtSecret"],
+      paths: [
+        "password",
+        "*.password",
+        "oldPassword",
+        "newPassword",
+        "*.oldPassword",
+        "*.newPassword",
+        "token",
+        "*.token",
+        "authorization",
+        "*.authorization",
+        "jwtSecret",
+      ],
       censor: "[redacted]",
     },
   });

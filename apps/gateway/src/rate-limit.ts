@@ -28,10 +28,7 @@ export class TokenBuckets {
   take(key: string, now = Date.now()): boolean {
     this.sweep(now);
     const bucket = this.buckets.get(key) ?? { tokens: this.o.capacity, updatedAt: now };
-    const refilled = Math.min(
-      this.o.capacity,
-      bucket.tokens + ((now - bucket.updatedAt) / 1000) * this.o.refillPerSec,
-    );
+    const refilled = Math.min(this.o.capacity, bucket.tokens + ((now - bucket.updatedAt) / 1000) * this.o.refillPerSec);
     bucket.updatedAt = now;
     if (refilled < 1) {
       bucket.tokens = refilled;

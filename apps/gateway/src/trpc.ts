@@ -97,12 +97,16 @@ export const t = initTRPC
     errorFormatter({ shape, error }) {
       // Stacks stay in the logs; unexpected internal errors keep their text there too.
       const { stack: _stack, ...data } = shape.data;
-      const unexpected = error.code === "INTERNAL_SERVER_ERROR" && error.cause !== undefined && !(error.cause instanceof TRPCError);
+      const unexpected =
+        error.code === "INTERNAL_SERVER_ERROR" && error.cause !== undefined && !(error.cause instanceof TRPCError);
       const issues = error.cause instanceof InputValidationError ? error.cause.issues : undefined;
       return {
         ...shape,
         message: unexpected ? "Internal server error" : shape.message,
-        data: { ...data, ...(issues ? { issues: issues.map((i) => ({ path: i.path.map(String), message: i.message })) } : {}) },
+        data: {
+          ...data,
+          ...(issues ? { issues: issues.map((i) => ({ path: i.path.map(String), message: i.message })) } : {}),
+        },
       };
     },
   });
@@ -196,7 +200,8 @@ export function createProcedures(deps: ProcedureDeps) {
   }
 
   function logFailure(path: string, code: string, err: unknown): void {
-    if (code === "INTERNAL_SERVER_ERROR" || code === "BAD_GATEWAY") deps.logger.error({ path, err }, "procedure failed");
+    if (code === "INTERNAL_SERVER_ERROR" || code === "BAD_GATEWAY")
+      deps.logger.error({ path, err }, "procedure failed");
   }
 
   /**
@@ -216,7 +221,9 @@ export function createProcedures(deps: ProcedureDeps) {
       let code = "INTERNAL_SERVER_ERROR";
       try {
         admitAddress(ctx);
-        const result = withReadableInputErrors(auth ? await next({ ctx: { user: await authenticate(ctx, permission) } }) : await next());
+        const result = withReadableInputErrors(
+          auth ? await next({ ctx: { user: await authenticate(ctx, permission) } }) : await next(),
+        );
         code = result.ok ? "OK" : result.error.code;
         if (!result.ok) logFailure(path, code, result.error.cause ?? result.error.message);
         return result;

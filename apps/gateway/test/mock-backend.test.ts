@@ -65,13 +65,19 @@ describe("against the mock trading system", () => {
 
     const parsed = await c.instruction.parse.mutate({ text: "双卖 500 当月 万1 的v", accounts: ["account1"] });
     expect(parsed.instructions[0]?.type).toBe("straddle");
-    const dry = await c.instruction.execute.mutate({ instructions: parsed.instructions, accounts: ["account1"], dryRun: true });
+    const dry = await c.instruction.execute.mutate({
+      instructions: parsed.instructions,
+      accounts: ["account1"],
+      dryRun: true,
+    });
     expect(dry.dryRun).toBe(true);
     expect((await c.instruction.status.query({ executionId: dry.id })).id).toBe(dry.id);
     const health = await c.system.health.query();
     expect(health.services.instruction_service).toBe("available");
     // change_password last: the mock really changes it.
-    expect(await c.auth.changePassword.mutate({ oldPassword: "trader123", newPassword: "trader123-new" })).toEqual({ changed: true });
+    expect(await c.auth.changePassword.mutate({ oldPassword: "trader123", newPassword: "trader123-new" })).toEqual({
+      changed: true,
+    });
     await c.auth.changePassword.mutate({ oldPassword: "trader123-new", newPassword: "trader123" });
   });
 
@@ -82,7 +88,10 @@ describe("against the mock trading system", () => {
       body: '{"text": "双卖 500 当月 万1 的v", "accounts": ["account1", "account2"]}',
     });
     expect(res.status).toBe(200);
-    const body = (await res.json()) as { instructions: Array<{ type: string; size: { unit: string; value: number } }>; accounts: string[] };
+    const body = (await res.json()) as {
+      instructions: Array<{ type: string; size: { unit: string; value: number } }>;
+      accounts: string[];
+    };
     expect(body.accounts).toEqual(["account1", "account2"]);
     expect(body.instructions[0]).toMatchObject({ type: "straddle", size: { unit: "vega", value: 10000 } });
   });
@@ -91,10 +100,18 @@ describe("against the mock trading system", () => {
     const c = client(trader);
     const algos = await c.algorithm.list.query();
     const running = algos.filter((x) => x.status === "running").map((x) => x.id);
-    const ticks = collect<Tracked<{ symbol: string }>>((h) => c.market.onTick.subscribe({ symbols: ["510500", "510300"] }, h));
-    const accounts = collect<Tracked<{ accountId: string }>>((h) => c.account.onUpdate.subscribe({ accountIds: ["account1", "account2"] }, h));
-    const progress = collect<Tracked<{ algorithmId: string }>>((h) => c.algorithm.onProgress.subscribe({ algorithmIds: running }, h));
-    await eventually(() => ticks.data.length >= 2 && accounts.data.length >= 2 && progress.data.length >= 1, { what: "live events from the mock" });
+    const ticks = collect<Tracked<{ symbol: string }>>((h) =>
+      c.market.onTick.subscribe({ symbols: ["510500", "510300"] }, h),
+    );
+    const accounts = collect<Tracked<{ accountId: string }>>((h) =>
+      c.account.onUpdate.subscribe({ accountIds: ["account1", "account2"] }, h),
+    );
+    const progress = collect<Tracked<{ algorithmId: string }>>((h) =>
+      c.algorithm.onProgress.subscribe({ algorithmIds: running }, h),
+    );
+    await eventually(() => ticks.data.length >= 2 && accounts.data.length >= 2 && progress.data.length >= 1, {
+      what: "live events from the mock",
+    });
     expect(ticks.data.every((e) => ["510500", "510300"].includes(e.data.symbol))).toBe(true);
     expect(accounts.data.every((e) => ["account1", "account2"].includes(e.data.accountId))).toBe(true);
     expect(progress.data.every((e) => running.includes(e.data.algorithmId))).toBe(true);
@@ -107,14 +124,22 @@ describe("against the mock trading system", () => {
     const c = client(trader);
     const parsed = await c.instruction.parse.mutate({ text: "双卖 500 当月 万1 的v", accounts: ["account1"] });
     const dry = collect<Tracked<{ id: string; status: string; dryRun: boolean }>>((h) =>
-      c.instruction.executeLive.subscribe({ instructions: parsed.instructions, accounts: ["account1"], dryRun: true }, h),
+      c.instruction.executeLive.subscribe(
+        { instructions: parsed.instructions, accounts: ["account1"], dryRun: true },
+        h,
+      ),
     );
-    await eventually(() => dry.data.some((e) => ["completed", "cancelled", "failed"].includes(e.data.status)), { what: "the dry run to finish" });
+    await eventually(() => dry.data.some((e) => ["completed", "cancelled", "failed"].includes(e.data.status)), {
+      what: "the dry run to finish",
+    });
     expect(dry.data[0]!.data.dryRun).toBe(true);
     dry.stop();
 
     const live = collect<Tracked<{ id: string; status: string; progress: number }>>((h) =>
-      c.instruction.executeLive.subscribe({ instructions: parsed.instructions, accounts: ["account1"], dryRun: false }, h),
+      c.instruction.executeLive.subscribe(
+        { instructions: parsed.instructions, accounts: ["account1"], dryRun: false },
+        h,
+      ),
     );
     await eventually(() => live.data.length >= 3, { what: "live execution updates" });
     const id = live.data[0]!.data.id;
@@ -128,31 +153,46 @@ describe("against the mock trading system", () => {
 
     // A viewer (read-only in the mock) may neither preview nor execute, nor cancel.
     const v = client(viewer);
-    await expect(v.instruction.execute.mutate({ instructions: parsed.instructions, accounts: ["account1"], dryRun: true })).rejects.toMatchObject({ data: { code: "FORBIDDEN" } });
-    await expect(v.instruction.cancel.mutate({ executionId: id })).rejects.toMatchObject({ data: { code: "FORBIDDEN" } });
-    await expect(v.instruction.execute.mutate({ instructions: parsed.instructions, accounts: ["account1"] })).rejects.toMatchObject({ data: { code: "FORBIDDEN" } });
+    await expect(
+      v.instruction.execute.mutate({ instructions: parsed.instructions, accounts: ["account1"], dryRun: true }),
+    ).rejects.toMatchObject({ data: { code: "FORBIDDEN" } });
+    await expect(v.instruction.cancel.mutate({ executionId: id })).rejects.toMatchObject({
+      data: { code: "FORBIDDEN" },
+    });
+    await expect(
+      v.instruction.execute.mutate({ instructions: parsed.instructions, accounts: ["account1"] }),
+    ).rejects.toMatchObject({ data: { code: "FORBIDDEN" } });
   });
 });
 
 describe("USE_MOCK_ZMQ", () => {
-
   it("starts the mock backend in-process when no broker listens, and reuses one that does", async () => {
     const brokerUrl = `tcp://localhost:${await freePort()}`;
     const pubUrl = `tcp://localhost:${await freePort()}`;
-    const first = await startGateway({ ...testConfig({ brokerUrl, pubUrl }), useMock: true, jwtSecret: undefined, mockTickMs: 200 });
+    const first = await startGateway({
+      ...testConfig({ brokerUrl, pubUrl }),
+      useMock: true,
+      jwtSecret: undefined,
+      mockTickMs: 200,
+    });
     try {
       expect(first.brokerUrl).toMatch(/^tcp:\/\/127\.0\.0\.1:\d+$/);
-      const health = (await eventually(async () => {
-        const r = await rest(first.url, "GET", "/health");
-        return r.body.status === "ok" ? r : undefined;
-      }, { what: "mock services to register" }))!;
+      const health = (await eventually(
+        async () => {
+          const r = await rest(first.url, "GET", "/health");
+          return r.body.status === "ok" ? r : undefined;
+        },
+        { what: "mock services to register" },
+      ))!;
       expect(health.body.mode).toBe("mock");
       const token = await login(first.url, "trader1", "trader123");
       expect((await rest(first.url, "GET", "/api/v1/accounts", { token })).status).toBe(200);
 
       // A second gateway finds the first one's mock listening and does not start another.
       // It did not start that broker, so it may not assume the public dev secret: it needs its own.
-      await expect(startGateway({ ...testConfig({ brokerUrl, pubUrl }), useMock: true, jwtSecret: undefined })).rejects.toThrow(/JWT_SECRET/);
+      await expect(
+        startGateway({ ...testConfig({ brokerUrl, pubUrl }), useMock: true, jwtSecret: undefined }),
+      ).rejects.toThrow(/JWT_SECRET/);
       const second = await startGateway({ ...testConfig({ brokerUrl, pubUrl }), useMock: true });
       try {
         expect(second.brokerUrl).toBe(brokerUrl);

@@ -26,23 +26,54 @@ function run(env: Record<string, string>): NodeProcess {
 describe("configuration", () => {
   it("parses defaults and values", () => {
     const c = loadConfig({});
-    expect(c).toMatchObject({ port: 3001, brokerUrl: "tcp://localhost:5555", pubUrl: "tcp://localhost:5556", zmqTimeout: 5000, zmqRetries: 3, heartbeatInterval: 2500, useMock: true, pickleCodec: "native", logLevel: "info" });
-    const d = loadConfig({ PORT: "8080", ZMQ_BROKER_URL: "tcp://a:1, tcp://b:2", USE_MOCK_ZMQ: "false", JWT_SECRET: "x".repeat(32), PICKLE_CODEC: "python" });
+    expect(c).toMatchObject({
+      port: 3001,
+      brokerUrl: "tcp://localhost:5555",
+      pubUrl: "tcp://localhost:5556",
+      zmqTimeout: 5000,
+      zmqRetries: 3,
+      heartbeatInterval: 2500,
+      useMock: true,
+      pickleCodec: "native",
+      logLevel: "info",
+    });
+    const d = loadConfig({
+      PORT: "8080",
+      ZMQ_BROKER_URL: "tcp://a:1, tcp://b:2",
+      USE_MOCK_ZMQ: "false",
+      JWT_SECRET: "x".repeat(32),
+      PICKLE_CODEC: "python",
+    });
     expect(d).toMatchObject({ port: 8080, brokerUrl: "tcp://a:1,tcp://b:2", useMock: false, pickleCodec: "python" });
     // Production never falls back to the simulator unless asked to.
     expect(loadConfig({ NODE_ENV: "production", JWT_SECRET: "x".repeat(32) }).useMock).toBe(false);
     expect(loadConfig({ NODE_ENV: "production", USE_MOCK_ZMQ: "true" }).useMock).toBe(true);
-    expect(loadConfig({ CORS_ORIGINS: "https://desk.example.com/, *" }).corsOrigins).toEqual(["https://desk.example.com", "*"]);
+    expect(loadConfig({ CORS_ORIGINS: "https://desk.example.com/, *" }).corsOrigins).toEqual([
+      "https://desk.example.com",
+      "*",
+    ]);
   });
 
   it.each([
     [{ ZMQ_TIMEOUT: "soon" }, 'Invalid ZMQ_TIMEOUT="soon": expected milliseconds, an integer 1..600000'],
     [{ PORT: "70000" }, 'Invalid PORT="70000": expected an integer port 0..65535'],
     [{ USE_MOCK_ZMQ: "maybe" }, 'Invalid USE_MOCK_ZMQ="maybe": expected true or false'],
-    [{ ZMQ_BROKER_URL: "localhost:5555" }, 'Invalid ZMQ_BROKER_URL="localhost:5555": expected comma-separated ZeroMQ endpoints like tcp://host:5555'],
-    [{ CORS_ORIGINS: "desk" }, 'Invalid CORS_ORIGINS="desk": expected comma-separated origins like https://desk.example.com, or "*"'],
-    [{ USE_MOCK_ZMQ: "false" }, 'Invalid JWT_SECRET="": expected a secret of at least 16 characters (required when USE_MOCK_ZMQ=false)'],
-    [{ NODE_ENV: "production" }, 'Invalid JWT_SECRET="": expected a secret of at least 16 characters (required when USE_MOCK_ZMQ=false)'],
+    [
+      { ZMQ_BROKER_URL: "localhost:5555" },
+      'Invalid ZMQ_BROKER_URL="localhost:5555": expected comma-separated ZeroMQ endpoints like tcp://host:5555',
+    ],
+    [
+      { CORS_ORIGINS: "desk" },
+      'Invalid CORS_ORIGINS="desk": expected comma-separated origins like https://desk.example.com, or "*"',
+    ],
+    [
+      { USE_MOCK_ZMQ: "false" },
+      'Invalid JWT_SECRET="": expected a secret of at least 16 characters (required when USE_MOCK_ZMQ=false)',
+    ],
+    [
+      { NODE_ENV: "production" },
+      'Invalid JWT_SECRET="": expected a secret of at least 16 characters (required when USE_MOCK_ZMQ=false)',
+    ],
   ])("refuses %o with one line", (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);
@@ -74,7 +105,9 @@ describe("node dist/main.js", () => {
       LOG_LEVEL: "info",
     });
     const url = `http://127.0.0.1:${port}`;
-    await eventually(() => p.out.stdout.includes("gateway listening") || p.child.exitCode !== null, { what: "the gateway to listen" });
+    await eventually(() => p.out.stdout.includes("gateway listening") || p.child.exitCode !== null, {
+      what: "the gateway to listen",
+    });
     expect(p.child.exitCode).toBeNull();
     const token = await login(url, "trader1", "trader123");
     expect((await rest(url, "GET", "/api/v1/accounts", { token })).status).toBe(200);

@@ -15,7 +15,6 @@ afterEach(async () => {
   for (const fn of cleanups.splice(0).reverse()) await fn();
 });
 
-
 async function backend(o: Parameters<typeof startFakeBackend>[0] = {}): Promise<FakeBackend> {
   const b = await startFakeBackend(o);
   let closed = false;
@@ -54,9 +53,13 @@ describe("backend failures", () => {
     expect(health.body.status).toBe("down");
 
     b = await backend({ brokerEndpoint: endpoint, pubEndpoint: `tcp://127.0.0.1:${await freePort()}` });
-    await eventually(async () => (await rest(g.url, "GET", "/api/v1/accounts", { token })).status === 200, { what: "recovery" });
+    await eventually(async () => (await rest(g.url, "GET", "/api/v1/accounts", { token })).status === 200, {
+      what: "recovery",
+    });
     const metrics = await rest(g.url, "GET", "/metrics");
-    expect(metrics.body).toMatch(/gateway_backend_timeouts_total\{service="account_service",method="get_accounts"\} [1-9]/);
+    expect(metrics.body).toMatch(
+      /gateway_backend_timeouts_total\{service="account_service",method="get_accounts"\} [1-9]/,
+    );
   });
 
   it("answers a reply that breaks the contract with 502, and hides tracebacks", async () => {
@@ -70,7 +73,9 @@ describe("backend failures", () => {
     expect(bad.body.message).toMatch(/^account_service sent an invalid result for account_service\.get_account at id/);
 
     b.handlers.account_service!.get_positions = () => {
-      throw new Error('Traceback (most recent call last):\n  File "/srv/desk/secret_path.py", line 3, in get_positions\nValueError: boom');
+      throw new Error(
+        'Traceback (most recent call last):\n  File "/srv/desk/secret_path.py", line 3, in get_positions\nValueError: boom',
+      );
     };
     const internal = await rest(g.url, "GET", "/api/v1/accounts/account1/positions", { token });
     expect(internal.status).toBe(500);
@@ -89,7 +94,9 @@ describe("backend failures", () => {
 describe("limits", () => {
   it("rate-limits a user with 429 and Retry-After", async () => {
     const b = await backend();
-    const g = await gateway(b, { rateLimit: { userCapacity: 5, userRefillPerSec: 0.01, ipCapacity: 1000, ipRefillPerSec: 1000 } });
+    const g = await gateway(b, {
+      rateLimit: { userCapacity: 5, userRefillPerSec: 0.01, ipCapacity: 1000, ipRefillPerSec: 1000 },
+    });
     const token = await login(g.url, "trader1", "trader123");
     const statuses: number[] = [];
     let limited: Awaited<ReturnType<typeof rest>> | undefined;
@@ -106,7 +113,9 @@ describe("limits", () => {
 
   it("rate-limits an address, before authentication", async () => {
     const b = await backend();
-    const g = await gateway(b, { rateLimit: { userCapacity: 1000, userRefillPerSec: 1000, ipCapacity: 3, ipRefillPerSec: 0.01 } });
+    const g = await gateway(b, {
+      rateLimit: { userCapacity: 1000, userRefillPerSec: 1000, ipCapacity: 3, ipRefillPerSec: 0.01 },
+    });
     const codes: number[] = [];
     for (let i = 0; i < 5; i++) codes.push((await rest(g.url, "GET", "/api/v1/accounts")).status);
     expect(codes).toEqual([401, 401, 401, 429, 429]);
@@ -116,7 +125,14 @@ describe("limits", () => {
     const b = await backend();
     const metrics = createMetrics();
     const codec = createNativeCodec();
-    const subscriber = new PubSubscriber({ url: b.pubUrl, codec, logger: createLogger("silent"), metrics, replayBufferSize: 100, lingerMs: 0 });
+    const subscriber = new PubSubscriber({
+      url: b.pubUrl,
+      codec,
+      logger: createLogger("silent"),
+      metrics,
+      replayBufferSize: 100,
+      lingerMs: 0,
+    });
     subscriber.start();
     cleanups.push(() => subscriber.close());
     let buffered = 64 * 1024 * 1024;
@@ -202,12 +218,18 @@ describe("a service without workers", () => {
     b.handlers.account_service!.get_accounts = () => new Promise((r) => setTimeout(() => r([]), 2000));
     const slow = await rest(g.url, "GET", "/api/v1/accounts", { token });
     expect(slow.status).toBe(408);
-    expect(slow.body).toMatchObject({ code: "TIMEOUT", message: "account_service did not answer account_service.get_accounts within 1 tries of 300 ms" });
+    expect(slow.body).toMatchObject({
+      code: "TIMEOUT",
+      message: "account_service did not answer account_service.get_accounts within 1 tries of 300 ms",
+    });
     await b.stopWorker("algorithm_service");
-    const none = await eventually(async () => {
-      const r = await rest(g.url, "GET", "/api/v1/algorithms", { token });
-      return r.status === 503 ? r : undefined;
-    }, { what: "the broker to drop the worker" });
+    const none = await eventually(
+      async () => {
+        const r = await rest(g.url, "GET", "/api/v1/algorithms", { token });
+        return r.status === 503 ? r : undefined;
+      },
+      { what: "the broker to drop the worker" },
+    );
     expect(none?.body.message).toBe("algorithm_service is unavailable: no worker is registered with the broker");
     expect((await rest(g.url, "GET", "/health")).body.services.algorithm_service).toBe("no_workers");
   });
@@ -226,7 +248,13 @@ describe("a WebSocket client that stops reading", () => {
       ws.once("error", reject);
     });
     ws.send(JSON.stringify({ method: "connectionParams", data: { token } }));
-    ws.send(JSON.stringify({ id: 1, method: "subscription", params: { path: "market.onTick", input: { json: { symbols: ["510500"] } } } }));
+    ws.send(
+      JSON.stringify({
+        id: 1,
+        method: "subscription",
+        params: { path: "market.onTick", input: { json: { symbols: ["510500"] } } },
+      }),
+    );
     const started = new Promise((resolve) => ws.on("message", (m) => String(m).includes('"started"') && resolve(true)));
     await started;
     ws.pause(); // stop reading: the kernel buffers fill, then the server's ws send buffer

@@ -16,7 +16,10 @@ describe("REST hardening", () => {
     stack = await startStack();
     url = stack.gateway.url;
     trader = await login(url, "trader1", "trader123");
-    const parsed = await rest(url, "POST", "/api/v1/instructions/parse", { token: trader, body: { text: "双卖 500 当月 万1 的v", accounts: ["account1"] } });
+    const parsed = await rest(url, "POST", "/api/v1/instructions/parse", {
+      token: trader,
+      body: { text: "双卖 500 当月 万1 的v", accounts: ["account1"] },
+    });
     instructions = parsed.body.instructions;
   });
   afterAll(async () => {
@@ -24,8 +27,16 @@ describe("REST hardening", () => {
     await stack?.close();
   });
 
-  const post = (path: string, body: string | undefined, headers: Record<string, string> = { "content-type": "application/json" }) =>
-    fetch(`${url}${path}`, { method: "POST", headers: { authorization: `Bearer ${trader}`, ...headers }, ...(body !== undefined ? { body } : {}) });
+  const post = (
+    path: string,
+    body: string | undefined,
+    headers: Record<string, string> = { "content-type": "application/json" },
+  ) =>
+    fetch(`${url}${path}`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${trader}`, ...headers },
+      ...(body !== undefined ? { body } : {}),
+    });
 
   describe("booleans and numbers in JSON bodies are not coerced", () => {
     it.each(["false", "no", 0, null])("enabled: %j -> 400, over REST and then over tRPC", async (enabled) => {
@@ -35,28 +46,42 @@ describe("REST hardening", () => {
       // The REST call must not have switched the shared schema to coercion for tRPC.
       const c = createClient(url, stack.gateway.wsUrl, trader);
       closers.push(c.close);
-      const err = await c.client.account.setEnabled.mutate({ accountId: "account2", enabled: enabled as unknown as boolean }).catch((e: unknown) => e);
+      const err = await c.client.account.setEnabled
+        .mutate({ accountId: "account2", enabled: enabled as unknown as boolean })
+        .catch((e: unknown) => e);
       expect((err as { data?: { code?: string } }).data?.code).toBe("BAD_REQUEST");
       const account = await rest(url, "GET", "/api/v1/accounts/account2", { token: trader });
       expect(account.body.enabled).toBe(true);
     });
 
     it.each(["false", null, 0, "true"])("dryRun: %j -> 400, nothing executed", async (dryRun) => {
-      const r = await rest(url, "POST", "/api/v1/instructions/execute", { token: trader, body: { instructions, accounts: ["account1"], dryRun } });
+      const r = await rest(url, "POST", "/api/v1/instructions/execute", {
+        token: trader,
+        body: { instructions, accounts: ["account1"], dryRun },
+      });
       expect(r.status).toBe(400);
       expect(r.body.message).toMatch(/dryRun/);
     });
 
     it("still accepts real booleans, and a quantity given as a string is refused", async () => {
-      const ok = await rest(url, "POST", "/api/v1/accounts/account2/enabled", { token: trader, body: { enabled: true } });
+      const ok = await rest(url, "POST", "/api/v1/accounts/account2/enabled", {
+        token: trader,
+        body: { enabled: true },
+      });
       expect(ok.status).toBe(200);
-      const dry = await rest(url, "POST", "/api/v1/instructions/execute", { token: trader, body: { instructions, accounts: ["account1"], dryRun: true } });
+      const dry = await rest(url, "POST", "/api/v1/instructions/execute", {
+        token: trader,
+        body: { instructions, accounts: ["account1"], dryRun: true },
+      });
       expect(dry.status).toBe(200);
       expect(dry.body.dryRun).toBe(true);
       const numericField = Object.keys(instructions[0]).find((k) => typeof instructions[0][k] === "number");
       if (numericField) {
         const stringly = [{ ...instructions[0], [numericField]: String(instructions[0][numericField]) }];
-        const r = await rest(url, "POST", "/api/v1/instructions/execute", { token: trader, body: { instructions: stringly, accounts: ["account1"], dryRun: true } });
+        const r = await rest(url, "POST", "/api/v1/instructions/execute", {
+          token: trader,
+          body: { instructions: stringly, accounts: ["account1"], dryRun: true },
+        });
         expect(r.status).toBe(400);
       }
     });
@@ -78,8 +103,14 @@ describe("REST hardening", () => {
     });
 
     it("treats an empty body as {} on a POST whose input is only path parameters", async () => {
-      const a = await rest(url, "POST", "/api/v1/instructions/execute", { token: trader, body: { instructions, accounts: ["account1"] } });
-      const b = await rest(url, "POST", "/api/v1/instructions/execute", { token: trader, body: { instructions, accounts: ["account1"] } });
+      const a = await rest(url, "POST", "/api/v1/instructions/execute", {
+        token: trader,
+        body: { instructions, accounts: ["account1"] },
+      });
+      const b = await rest(url, "POST", "/api/v1/instructions/execute", {
+        token: trader,
+        body: { instructions, accounts: ["account1"] },
+      });
       const withType = await post(`/api/v1/executions/${a.body.id}/cancel`, "");
       expect(withType.status).toBe(200);
       expect(((await withType.json()) as { status: string }).status).toBe("cancelled");
@@ -91,9 +122,13 @@ describe("REST hardening", () => {
     });
 
     it("reads application/json with a charset, and refuses other content types with 415", async () => {
-      const charset = await post("/api/v1/instructions/parse", JSON.stringify({ text: "双卖 500 当月 万1 的v", accounts: ["account1"] }), {
-        "content-type": "application/json; charset=utf-8",
-      });
+      const charset = await post(
+        "/api/v1/instructions/parse",
+        JSON.stringify({ text: "双卖 500 当月 万1 的v", accounts: ["account1"] }),
+        {
+          "content-type": "application/json; charset=utf-8",
+        },
+      );
       expect(charset.status).toBe(200);
       const text = await post("/api/v1/instructions/parse", "text=x", { "content-type": "text/plain" });
       expect(text.status).toBe(415);
@@ -102,7 +137,10 @@ describe("REST hardening", () => {
 
   describe("clientOrderId", () => {
     const execute = (clientOrderId: string) =>
-      rest(url, "POST", "/api/v1/instructions/execute", { token: trader, body: { instructions, accounts: ["account1"], clientOrderId } });
+      rest(url, "POST", "/api/v1/instructions/execute", {
+        token: trader,
+        body: { instructions, accounts: ["account1"], clientOrderId },
+      });
 
     it("returns the same execution for a repeated id, a new one for a new id", async () => {
       const first = await execute("order-0001");
@@ -119,14 +157,21 @@ describe("REST hardening", () => {
       // The same key over tRPC (same user) is the same order too.
       const c = createClient(url, stack.gateway.wsUrl, trader);
       closers.push(c.close);
-      const viaTrpc = await c.client.instruction.execute.mutate({ instructions, accounts: ["account1"], clientOrderId: "order-0001" });
+      const viaTrpc = await c.client.instruction.execute.mutate({
+        instructions,
+        accounts: ["account1"],
+        clientOrderId: "order-0001",
+      });
       expect(viaTrpc.id).toBe(first.body.id);
     });
 
     it("is per user: another user's same key is another order", async () => {
       const admin = await login(url, "admin", "admin123");
       const mine = await execute("shared-key");
-      const theirs = await rest(url, "POST", "/api/v1/instructions/execute", { token: admin, body: { instructions, accounts: ["account1"], clientOrderId: "shared-key" } });
+      const theirs = await rest(url, "POST", "/api/v1/instructions/execute", {
+        token: admin,
+        body: { instructions, accounts: ["account1"], clientOrderId: "shared-key" },
+      });
       expect(theirs.status).toBe(200);
       expect(theirs.body.id).not.toBe(mine.body.id);
     });
@@ -167,7 +212,8 @@ describe("REST hardening", () => {
     it("allows 5 failures per (username, address) a minute, then 429 with Retry-After; other users are unaffected", async () => {
       const g = await startGateway(testConfig(stack.backend));
       try {
-        const attempt = (username: string, password: string) => rest(g.url, "POST", "/api/v1/auth/login", { body: { username, password } });
+        const attempt = (username: string, password: string) =>
+          rest(g.url, "POST", "/api/v1/auth/login", { body: { username, password } });
         for (let i = 0; i < 5; i++) expect((await attempt("viewer1", `guess-${i}`)).status).toBe(401);
         const blocked = await attempt("viewer1", "viewer123");
         expect(blocked.status).toBe(429);
@@ -176,7 +222,9 @@ describe("REST hardening", () => {
         // Over tRPC too: the limit is on the procedure, not the transport.
         const c = createClient(g.url, g.wsUrl, undefined);
         closers.push(c.close);
-        const err = await c.client.auth.login.mutate({ username: "viewer1", password: "viewer123" }).catch((e: unknown) => e);
+        const err = await c.client.auth.login
+          .mutate({ username: "viewer1", password: "viewer123" })
+          .catch((e: unknown) => e);
         expect((err as { data?: { code?: string } }).data?.code).toBe("TOO_MANY_REQUESTS");
         expect((await attempt("trader1", "trader123")).status).toBe(200);
         const metrics = await rest(g.url, "GET", "/metrics");

@@ -57,9 +57,15 @@ describe("REST /api/v1 (every query and mutation)", () => {
     expect(other.status).toBe(403);
     const byAdmin = await rest(url, "GET", "/api/v1/auth/permissions?userId=u-trader1", { token: admin });
     expect(byAdmin.body.userId).toBe("u-trader1");
-    const changed = await rest(url, "POST", "/api/v1/auth/change-password", { token: trader, body: { oldPassword: "trader123", newPassword: "n3w-pass" } });
+    const changed = await rest(url, "POST", "/api/v1/auth/change-password", {
+      token: trader,
+      body: { oldPassword: "trader123", newPassword: "n3w-pass" },
+    });
     expect(changed.body).toEqual({ changed: true });
-    const badOld = await rest(url, "POST", "/api/v1/auth/change-password", { token: trader, body: { oldPassword: "wrong", newPassword: "x" } });
+    const badOld = await rest(url, "POST", "/api/v1/auth/change-password", {
+      token: trader,
+      body: { oldPassword: "wrong", newPassword: "x" },
+    });
     expect(badOld.status).toBe(400);
     expect(badOld.body.message).toBe("old password does not match");
   });
@@ -78,9 +84,15 @@ describe("REST /api/v1 (every query and mutation)", () => {
     expect(riskMetrics.body.var99).toBeGreaterThanOrEqual(riskMetrics.body.var95);
     const verified = await rest(url, "GET", "/api/v1/accounts/account2/verify-positions", { token: trader });
     expect(verified.body.matched).toBe(true);
-    const disabled = await rest(url, "POST", "/api/v1/accounts/account1/enabled", { token: trader, body: { enabled: false } });
+    const disabled = await rest(url, "POST", "/api/v1/accounts/account1/enabled", {
+      token: trader,
+      body: { enabled: false },
+    });
     expect(disabled.body.enabled).toBe(false);
-    const byViewer = await rest(url, "POST", "/api/v1/accounts/account1/enabled", { token: viewer, body: { enabled: true } });
+    const byViewer = await rest(url, "POST", "/api/v1/accounts/account1/enabled", {
+      token: viewer,
+      body: { enabled: true },
+    });
     expect(byViewer.status).toBe(403);
   });
 
@@ -91,31 +103,54 @@ describe("REST /api/v1 (every query and mutation)", () => {
     expect((await rest(url, "GET", "/api/v1/algorithms/algo3", { token: trader })).status).toBe(403);
     const logs = await rest(url, "GET", "/api/v1/algorithms/algo1/logs", { token: viewer });
     expect(logs.body[0].message).toBe("slice 1 sent");
-    const paused = await rest(url, "POST", "/api/v1/algorithms/algo1/command", { token: trader, body: { command: "pause" } });
+    const paused = await rest(url, "POST", "/api/v1/algorithms/algo1/command", {
+      token: trader,
+      body: { command: "pause" },
+    });
     expect(paused.body.status).toBe("paused");
-    const denied = await rest(url, "POST", "/api/v1/algorithms/algo1/command", { token: viewer, body: { command: "stop" } });
+    const denied = await rest(url, "POST", "/api/v1/algorithms/algo1/command", {
+      token: viewer,
+      body: { command: "stop" },
+    });
     expect(denied.status).toBe(403);
     expect(denied.body.message).toContain("algorithm:control");
   });
 
   it("serves instruction routes: execute (dry run and real), status, cancel; a viewer cannot execute", async () => {
-    const parsed = await rest(url, "POST", "/api/v1/instructions/parse", { token: trader, body: { text: "双卖 500 当月 万1 的v", accounts: ["account1"] } });
-    const dry = await rest(url, "POST", "/api/v1/instructions/execute", { token: viewer, body: { instructions: parsed.body.instructions, accounts: ["account1"], dryRun: true } });
+    const parsed = await rest(url, "POST", "/api/v1/instructions/parse", {
+      token: trader,
+      body: { text: "双卖 500 当月 万1 的v", accounts: ["account1"] },
+    });
+    const dry = await rest(url, "POST", "/api/v1/instructions/execute", {
+      token: viewer,
+      body: { instructions: parsed.body.instructions, accounts: ["account1"], dryRun: true },
+    });
     expect(dry.status).toBe(200);
     expect(dry.body.dryRun).toBe(true);
-    const viewerReal = await rest(url, "POST", "/api/v1/instructions/execute", { token: viewer, body: { instructions: parsed.body.instructions, accounts: ["account1"] } });
+    const viewerReal = await rest(url, "POST", "/api/v1/instructions/execute", {
+      token: viewer,
+      body: { instructions: parsed.body.instructions, accounts: ["account1"] },
+    });
     expect(viewerReal.status).toBe(403);
-    const real = await rest(url, "POST", "/api/v1/instructions/execute", { token: trader, body: { instructions: parsed.body.instructions, accounts: ["account1"] } });
+    const real = await rest(url, "POST", "/api/v1/instructions/execute", {
+      token: trader,
+      body: { instructions: parsed.body.instructions, accounts: ["account1"] },
+    });
     expect(real.body.status).toBe("running");
     const status = await rest(url, "GET", `/api/v1/executions/${real.body.id}`, { token: trader });
     expect(status.body.id).toBe(real.body.id);
     const cancelled = await rest(url, "POST", `/api/v1/executions/${real.body.id}/cancel`, { token: trader, body: {} });
     expect(cancelled.body.status).toBe("cancelled");
-    expect((await rest(url, "POST", `/api/v1/executions/${real.body.id}/cancel`, { token: viewer, body: {} })).status).toBe(403);
+    expect(
+      (await rest(url, "POST", `/api/v1/executions/${real.body.id}/cancel`, { token: viewer, body: {} })).status,
+    ).toBe(403);
   });
 
   it("answers invalid input with 400 and the zod message", async () => {
-    const r = await rest(url, "POST", "/api/v1/instructions/parse", { token: trader, body: { text: "", accounts: "account1" } });
+    const r = await rest(url, "POST", "/api/v1/instructions/parse", {
+      token: trader,
+      body: { text: "", accounts: "account1" },
+    });
     expect(r.status).toBe(400);
     expect(r.body.code).toBe("BAD_REQUEST");
     expect(r.body.message).toMatch(/^Invalid input: /);
@@ -123,7 +158,10 @@ describe("REST /api/v1 (every query and mutation)", () => {
     expect(r.body.message).toContain("accounts");
     expect(r.body.stack).toBeUndefined();
     expect(JSON.stringify(r.body)).not.toContain("at ");
-    const cmd = await rest(url, "POST", "/api/v1/algorithms/algo1/command", { token: trader, body: { command: "explode" } });
+    const cmd = await rest(url, "POST", "/api/v1/algorithms/algo1/command", {
+      token: trader,
+      body: { command: "explode" },
+    });
     expect(cmd.status).toBe(400);
     expect(cmd.body.message).toContain("command");
   });
@@ -131,7 +169,9 @@ describe("REST /api/v1 (every query and mutation)", () => {
   it("refuses missing, forged and expired tokens", async () => {
     expect((await rest(url, "GET", "/api/v1/accounts")).status).toBe(401);
     const [h, p] = trader.split(".");
-    const forged = await rest(url, "GET", "/api/v1/accounts", { token: `${h}.${p}.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA` });
+    const forged = await rest(url, "GET", "/api/v1/accounts", {
+      token: `${h}.${p}.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA`,
+    });
     expect(forged.status).toBe(401);
     expect(forged.body.message).toBe("Invalid token");
     const { SignJWT } = await import("jose");
@@ -160,7 +200,9 @@ describe("REST /api/v1 (every query and mutation)", () => {
     expect(health.body.services.account_service).toBe("available");
     expect(health.body.pubsub.state).toBe("connected");
     const metrics = await rest(url, "GET", "/metrics");
-    expect(metrics.body).toContain('gateway_backend_requests_total{service="account_service",method="get_accounts",outcome="ok"}');
+    expect(metrics.body).toContain(
+      'gateway_backend_requests_total{service="account_service",method="get_accounts",outcome="ok"}',
+    );
     expect(metrics.body).toContain("gateway_backend_request_duration_seconds_bucket");
     expect(metrics.body).toContain("gateway_ws_clients");
     const sys = await rest(url, "GET", "/api/v1/system/health");
@@ -175,7 +217,10 @@ describe("REST /api/v1 (every query and mutation)", () => {
     expect(ok.status).toBe(204);
     expect(ok.headers.get("access-control-allow-origin")).toBe("https://desk.example.com");
     expect(ok.headers.get("access-control-allow-headers")).toContain("authorization");
-    const other = await rest(url, "GET", "/api/v1/accounts", { token: trader, headers: { origin: "https://evil.example" } });
+    const other = await rest(url, "GET", "/api/v1/accounts", {
+      token: trader,
+      headers: { origin: "https://evil.example" },
+    });
     expect(other.headers.get("access-control-allow-origin")).toBeNull();
   });
 });

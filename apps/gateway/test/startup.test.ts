@@ -33,7 +33,9 @@ function run(env: Record<string, string>, cwd?: string): NodeProcess {
 }
 
 async function listening(p: NodeProcess): Promise<void> {
-  await eventually(() => p.out.stdout.includes("gateway listening") || p.child.exitCode !== null, { what: "the gateway to listen" });
+  await eventually(() => p.out.stdout.includes("gateway listening") || p.child.exitCode !== null, {
+    what: "the gateway to listen",
+  });
   if (p.child.exitCode !== null) throw new Error(`gateway exited ${p.child.exitCode}: ${p.out.stderr}`);
 }
 
@@ -48,7 +50,13 @@ describe("JWT secret and mode follow what actually runs", () => {
     await expect(started).rejects.toBeInstanceOf(ConfigError);
     await expect(started).rejects.toThrow(/JWT_SECRET.*a broker is already listening/);
 
-    const p = run({ USE_MOCK_ZMQ: "true", ZMQ_BROKER_URL: b.brokerUrl, ZMQ_PUB_URL: b.pubUrl, PORT: "0", HOST: "127.0.0.1" });
+    const p = run({
+      USE_MOCK_ZMQ: "true",
+      ZMQ_BROKER_URL: b.brokerUrl,
+      ZMQ_PUB_URL: b.pubUrl,
+      PORT: "0",
+      HOST: "127.0.0.1",
+    });
     expect(await p.exited).toBe(1);
     expect(p.out.stderr).toBe(
       'gateway: Invalid JWT_SECRET="": expected a secret of at least 16 characters (required unless the gateway starts its in-process mock; a broker is already listening on ZMQ_BROKER_URL)\n',
@@ -75,7 +83,13 @@ describe("JWT secret and mode follow what actually runs", () => {
 });
 
 describe("PICKLE_CODEC=python under pnpm dev/start", () => {
-  const python = { PICKLE_CODEC: "python", PYTHON_PATH: "/usr/bin/python3", USE_MOCK_ZMQ: "false", JWT_SECRET: TEST_SECRET, HOST: "127.0.0.1" };
+  const python = {
+    PICKLE_CODEC: "python",
+    PYTHON_PATH: "/usr/bin/python3",
+    USE_MOCK_ZMQ: "false",
+    JWT_SECRET: TEST_SECRET,
+    HOST: "127.0.0.1",
+  };
 
   it("works from any working directory (default helper, and a relative PYTHON_SCRIPT_PATH)", async () => {
     const b = await backend();
@@ -99,11 +113,19 @@ describe("PICKLE_CODEC=python under pnpm dev/start", () => {
 
   it("stops at start with one line when the helper does not work", async () => {
     const b = await backend();
-    const p = run({ ...python, ZMQ_BROKER_URL: b.brokerUrl, ZMQ_PUB_URL: b.pubUrl, PORT: "0", PYTHON_SCRIPT_PATH: "/nonexistent/pickle_helper.py" });
+    const p = run({
+      ...python,
+      ZMQ_BROKER_URL: b.brokerUrl,
+      ZMQ_PUB_URL: b.pubUrl,
+      PORT: "0",
+      PYTHON_SCRIPT_PATH: "/nonexistent/pickle_helper.py",
+    });
     expect(await p.exited).toBe(1);
     const lines = p.out.stderr.trimEnd().split("\n");
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(/^gateway: failed to start: PICKLE_CODEC=python does not work \(PYTHON_PATH=\/usr\/bin\/python3, script \/nonexistent\/pickle_helper.py\)/);
+    expect(lines[0]).toMatch(
+      /^gateway: failed to start: PICKLE_CODEC=python does not work \(PYTHON_PATH=\/usr\/bin\/python3, script \/nonexistent\/pickle_helper.py\)/,
+    );
   });
 });
 
@@ -115,7 +137,14 @@ describe("event ids across a gateway restart", () => {
   it("does not replay the new process's buffer for an id of the old one", async () => {
     const b = await backend();
     const port = await freePort();
-    const env = { ZMQ_BROKER_URL: b.brokerUrl, ZMQ_PUB_URL: b.pubUrl, USE_MOCK_ZMQ: "false", JWT_SECRET: TEST_SECRET, HOST: "127.0.0.1", PORT: String(port) };
+    const env = {
+      ZMQ_BROKER_URL: b.brokerUrl,
+      ZMQ_PUB_URL: b.pubUrl,
+      USE_MOCK_ZMQ: "false",
+      JWT_SECRET: TEST_SECRET,
+      HOST: "127.0.0.1",
+      PORT: String(port),
+    };
     const url = `http://127.0.0.1:${port}`;
     const wsUrl = `ws://127.0.0.1:${port}/trpc`;
     const publishUntil = async (done: () => boolean) => {
@@ -147,7 +176,9 @@ describe("event ids across a gateway restart", () => {
     const newestBefore = seqOf(other.data.at(-1)!.id);
     expect(epochOf(other.data[0]!.id)).not.toBe(epochOf(oldId));
 
-    const resumed = collect<Tracked>((h) => c2.client.market.onTick.subscribe({ symbols: ["510300"], lastEventId: oldId }, h));
+    const resumed = collect<Tracked>((h) =>
+      c2.client.market.onTick.subscribe({ symbols: ["510300"], lastEventId: oldId }, h),
+    );
     await publishUntil(() => resumed.data.length > 0);
     // Live only: nothing from before it subscribed.
     expect(seqOf(resumed.data[0]!.id)).toBeGreaterThan(newestBefore);

@@ -29,17 +29,25 @@ describe("subscriptions over WebSocket", () => {
 
   /** Publishes until `check` holds: a SUB socket's subscription reaches the PUB side asynchronously. */
   async function publishUntil(publish: () => Promise<void>, check: () => boolean) {
-    await eventually(async () => {
-      await publish();
-      await new Promise((r) => setTimeout(r, 50));
-      return check();
-    }, { what: "events to arrive" });
+    await eventually(
+      async () => {
+        await publish();
+        await new Promise((r) => setTimeout(r, 50));
+        return check();
+      },
+      { what: "events to arrive" },
+    );
   }
 
   it("streams market ticks by symbol, both two-frame and vn.py one-frame", async () => {
     const c = client(trader);
-    const sub = collect<Tracked<{ symbol: string; seq: number }>>((h) => c.market.onTick.subscribe({ symbols: ["510500"] }, h));
-    await publishUntil(() => stack.backend.publish("market.510500", marketTick("510500", stack.backend.nextSeq())), () => sub.data.length > 0);
+    const sub = collect<Tracked<{ symbol: string; seq: number }>>((h) =>
+      c.market.onTick.subscribe({ symbols: ["510500"] }, h),
+    );
+    await publishUntil(
+      () => stack.backend.publish("market.510500", marketTick("510500", stack.backend.nextSeq())),
+      () => sub.data.length > 0,
+    );
     expect(sub.data[0]!.data.symbol).toBe("510500");
     expect(sub.data[0]!.id).toMatch(/^market\.510500:[0-9a-z]+\.\d+$/);
     const before = sub.data.length;
@@ -53,9 +61,30 @@ describe("subscriptions over WebSocket", () => {
 
   it("streams account updates only for accounts the user may see", async () => {
     const c = client(trader);
-    const sub = collect<Tracked<{ accountId: string }>>((h) => c.account.onUpdate.subscribe({ accountIds: ["account1"] }, h));
-    const event = () => ({ seq: stack.backend.nextSeq(), ts: new Date().toISOString(), accountId: "account1", account: account("account1"), risk: { accountId: "account1", asOf: new Date().toISOString(), cashDelta: 1, gamma: 1, vega: 1, theta: 1, var95: 1, var99: 2, byUnderlying: [] } });
-    await publishUntil(() => stack.backend.publish("account.account1", event()), () => sub.data.length > 0);
+    const sub = collect<Tracked<{ accountId: string }>>((h) =>
+      c.account.onUpdate.subscribe({ accountIds: ["account1"] }, h),
+    );
+    const event = () => ({
+      seq: stack.backend.nextSeq(),
+      ts: new Date().toISOString(),
+      accountId: "account1",
+      account: account("account1"),
+      risk: {
+        accountId: "account1",
+        asOf: new Date().toISOString(),
+        cashDelta: 1,
+        gamma: 1,
+        vega: 1,
+        theta: 1,
+        var95: 1,
+        var99: 2,
+        byUnderlying: [],
+      },
+    });
+    await publishUntil(
+      () => stack.backend.publish("account.account1", event()),
+      () => sub.data.length > 0,
+    );
     expect(sub.data[0]!.data.accountId).toBe("account1");
     sub.stop();
     const denied = collect((h) => c.account.onUpdate.subscribe({ accountIds: ["account3"] }, h));
@@ -65,12 +94,23 @@ describe("subscriptions over WebSocket", () => {
 
   it("streams algorithm progress and withholds algorithms of other accounts", async () => {
     const c = client(trader);
-    const sub = collect<Tracked<{ algorithmId: string }>>((h) => c.algorithm.onProgress.subscribe({ algorithmIds: ["algo1", "algo3"] }, h));
-    const ev = (id: string, acc: string) => ({ seq: stack.backend.nextSeq(), ts: new Date().toISOString(), algorithmId: id, algorithm: algorithm(id, acc), log: null });
-    await publishUntil(async () => {
-      await stack.backend.publish("algorithm.algo3", ev("algo3", "account3"));
-      await stack.backend.publish("algorithm.algo1", ev("algo1", "account1"));
-    }, () => sub.data.length > 0);
+    const sub = collect<Tracked<{ algorithmId: string }>>((h) =>
+      c.algorithm.onProgress.subscribe({ algorithmIds: ["algo1", "algo3"] }, h),
+    );
+    const ev = (id: string, acc: string) => ({
+      seq: stack.backend.nextSeq(),
+      ts: new Date().toISOString(),
+      algorithmId: id,
+      algorithm: algorithm(id, acc),
+      log: null,
+    });
+    await publishUntil(
+      async () => {
+        await stack.backend.publish("algorithm.algo3", ev("algo3", "account3"));
+        await stack.backend.publish("algorithm.algo1", ev("algo1", "account1"));
+      },
+      () => sub.data.length > 0,
+    );
     expect(sub.data.every((d) => d.data.algorithmId === "algo1")).toBe(true);
     sub.stop();
   });
@@ -78,14 +118,19 @@ describe("subscriptions over WebSocket", () => {
   it("resumes from lastEventId without gaps", async () => {
     const c = client(trader);
     const first = collect<Tracked<{ seq: number }>>((h) => c.market.onTick.subscribe({ symbols: ["510300"] }, h));
-    await publishUntil(() => stack.backend.publish("market.510300", marketTick("510300", stack.backend.nextSeq())), () => first.data.length > 0);
+    await publishUntil(
+      () => stack.backend.publish("market.510300", marketTick("510300", stack.backend.nextSeq())),
+      () => first.data.length > 0,
+    );
     const lastId = first.data.at(-1)!.id;
     first.stop();
     // While nobody listens (within the linger), three more events arrive.
     const missed = [9001, 9002, 9003];
     for (const seq of missed) await stack.backend.publish("market.510300", marketTick("510300", seq));
     await new Promise((r) => setTimeout(r, 150));
-    const resumed = collect<Tracked<{ seq: number }>>((h) => c.market.onTick.subscribe({ symbols: ["510300"], lastEventId: lastId }, h));
+    const resumed = collect<Tracked<{ seq: number }>>((h) =>
+      c.market.onTick.subscribe({ symbols: ["510300"], lastEventId: lastId }, h),
+    );
     await eventually(() => resumed.data.length >= 3);
     expect(resumed.data.slice(0, 3).map((d) => d.data.seq)).toEqual(missed);
     resumed.stop();
@@ -98,7 +143,10 @@ describe("subscriptions over WebSocket", () => {
     expect((sub.errors[0] as { data?: { code?: string } }).data?.code).toBe("UNAUTHORIZED");
     const v = client(viewer);
     const live = collect((h) =>
-      v.instruction.executeLive.subscribe({ instructions: [{ type: "close", text: "平仓" }], accounts: ["account1"], dryRun: false }, h),
+      v.instruction.executeLive.subscribe(
+        { instructions: [{ type: "close", text: "平仓" }], accounts: ["account1"], dryRun: false },
+        h,
+      ),
     );
     await eventually(() => live.errors.length > 0);
     expect((live.errors[0] as { data?: { code?: string } }).data?.code).toBe("FORBIDDEN");
@@ -109,19 +157,30 @@ describe("subscriptions over WebSocket", () => {
     const parsed = await c.instruction.parse.mutate({ text: "双卖 500 当月 万1 的v", accounts: ["account1"] });
     // Dry run: the execution is complete at once and the stream ends.
     const dry = collect<Tracked<{ id: string; status: string; dryRun: boolean }>>((h) =>
-      c.instruction.executeLive.subscribe({ instructions: parsed.instructions, accounts: parsed.accounts, dryRun: true }, h),
+      c.instruction.executeLive.subscribe(
+        { instructions: parsed.instructions, accounts: parsed.accounts, dryRun: true },
+        h,
+      ),
     );
     await eventually(() => dry.completed || dry.data.length > 0);
     expect(dry.data[0]!.data).toMatchObject({ dryRun: true, status: "completed" });
     dry.stop();
 
     const live = collect<Tracked<{ id: string; status: string; progress: number }>>((h) =>
-      c.instruction.executeLive.subscribe({ instructions: parsed.instructions, accounts: parsed.accounts, dryRun: false }, h),
+      c.instruction.executeLive.subscribe(
+        { instructions: parsed.instructions, accounts: parsed.accounts, dryRun: false },
+        h,
+      ),
     );
     await eventually(() => live.data.length >= 2, { what: "the start and the snapshot" });
     const id = live.data[0]!.data.id;
     expect(live.data[0]!.id).toMatch(new RegExp(`^execution\\.${id}:[0-9a-z]+\\.\\d+$`));
-    const update = (status: string, progress: number) => ({ seq: stack.backend.nextSeq(), ts: new Date().toISOString(), executionId: id, execution: { ...execution(id, status, false), progress } });
+    const update = (status: string, progress: number) => ({
+      seq: stack.backend.nextSeq(),
+      ts: new Date().toISOString(),
+      executionId: id,
+      execution: { ...execution(id, status, false), progress },
+    });
     await stack.backend.publish(`execution.${id}`, update("running", 0.5));
     await eventually(() => live.data.some((d) => d.data.progress === 0.5));
     const cancelled = await c.instruction.cancel.mutate({ executionId: id });
@@ -135,8 +194,13 @@ describe("subscriptions over WebSocket", () => {
 
   it("follows an execution started over REST, and counts ws clients in /metrics", async () => {
     const c = client(trader);
-    const ex = await c.instruction.execute.mutate({ instructions: [{ type: "close", text: "平仓" }], accounts: ["account1"] });
-    const sub = collect<Tracked<{ status: string }>>((h) => c.instruction.onExecution.subscribe({ executionId: ex.id }, h));
+    const ex = await c.instruction.execute.mutate({
+      instructions: [{ type: "close", text: "平仓" }],
+      accounts: ["account1"],
+    });
+    const sub = collect<Tracked<{ status: string }>>((h) =>
+      c.instruction.onExecution.subscribe({ executionId: ex.id }, h),
+    );
     await eventually(() => sub.data.length > 0);
     expect(sub.data[0]!.data.status).toBe("running");
     const metrics = await (await fetch(`${stack.gateway.url}/metrics`)).text();
@@ -148,14 +212,23 @@ describe("subscriptions over WebSocket", () => {
   it("executeLive resumed with lastEventId follows the same execution and never starts another", async () => {
     const c = client(trader);
     const input = { instructions: [{ type: "close" as const, text: "平仓" }], accounts: ["account1"], dryRun: false };
-    const first = collect<Tracked<{ id: string; status: string; progress: number }>>((h) => c.instruction.executeLive.subscribe(input, h));
+    const first = collect<Tracked<{ id: string; status: string; progress: number }>>((h) =>
+      c.instruction.executeLive.subscribe(input, h),
+    );
     await eventually(() => first.data.length >= 2);
     const id = first.data[0]!.data.id;
     const lastId = first.data.at(-1)!.id;
     first.stop();
     const count = stack.backend.executions.size;
-    const resumed = collect<Tracked<{ id: string; progress: number }>>((h) => c.instruction.executeLive.subscribe({ ...input, lastEventId: lastId }, h));
-    const update = { seq: stack.backend.nextSeq(), ts: new Date().toISOString(), executionId: id, execution: { ...execution(id, "running", false), progress: 0.7 } };
+    const resumed = collect<Tracked<{ id: string; progress: number }>>((h) =>
+      c.instruction.executeLive.subscribe({ ...input, lastEventId: lastId }, h),
+    );
+    const update = {
+      seq: stack.backend.nextSeq(),
+      ts: new Date().toISOString(),
+      executionId: id,
+      execution: { ...execution(id, "running", false), progress: 0.7 },
+    };
     await eventually(async () => {
       await stack.backend.publish(`execution.${id}`, update);
       return resumed.data.some((d) => d.data.progress === 0.7);

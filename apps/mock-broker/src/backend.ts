@@ -44,7 +44,8 @@ const silent: MdpLogger = { debug() {}, info() {}, warn() {}, error() {} };
 
 function positive(name: string, v: number | undefined, fallback: number): number {
   if (v === undefined) return fallback;
-  if (!Number.isFinite(v) || v <= 0) throw new TypeError(`startMockBackend: ${name} must be a positive number, got ${String(v)}`);
+  if (!Number.isFinite(v) || v <= 0)
+    throw new TypeError(`startMockBackend: ${name} must be a positive number, got ${String(v)}`);
   return v;
 }
 
@@ -71,7 +72,8 @@ export async function startMockBackend(options: MockBackendOptions = {}): Promis
 
   const closers: Array<() => Promise<void>> = [];
   const closeAll = async (): Promise<void> => {
-    for (const close of closers.splice(0).reverse()) await close().catch((err) => logger.warn({ err }, "mock backend: close failed"));
+    for (const close of closers.splice(0).reverse())
+      await close().catch((err) => logger.warn({ err }, "mock backend: close failed"));
   };
 
   try {
@@ -104,7 +106,10 @@ export async function startMockBackend(options: MockBackendOptions = {}): Promis
 
     const simulation = startSimulation({ market, accounts, algorithms, executions, events, tickMs, fillMs, logger });
     closers.push(async () => simulation.stop());
-    logger.info({ brokerUrl, pubUrl: publisher.url, seed, tickMs, fillMs, today: market.today }, "mock backend started");
+    logger.info(
+      { brokerUrl, pubUrl: publisher.url, seed, tickMs, fillMs, today: market.today },
+      "mock backend started",
+    );
 
     let closing: Promise<void> | undefined;
     return {

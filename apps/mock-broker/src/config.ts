@@ -76,7 +76,9 @@ export function loadConfig(env: NodeJS.ProcessEnv): MockConfig {
   try {
     brokerEndpoint = bindEndpointOf(firstBroker);
   } catch {
-    throw new ConfigError(`ZMQ_BROKER_URL=${JSON.stringify(e.ZMQ_BROKER_URL)} is invalid: expected tcp://host:port[,tcp://host:port...]`);
+    throw new ConfigError(
+      `ZMQ_BROKER_URL=${JSON.stringify(e.ZMQ_BROKER_URL)} is invalid: expected tcp://host:port[,tcp://host:port...]`,
+    );
   }
   try {
     pubEndpoint = bindEndpointOf(e.ZMQ_PUB_URL);

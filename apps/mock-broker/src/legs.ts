@@ -25,7 +25,10 @@ export function legsForAccount(instruction: Instruction, account: AccountRecord,
       const plan = planLegs(instruction, market);
       if (!plan.ok) throw invalid(`${instruction.text}: ${plan.error}`);
       for (const leg of plan.legs) {
-        if (leg.lots > MAX_LOTS_PER_LEG) throw invalid(`${instruction.text}: ${leg.lots} lots of ${leg.contract.name} is more than the ${MAX_LOTS_PER_LEG} per leg the mock accepts`);
+        if (leg.lots > MAX_LOTS_PER_LEG)
+          throw invalid(
+            `${instruction.text}: ${leg.lots} lots of ${leg.contract.name} is more than the ${MAX_LOTS_PER_LEG} per leg the mock accepts`,
+          );
       }
       return plan.legs.map((l) => ({ accountId, contract: l.contract, side: l.side, lots: l.lots }));
     }

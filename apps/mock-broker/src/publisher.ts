@@ -21,7 +21,11 @@ export interface EventPublisher {
 
 const MAX_QUEUE = 50_000;
 
-export async function createPublisher(o: { endpoint: string; clock: Clock; logger: MdpLogger }): Promise<EventPublisher> {
+export async function createPublisher(o: {
+  endpoint: string;
+  clock: Clock;
+  logger: MdpLogger;
+}): Promise<EventPublisher> {
   const socket = new Publisher({ linger: 0, sendHighWaterMark: 100_000 });
   await socket.bind(o.endpoint);
   const url = socket.lastEndpoint ?? o.endpoint;

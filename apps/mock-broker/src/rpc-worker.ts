@@ -44,9 +44,18 @@ export function createRpcHandler(service: ServiceName, handlers: HandlerTable, l
       request = loads(payload);
     } catch (err) {
       logger.warn({ service, requestId: mdp.requestId, err: String(err) }, "mock service: undecodable request");
-      return errorReply("INVALID_ARGUMENT", `cannot decode request: ${err instanceof Error ? err.message : String(err)}`);
+      return errorReply(
+        "INVALID_ARGUMENT",
+        `cannot decode request: ${err instanceof Error ? err.message : String(err)}`,
+      );
     }
-    if (!Array.isArray(request) || request.length < 2 || request.length > 3 || typeof request[0] !== "string" || !Array.isArray(request[1])) {
+    if (
+      !Array.isArray(request) ||
+      request.length < 2 ||
+      request.length > 3 ||
+      typeof request[0] !== "string" ||
+      !Array.isArray(request[1])
+    ) {
       return errorReply("INVALID_ARGUMENT", `expected [method, args, kwargs], got ${describe(request)}`);
     }
     const [method, rawArgs, kwargs] = request as [string, unknown[], unknown];
@@ -57,7 +66,8 @@ export function createRpcHandler(service: ServiceName, handlers: HandlerTable, l
     // kwargs["_ctx"] says who asked; a caller without it (a Python script) is logged as anonymous.
     const rawCtx = kwargs !== null && typeof kwargs === "object" ? (kwargs as Record<string, unknown>)._ctx : undefined;
     const parsedCtx = rawCtx === undefined ? undefined : RpcContext.safeParse(rawCtx);
-    if (parsedCtx && !parsedCtx.success) return errorReply("INVALID_ARGUMENT", `bad kwargs._ctx: ${describeIssues(parsedCtx.error, "_ctx")}`);
+    if (parsedCtx && !parsedCtx.success)
+      return errorReply("INVALID_ARGUMENT", `bad kwargs._ctx: ${describeIssues(parsedCtx.error, "_ctx")}`);
     const ctx: CallContext = {
       userId: parsedCtx?.data.userId ?? "anonymous",
       requestId: parsedCtx?.data.requestId ?? mdp.requestId,
@@ -77,8 +87,14 @@ export function createRpcHandler(service: ServiceName, handlers: HandlerTable, l
       // The mock's own answers are held to the contract: a mismatch is our bug, reported as such.
       const checked = contract.result.safeParse(result);
       if (!checked.success) {
-        logger.error({ ...where, issues: describeIssues(checked.error, "result") }, "mock service: result breaks its contract");
-        return errorReply("INTERNAL", `mock ${service}.${method} built a bad result: ${describeIssues(checked.error, "result")}`);
+        logger.error(
+          { ...where, issues: describeIssues(checked.error, "result") },
+          "mock service: result breaks its contract",
+        );
+        return errorReply(
+          "INTERNAL",
+          `mock ${service}.${method} built a bad result: ${describeIssues(checked.error, "result")}`,
+        );
       }
       return dumps([true, result]);
     } catch (err) {

@@ -44,7 +44,10 @@ export function startSimulation(o: SimulationOptions): Simulation {
     for (const { algorithm, log } of o.algorithms.advance()) o.events.algorithm(algorithm, log);
   };
   const tickTimer = setInterval(guarded("tick", tick), o.tickMs);
-  const fillTimer = setInterval(guarded("fill", () => o.executions.fillStep()), o.fillMs);
+  const fillTimer = setInterval(
+    guarded("fill", () => o.executions.fillStep()),
+    o.fillMs,
+  );
   return {
     tick,
     stop() {

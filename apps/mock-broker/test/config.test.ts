@@ -53,7 +53,9 @@ describe("loadConfig", () => {
   it("refuses a bad value with one line naming the variable, the value and what is allowed", () => {
     expect(() => loadConfig({ MOCK_TICK_MS: "fast" })).toThrow(/^MOCK_TICK_MS="fast" is invalid: .*positive integer/);
     expect(() => loadConfig({ LOG_LEVEL: "loud" })).toThrow(/^LOG_LEVEL="loud" is invalid: .*"info"/);
-    expect(() => loadConfig({ ZMQ_BROKER_URL: "http://x" })).toThrow(/^ZMQ_BROKER_URL="http:\/\/x" is invalid: expected tcp:\/\/host:port/);
+    expect(() => loadConfig({ ZMQ_BROKER_URL: "http://x" })).toThrow(
+      /^ZMQ_BROKER_URL="http:\/\/x" is invalid: expected tcp:\/\/host:port/,
+    );
     expect(() => loadConfig({ ZMQ_PUB_URL: "tcp://localhost" })).toThrow(/^ZMQ_PUB_URL="tcp:\/\/localhost" is invalid/);
     expect(() => loadConfig({ MOCK_SEED: "-1" })).toThrow(/^MOCK_SEED="-1" is invalid/);
   });
@@ -73,11 +75,12 @@ describe("main", () => {
     return p;
   }
 
-
   it("exits 1 with one line on a bad variable", async () => {
     const { out, exited } = run({ MOCK_TICK_MS: "soon" });
     expect(await exited).toBe(1);
-    expect(out.stderr.trim().split("\n")).toEqual([expect.stringMatching(/^mock-broker: MOCK_TICK_MS="soon" is invalid/)]);
+    expect(out.stderr.trim().split("\n")).toEqual([
+      expect.stringMatching(/^mock-broker: MOCK_TICK_MS="soon" is invalid/),
+    ]);
   });
 
   it("serves on ZMQ_BROKER_URL, logs with pino and closes cleanly on SIGTERM", async () => {
@@ -90,12 +93,17 @@ describe("main", () => {
       LOG_LEVEL: "info",
     });
     await waitFor(() => out.stdout.includes("mock trading system ready"), "ready log line", 30_000);
-    const line = JSON.parse(out.stdout.split("\n").find((l) => l.includes("mock trading system ready"))!) as { broker: string; pub: string };
+    const line = JSON.parse(out.stdout.split("\n").find((l) => l.includes("mock trading system ready"))!) as {
+      broker: string;
+      pub: string;
+    };
     expect(line.broker).toBe(`tcp://127.0.0.1:${brokerPort}`);
     expect(line.pub).toBe(`tcp://127.0.0.1:${pubPort}`);
     const client = new MdpClient({ endpoints: `tcp://localhost:${brokerPort}`, timeout: 5000 });
     try {
-      const reply = loads(await client.request("account_service", dumps(["get_accounts", [], { _ctx: { userId: "u", requestId: "r" } }])));
+      const reply = loads(
+        await client.request("account_service", dumps(["get_accounts", [], { _ctx: { userId: "u", requestId: "r" } }])),
+      );
       expect((reply as [boolean, unknown[]])[1]).toHaveLength(3);
     } finally {
       await client.close();

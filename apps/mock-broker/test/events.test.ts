@@ -42,7 +42,11 @@ describe("published events", () => {
       await waitFor(() => eventsOf(`market.${code}`).length >= 3, `ticks of ${code}`);
     }
     const lasts = eventsOf("market.510500").map((e) => (e.event as { last: number }).last);
-    await waitFor(() => new Set(eventsOf("market.510500").map((e) => (e.event as { last: number }).last)).size > 1 || undefined, "500ETF price moves", 30_000);
+    await waitFor(
+      () => new Set(eventsOf("market.510500").map((e) => (e.event as { last: number }).last)).size > 1 || undefined,
+      "500ETF price moves",
+      30_000,
+    );
     expect(lasts.length).toBeGreaterThan(0);
     const options = all.events.filter((e) => (e.event as { kind?: string }).kind === "option");
     const months = new Set(options.map((e) => (e.event as { expiry: string }).expiry));
@@ -52,7 +56,14 @@ describe("published events", () => {
   });
 
   it("account events follow the prices", async () => {
-    await waitFor(() => new Set(eventsOf("account.account1").map((e) => (e.event as { account: { dailyPnl: number } }).account.dailyPnl)).size > 1 || undefined, "account1 P&L moves", 30_000);
+    await waitFor(
+      () =>
+        new Set(
+          eventsOf("account.account1").map((e) => (e.event as { account: { dailyPnl: number } }).account.dailyPnl),
+        ).size > 1 || undefined,
+      "account1 P&L moves",
+      30_000,
+    );
   });
 
   it("running algorithms progress and publish their log lines", async () => {
@@ -67,13 +78,27 @@ describe("published events", () => {
 
 describe("executions over the wire", () => {
   const straddle: Instruction[] = [
-    { type: "straddle", text: "双卖 500 当月 10手", side: "sell", structure: "straddle", otmSteps: 0, underlying: "510500", month: "current", size: { unit: "lots", value: 10 } },
+    {
+      type: "straddle",
+      text: "双卖 500 当月 10手",
+      side: "sell",
+      structure: "straddle",
+      otmSteps: 0,
+      underlying: "510500",
+      month: "current",
+      size: { unit: "lots", value: 10 },
+    },
   ];
-  const executionEvents = (id: string): ExecutionEvent[] => eventsOf(`execution.${id}`).map((e) => topics.execution.event.parse(e.event));
+  const executionEvents = (id: string): ExecutionEvent[] =>
+    eventsOf(`execution.${id}`).map((e) => topics.execution.event.parse(e.event));
 
   it("an execution fills leg by leg to completed, publishing each step", async () => {
     const e = await h.call("instruction_service", "execute_instructions", [straddle, ["account1", "account2"]]);
-    const last = await waitFor(() => executionEvents(e.id).at(-1)?.execution.status === "completed" && executionEvents(e.id), "execution completed", 30_000);
+    const last = await waitFor(
+      () => executionEvents(e.id).at(-1)?.execution.status === "completed" && executionEvents(e.id),
+      "execution completed",
+      30_000,
+    );
     const progress = last.map((ev) => ev.execution.progress);
     expect(progress).toEqual([...progress].sort((a, b) => a - b));
     expect(progress[0]).toBe(0);
@@ -86,7 +111,10 @@ describe("executions over the wire", () => {
 
   it("a cancel mid-way ends cancelled with the unfilled legs cancelled", async () => {
     const e = await h.call("instruction_service", "execute_instructions", [straddle, ["account1", "account2"]]);
-    await waitFor(async () => (await h.call("instruction_service", "get_execution_status", [e.id])).progress > 0, "first fill");
+    await waitFor(
+      async () => (await h.call("instruction_service", "get_execution_status", [e.id])).progress > 0,
+      "first fill",
+    );
     const cancelled = await h.call("instruction_service", "cancel_execution", [e.id]);
     expect(cancelled.status).toBe("cancelled");
     expect(cancelled.progress).toBeGreaterThan(0);

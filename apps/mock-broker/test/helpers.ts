@@ -22,7 +22,12 @@ export class MockHarness {
   }
 
   /** Sends pickle([method, args, kwargs]) and returns the decoded [ok, value]. */
-  async raw(service: string, method: string, args: unknown[], o: { requestId?: string; kwargs?: object } = {}): Promise<unknown> {
+  async raw(
+    service: string,
+    method: string,
+    args: unknown[],
+    o: { requestId?: string; kwargs?: object } = {},
+  ): Promise<unknown> {
     const requestId = o.requestId ?? this.client.nextRequestId();
     const kwargs = o.kwargs ?? { _ctx: { userId: CTX.userId, requestId } };
     const reply = await this.client.request(service, dumps([method, args, kwargs]), { requestId });
@@ -30,7 +35,12 @@ export class MockHarness {
   }
 
   /** A call whose reply must be a success matching the method's result schema. */
-  async call<S extends ServiceName, M extends MethodName<S>>(service: S, method: M, args: unknown[], o: { requestId?: string } = {}): Promise<ResultOf<S, M>> {
+  async call<S extends ServiceName, M extends MethodName<S>>(
+    service: S,
+    method: M,
+    args: unknown[],
+    o: { requestId?: string } = {},
+  ): Promise<ResultOf<S, M>> {
     const out = readReply(service, method, await this.raw(service, method, args, o));
     if (!out.ok) throw new Error(`${service}.${method} failed: ${out.error.code}: ${out.error.message}`);
     return out.result;

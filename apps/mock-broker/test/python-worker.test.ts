@@ -26,12 +26,18 @@ describe.skipIf(python === undefined)("python reference worker through our broke
   beforeAll(async () => {
     broker = new MdpBroker({ heartbeatInterval: 200 });
     const url = await broker.bind("tcp://127.0.0.1:*");
-    child = spawn(python as string, [script, url, ...SERVICES, "--heartbeat", "200", "--reconnect", "200"], { stdio: ["ignore", "pipe", "pipe"] });
+    child = spawn(python as string, [script, url, ...SERVICES, "--heartbeat", "200", "--reconnect", "200"], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     child.stdout?.on("data", (d: Buffer) => {
       banner += d.toString();
     });
     child.stderr?.on("data", () => {}); // per-call audit lines; drained so the pipe never fills
-    await waitFor(() => SERVICES.every((s) => broker.stats().services[s]?.workers === 1), "python workers registered", 20_000);
+    await waitFor(
+      () => SERVICES.every((s) => broker.stats().services[s]?.workers === 1),
+      "python workers registered",
+      20_000,
+    );
     client = new MdpClient({ endpoints: url, timeout: 5000, retries: 2, idPrefix: "py-test" });
   });
 
@@ -43,7 +49,9 @@ describe.skipIf(python === undefined)("python reference worker through our broke
 
   async function call(service: ServiceName, method: string, args: unknown[]): Promise<unknown> {
     const requestId = client.nextRequestId();
-    return loads(await client.request(service, dumps([method, args, { _ctx: { userId: "user-test", requestId } }]), { requestId }));
+    return loads(
+      await client.request(service, dumps([method, args, { _ctx: { userId: "user-test", requestId } }]), { requestId }),
+    );
   }
 
   async function ok<S extends ServiceName, M extends MethodName<S>>(service: S, method: M, args: unknown[]) {
@@ -63,11 +71,23 @@ describe.skipIf(python === undefined)("python reference worker through our broke
   });
 
   it("answers errors in the <CODE>: message form", async () => {
-    const missing = readReply("account_service", "get_account", await call("account_service", "get_account", ["account9"]));
+    const missing = readReply(
+      "account_service",
+      "get_account",
+      await call("account_service", "get_account", ["account9"]),
+    );
     expect(missing).toEqual({ ok: false, error: { code: "NOT_FOUND", message: "no account account9" } });
-    const unknown = readReply("instruction_service", "cancel_execution", await call("instruction_service", "cancel_execution", ["x"]));
+    const unknown = readReply(
+      "instruction_service",
+      "cancel_execution",
+      await call("instruction_service", "cancel_execution", ["x"]),
+    );
     expect(!unknown.ok && unknown.error.code).toBe("NOT_FOUND");
-    const badLogin = readReply("auth_service", "authenticate", await call("auth_service", "authenticate", ["admin", "wrong"]));
+    const badLogin = readReply(
+      "auth_service",
+      "authenticate",
+      await call("auth_service", "authenticate", ["admin", "wrong"]),
+    );
     expect(!badLogin.ok && badLogin.error.code).toBe("UNAUTHENTICATED");
     const garbage = loads(await client.request("auth_service", Buffer.from("garbage"))) as [boolean, string];
     expect(garbage[0]).toBe(false);

@@ -20,7 +20,9 @@ describe("auth_service", () => {
     expect(admin.permissions).toContain("admin");
     const trader = await h.call("auth_service", "authenticate", ["trader1", "trader123"]);
     expect(trader.user).toMatchObject({ id: "user-trader1", role: "trader" });
-    expect(trader.permissions).toEqual(expect.arrayContaining(["instruction:execute", "algorithm:control", "account:write"]));
+    expect(trader.permissions).toEqual(
+      expect.arrayContaining(["instruction:execute", "algorithm:control", "account:write"]),
+    );
     const viewer = await h.call("auth_service", "authenticate", ["viewer1", "viewer123"]);
     expect(viewer.user.role).toBe("viewer");
     expect(viewer.permissions).not.toContain("account:write");
@@ -43,16 +45,30 @@ describe("auth_service", () => {
       permissions: ["account:read", "algorithm:read", "market:read"],
       allAccounts: true,
     });
-    expect(await h.call("auth_service", "verify_user", ["user-admin"])).toEqual({ userId: "user-admin", exists: true, active: true });
-    expect(await h.call("auth_service", "verify_user", ["ghost"])).toEqual({ userId: "ghost", exists: false, active: false });
+    expect(await h.call("auth_service", "verify_user", ["user-admin"])).toEqual({
+      userId: "user-admin",
+      exists: true,
+      active: true,
+    });
+    expect(await h.call("auth_service", "verify_user", ["ghost"])).toEqual({
+      userId: "ghost",
+      exists: false,
+      active: false,
+    });
     expect((await h.fail("auth_service", "get_user_permissions", ["ghost"])).code).toBe("NOT_FOUND");
   });
 
   it("change_password really changes the hash", async () => {
-    expect((await h.fail("auth_service", "change_password", ["user-viewer1", "wrong-old", "viewer456"])).code).toBe("UNAUTHENTICATED");
-    expect((await h.fail("auth_service", "change_password", ["user-viewer1", "viewer123", "x"])).code).toBe("INVALID_ARGUMENT");
+    expect((await h.fail("auth_service", "change_password", ["user-viewer1", "wrong-old", "viewer456"])).code).toBe(
+      "UNAUTHENTICATED",
+    );
+    expect((await h.fail("auth_service", "change_password", ["user-viewer1", "viewer123", "x"])).code).toBe(
+      "INVALID_ARGUMENT",
+    );
     expect((await h.fail("auth_service", "change_password", ["ghost", "a", "bcdefgh"])).code).toBe("NOT_FOUND");
-    expect(await h.call("auth_service", "change_password", ["user-viewer1", "viewer123", "viewer456"])).toEqual({ changed: true });
+    expect(await h.call("auth_service", "change_password", ["user-viewer1", "viewer123", "viewer456"])).toEqual({
+      changed: true,
+    });
     expect((await h.fail("auth_service", "authenticate", ["viewer1", "viewer123"])).code).toBe("UNAUTHENTICATED");
     expect((await h.call("auth_service", "authenticate", ["viewer1", "viewer456"])).user.id).toBe("user-viewer1");
     await h.call("auth_service", "change_password", ["user-viewer1", "viewer456", "viewer123"]);
@@ -80,7 +96,10 @@ describe("account_service", () => {
   });
 
   it("verify_positions: account1 matches, account3 shows the broker's mismatch", async () => {
-    expect(await h.call("account_service", "verify_positions", ["account1"])).toMatchObject({ matched: true, mismatches: [] });
+    expect(await h.call("account_service", "verify_positions", ["account1"])).toMatchObject({
+      matched: true,
+      mismatches: [],
+    });
     const v3 = await h.call("account_service", "verify_positions", ["account3"]);
     expect(v3.matched).toBe(false);
     expect(v3.mismatches[0]!.broker).toBe(v3.mismatches[0]!.local - 2);
@@ -89,7 +108,11 @@ describe("account_service", () => {
   it("set_account_enabled toggles, and a disabled account refuses real executions", async () => {
     expect((await h.call("account_service", "set_account_enabled", ["account3", false])).enabled).toBe(false);
     const parsed = await h.call("instruction_service", "parse_instructions", ["买购 50 下月 平值 2手", ["account3"]]);
-    const refused = await h.fail("instruction_service", "execute_instructions", [parsed.instructions, ["account3"], false]);
+    const refused = await h.fail("instruction_service", "execute_instructions", [
+      parsed.instructions,
+      ["account3"],
+      false,
+    ]);
     expect(refused).toEqual({ code: "CONFLICT", message: "account account3 is disabled" });
     expect((await h.call("account_service", "set_account_enabled", ["account3", true])).enabled).toBe(true);
   });
@@ -106,7 +129,9 @@ describe("algorithm_service", () => {
   });
 
   it("commands follow the algorithm's state; an impossible one is CONFLICT", async () => {
-    expect((await h.call("algorithm_service", "send_algorithm_command", ["algo-003", "resume"])).status).toBe("running");
+    expect((await h.call("algorithm_service", "send_algorithm_command", ["algo-003", "resume"])).status).toBe(
+      "running",
+    );
     expect((await h.call("algorithm_service", "send_algorithm_command", ["algo-003", "pause"])).status).toBe("paused");
     const conflict = await h.fail("algorithm_service", "send_algorithm_command", ["algo-005", "pause"]);
     expect(conflict.code).toBe("CONFLICT");
@@ -118,9 +143,18 @@ describe("algorithm_service", () => {
 
 describe("instruction_service", () => {
   it("parses the desk's shorthand and names what it cannot read", async () => {
-    const out = await h.call("instruction_service", "parse_instructions", ["双卖 500 当月 万1 的v", ["account1", "account2"]]);
+    const out = await h.call("instruction_service", "parse_instructions", [
+      "双卖 500 当月 万1 的v",
+      ["account1", "account2"],
+    ]);
     expect(out.instructions).toEqual([
-      expect.objectContaining({ type: "straddle", side: "sell", underlying: "510500", month: "current", size: { unit: "vega", value: 10000 } }),
+      expect.objectContaining({
+        type: "straddle",
+        side: "sell",
+        underlying: "510500",
+        month: "current",
+        size: { unit: "vega", value: 10000 },
+      }),
     ]);
     expect(out.accounts).toEqual(["account1", "account2"]);
     const bad = await h.fail("instruction_service", "parse_instructions", ["双卖 500 xyz", ["account1"]]);
@@ -132,9 +166,16 @@ describe("instruction_service", () => {
   });
 
   it("a vega-sized straddle becomes lots from vega per contract; a dry run completes at once and leaves positions alone", async () => {
-    const { instructions } = await h.call("instruction_service", "parse_instructions", ["双卖 500 当月 万1 的v", ["account1"]]);
+    const { instructions } = await h.call("instruction_service", "parse_instructions", [
+      "双卖 500 当月 万1 的v",
+      ["account1"],
+    ]);
     const before = await h.call("account_service", "get_positions", ["account1"]);
-    const dry = await h.call("instruction_service", "execute_instructions", [instructions, ["account1", "account2"], true]);
+    const dry = await h.call("instruction_service", "execute_instructions", [
+      instructions,
+      ["account1", "account2"],
+      true,
+    ]);
     expect(dry).toMatchObject({ status: "completed", dryRun: true, progress: 1 });
     expect(dry.legs).toHaveLength(4);
     const [call, put] = dry.legs;
@@ -151,7 +192,16 @@ describe("instruction_service", () => {
 
   it("a real execution fills leg by leg, updates positions, and can be read back", async () => {
     const instructions: Instruction[] = [
-      { type: "single", text: "买购 300 下月 平值 3手", side: "buy", right: "call", underlying: "510300", month: "next", strike: { kind: "atm" }, size: { unit: "lots", value: 3 } },
+      {
+        type: "single",
+        text: "买购 300 下月 平值 3手",
+        side: "buy",
+        right: "call",
+        underlying: "510300",
+        month: "next",
+        strike: { kind: "atm" },
+        size: { unit: "lots", value: 3 },
+      },
     ];
     const e = await h.call("instruction_service", "execute_instructions", [instructions, ["account3"]]);
     expect(e.status).toBe("running");
@@ -177,7 +227,18 @@ describe("instruction_service", () => {
     expect(r.legs.length).toBe(4); // two short 500ETF legs: buy back, sell next month
     expect(r.legs.filter((l) => l.side === "buy")).toHaveLength(2);
     const bad = await h.fail("instruction_service", "execute_instructions", [
-      [{ type: "single", text: "买购 500 当月 9.0 1手", side: "buy", right: "call", underlying: "510500", month: "current", strike: { kind: "price", price: 9 }, size: { unit: "lots", value: 1 } }],
+      [
+        {
+          type: "single",
+          text: "买购 500 当月 9.0 1手",
+          side: "buy",
+          right: "call",
+          underlying: "510500",
+          month: "current",
+          strike: { kind: "price", price: 9 },
+          size: { unit: "lots", value: 1 },
+        },
+      ],
       ["account1"],
       true,
     ]);
@@ -245,15 +306,22 @@ describe("every method", () => {
     const badCtx = await h.raw("account_service", "get_accounts", [], { kwargs: { _ctx: { userId: 5 } } });
     expect(badCtx).toEqual([false, expect.stringMatching(/^INVALID_ARGUMENT: bad kwargs._ctx/)]);
     // A caller without _ctx (a plain Python script) is served, logged as anonymous.
-    expect((await h.raw("account_service", "get_accounts", [], { kwargs: {} }) as unknown[])[0]).toBe(true);
+    expect(((await h.raw("account_service", "get_accounts", [], { kwargs: {} })) as unknown[])[0]).toBe(true);
     expect((await h.call("account_service", "get_accounts", [])).length).toBe(3);
   });
 
   it("deduplicates a write by requestId: a repeated execute_instructions creates one execution", async () => {
-    const { instructions } = await h.call("instruction_service", "parse_instructions", ["买沽 50 下月 平值 1手", ["account1"]]);
+    const { instructions } = await h.call("instruction_service", "parse_instructions", [
+      "买沽 50 下月 平值 1手",
+      ["account1"],
+    ]);
     const requestId = h.client.nextRequestId();
-    const first = await h.call("instruction_service", "execute_instructions", [instructions, ["account1"], true], { requestId });
-    const again = await h.call("instruction_service", "execute_instructions", [instructions, ["account1"], true], { requestId });
+    const first = await h.call("instruction_service", "execute_instructions", [instructions, ["account1"], true], {
+      requestId,
+    });
+    const again = await h.call("instruction_service", "execute_instructions", [instructions, ["account1"], true], {
+      requestId,
+    });
     expect(again).toEqual(first);
     const next = await h.call("instruction_service", "execute_instructions", [instructions, ["account1"], true]);
     // Counter-based ids: the repeat did not create an execution in between.

@@ -26,14 +26,20 @@ export function readReply<S extends ServiceName, M extends MethodName<S>>(
   const where = `${service}.${method}`;
   const envelope = RpcReply.safeParse(reply);
   if (!envelope.success) {
-    return { ok: false, error: { code: "INTERNAL", message: `bad reply from ${where}: expected [true, result] or [false, message]` } };
+    return {
+      ok: false,
+      error: { code: "INTERNAL", message: `bad reply from ${where}: expected [true, result] or [false, message]` },
+    };
   }
   const [ok, payload] = envelope.data;
   if (!ok) return { ok: false, error: parseBackendError(payload) };
   const contract = contracts[service][method] as MethodContract;
   const result = contract.result.safeParse(payload);
   if (!result.success) {
-    return { ok: false, error: { code: "INTERNAL", message: `bad reply from ${where}: ${describeIssues(result.error, "result")}` } };
+    return {
+      ok: false,
+      error: { code: "INTERNAL", message: `bad reply from ${where}: ${describeIssues(result.error, "result")}` },
+    };
   }
   return { ok: true, result: result.data as ResultOf<S, M> };
 }

@@ -8,13 +8,7 @@ import {
   SetAccountEnabledArgs,
   VerifyPositionsResult,
 } from "./account.js";
-import {
-  Algorithm,
-  AlgorithmIdArgs,
-  AlgorithmLog,
-  GetAlgorithmsArgs,
-  SendAlgorithmCommandArgs,
-} from "./algorithm.js";
+import { Algorithm, AlgorithmIdArgs, AlgorithmLog, GetAlgorithmsArgs, SendAlgorithmCommandArgs } from "./algorithm.js";
 import {
   AuthenticateArgs,
   AuthenticateResult,

@@ -138,7 +138,12 @@ export const buyCallAtPrice: Instruction = {
 };
 
 export const closeAll: Instruction = { type: "close", text: "平仓" };
-export const close500Current: Instruction = { type: "close", text: "平 500 当月", underlying: "510500", month: "current" };
+export const close500Current: Instruction = {
+  type: "close",
+  text: "平 500 当月",
+  underlying: "510500",
+  month: "current",
+};
 export const rollCurrentToNext: Instruction = { type: "roll", text: "移仓 当月 到 下月", from: "current", to: "next" };
 
 export const allInstructions: Instruction[] = [
@@ -225,9 +230,26 @@ export const underlyingTick: MarketTick = {
   change: 0.0041,
 };
 
-export const accountEvent: AccountEvent = { seq: 5, ts: "2025-11-24T06:30:01Z", accountId: "account1", account: account1, risk: risk1 };
-export const algorithmEvent: AlgorithmEvent = { seq: 9, ts: "2025-11-24T06:30:01Z", algorithmId: twap.id, algorithm: twap, log: algoLog };
-export const executionEvent: ExecutionEvent = { seq: 2, ts: "2025-11-24T06:30:01Z", executionId: execution.id, execution };
+export const accountEvent: AccountEvent = {
+  seq: 5,
+  ts: "2025-11-24T06:30:01Z",
+  accountId: "account1",
+  account: account1,
+  risk: risk1,
+};
+export const algorithmEvent: AlgorithmEvent = {
+  seq: 9,
+  ts: "2025-11-24T06:30:01Z",
+  algorithmId: twap.id,
+  algorithm: twap,
+  log: algoLog,
+};
+export const executionEvent: ExecutionEvent = {
+  seq: 2,
+  ts: "2025-11-24T06:30:01Z",
+  executionId: execution.id,
+  execution,
+};
 
 type Examples = { [S in ServiceName]: { [M in MethodName<S>]: { args: ArgsInputOf<S, M>; result: ResultOf<S, M> } } };
 
@@ -238,7 +260,15 @@ export const methodExamples: Examples = {
       args: ["trader1", "trader123"],
       result: {
         user: { id: "u-trader1", username: "trader1", displayName: "交易员一", role: "trader", active: true },
-        permissions: ["account:read", "account:write", "algorithm:read", "algorithm:control", "instruction:parse", "instruction:execute", "market:read"],
+        permissions: [
+          "account:read",
+          "account:write",
+          "algorithm:read",
+          "algorithm:control",
+          "instruction:parse",
+          "instruction:execute",
+          "market:read",
+        ],
       },
     },
     verify_user: { args: ["u-trader1"], result: { userId: "u-trader1", exists: true, active: true } },
@@ -271,10 +301,19 @@ export const methodExamples: Examples = {
     },
   },
   algorithm_service: {
-    get_algorithms: { args: [], result: [twap, { ...twap, id: "algo-2", kind: "DELTA_HEDGER", status: "paused", targetQuantity: 0, filledQuantity: 0 }] },
+    get_algorithms: {
+      args: [],
+      result: [
+        twap,
+        { ...twap, id: "algo-2", kind: "DELTA_HEDGER", status: "paused", targetQuantity: 0, filledQuantity: 0 },
+      ],
+    },
     get_algorithm: { args: [twap.id], result: twap },
     send_algorithm_command: { args: [twap.id, "pause"], result: { ...twap, status: "paused" } },
-    get_algorithm_logs: { args: [twap.id], result: [algoLog, { ...algoLog, level: "warn", message: "spread wide, waiting" }] },
+    get_algorithm_logs: {
+      args: [twap.id],
+      result: [algoLog, { ...algoLog, level: "warn", message: "spread wide, waiting" }],
+    },
   },
   instruction_service: {
     parse_instructions: {

@@ -13,7 +13,10 @@ describe("python-scripts/contracts.schema.json", () => {
   it("equals the freshly generated document (run `pnpm --filter @desk/contracts gen:schema` if not)", () => {
     expect(existsSync(committedPath), `${committedPath} is missing`).toBe(true);
     const committed = readFileSync(committedPath, "utf8");
-    expect(committed === renderJsonSchema(), "contracts.schema.json is stale: run `pnpm --filter @desk/contracts gen:schema`").toBe(true);
+    expect(
+      committed === renderJsonSchema(),
+      "contracts.schema.json is stale: run `pnpm --filter @desk/contracts gen:schema`",
+    ).toBe(true);
   });
 
   it("indexes every method and topic, and every $ref resolves", () => {
@@ -68,7 +71,11 @@ describe.skipIf(python === "")("Python jsonschema agrees with zod", () => {
       { def: "Instruction", value: { type: "spread", text: "x" }, valid: false },
       { def: "market.event", value: { ...optionTick, ts: "2025-11-24T14:30:00" }, valid: false },
       { def: "account_service.get_positions.args", value: [], valid: false },
-      { def: "instruction_service.execute_instructions.args", value: [[sellStraddle], ["account1"], true, 1], valid: false },
+      {
+        def: "instruction_service.execute_instructions.args",
+        value: [[sellStraddle], ["account1"], true, 1],
+        valid: false,
+      },
       { def: "error", value: { code: "NOT_FOUND", message: "x" }, valid: true },
       { def: "error", value: { code: "TEAPOT", message: "x" }, valid: false },
     );

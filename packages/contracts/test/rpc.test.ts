@@ -27,7 +27,7 @@ describe("backend errors", () => {
 
   it("reads a message without a code as INTERNAL, tracebacks reduced to their last line", () => {
     expect(parseBackendError("something broke")).toEqual({ code: "INTERNAL", message: "something broke" });
-    const tb = 'Traceback (most recent call last):\n  File "x.py", line 1\nKeyError: \'account9\'\n';
+    const tb = "Traceback (most recent call last):\n  File \"x.py\", line 1\nKeyError: 'account9'\n";
     expect(parseBackendError(tb)).toEqual({ code: "INTERNAL", message: "KeyError: 'account9'" });
     expect(parseBackendError("")).toEqual({ code: "INTERNAL", message: "backend error" });
     expect(parseBackendError("NOT_A_CODE: x")).toEqual({ code: "INTERNAL", message: "NOT_A_CODE: x" });

@@ -51,7 +51,9 @@ describe("every method accepts a realistic call and reply", () => {
   for (const [service, methods] of Object.entries(methodExamples)) {
     for (const [method, example] of Object.entries(methods as Record<string, { args: unknown; result: unknown }>)) {
       it(`${service}.${method}`, () => {
-        const contract = (contracts as unknown as Record<string, Record<string, { args: z.ZodType; result: z.ZodType }>>)[service]![method]!;
+        const contract = (
+          contracts as unknown as Record<string, Record<string, { args: z.ZodType; result: z.ZodType }>>
+        )[service]![method]!;
         accepts(contract.args, example.args);
         accepts(contract.result, example.result);
       });

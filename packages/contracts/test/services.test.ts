@@ -40,7 +40,13 @@ describe("the registry", () => {
 
   it("marks exactly the five state-changing methods as writes", () => {
     expect([...writeMethods].sort()).toEqual(
-      ["cancel_execution", "change_password", "execute_instructions", "send_algorithm_command", "set_account_enabled"].sort(),
+      [
+        "cancel_execution",
+        "change_password",
+        "execute_instructions",
+        "send_algorithm_command",
+        "set_account_enabled",
+      ].sort(),
     );
     for (const { method, contract } of methodList) {
       expect(contract.kind).toBe(writeMethods.has(method) ? "write" : "read");

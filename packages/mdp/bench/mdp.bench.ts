@@ -59,11 +59,7 @@ function percentile(sorted: Float64Array, p: number): number {
 }
 
 /** Runs `call` in closed-loop lanes for the duration (after a short warm-up). */
-async function measure(
-  name: string,
-  o: BenchOptions,
-  call: () => Promise<unknown>,
-): Promise<BenchCase> {
+async function measure(name: string, o: BenchOptions, call: () => Promise<unknown>): Promise<BenchCase> {
   const durationMs = o.durationMs ?? defaultDuration;
   const warmUntil = performance.now() + Math.min(300, durationMs / 4);
   await Promise.all(
@@ -147,10 +143,18 @@ async function startMdpBackend(sessions: number): Promise<Backend> {
  * Runs the server side in a child process (this same file with --serve), the
  * way a gateway talks to a separate broker/backend process.
  */
-async function startInChild(kind: "raw" | "mdp" | "broker" | "worker", sessions: number, endpoint = ""): Promise<Backend> {
-  const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), "--serve", kind, String(sessions), endpoint], {
-    stdio: ["pipe", "pipe", "inherit"],
-  });
+async function startInChild(
+  kind: "raw" | "mdp" | "broker" | "worker",
+  sessions: number,
+  endpoint = "",
+): Promise<Backend> {
+  const child = spawn(
+    process.execPath,
+    [...process.execArgv, fileURLToPath(import.meta.url), "--serve", kind, String(sessions), endpoint],
+    {
+      stdio: ["pipe", "pipe", "inherit"],
+    },
+  );
   const bound = await new Promise<string>((resolve, reject) => {
     child.once("exit", (code) => reject(new Error(`bench server exited (${code})`)));
     child.stdout.once("data", (d: Buffer) => resolve(d.toString().trim()));
@@ -266,7 +270,8 @@ export function formatResults(r: MdpBenchResults): string {
   const row = (c: BenchCase): string =>
     `${c.name.padEnd(32)} c=${String(c.concurrency).padStart(3)}  ${c.reqPerSec.toFixed(0).padStart(7)} req/s  p50 ${c.p50Ms.toFixed(3)} ms  p99 ${c.p99Ms.toFixed(3)} ms  (${c.requests} req in ${c.seconds.toFixed(2)} s)`;
   const lines = [...r.raw.map(row), ...r.mdp.map(row)];
-  for (const { concurrency, ratio } of r.ratios) lines.push(`MDP/raw at concurrency ${concurrency}: ${ratio.toFixed(2)}`);
+  for (const { concurrency, ratio } of r.ratios)
+    lines.push(`MDP/raw at concurrency ${concurrency}: ${ratio.toFixed(2)}`);
   return lines.join("\n");
 }
 
@@ -301,7 +306,9 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
     await serve(process.argv[3] ?? "raw", Number(process.argv[4] ?? "16"), process.argv[5] ?? "");
   } else {
     const layout = layoutFromEnv();
-    console.log(`@desk/mdp bench: layout ${layout}, ${quick ? "quick " : ""}${defaultDuration} ms per case, 64-byte payloads`);
+    console.log(
+      `@desk/mdp bench: layout ${layout}, ${quick ? "quick " : ""}${defaultDuration} ms per case, 64-byte payloads`,
+    );
     const results = await benchAll({ layout });
     console.log(formatResults(results));
   }

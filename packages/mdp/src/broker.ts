@@ -208,7 +208,13 @@ export class MdpBroker {
     const serviceFrame = msg[3] as Buffer;
     if (serviceFrame.length === 0 || serviceFrame.length > 255) {
       this.counters.malformed++;
-      this.sendError(client, serviceFrame, msg[4] as Buffer, BrokerErrorCode.MALFORMED, "service name must be 1..255 bytes");
+      this.sendError(
+        client,
+        serviceFrame,
+        msg[4] as Buffer,
+        BrokerErrorCode.MALFORMED,
+        "service name must be 1..255 bytes",
+      );
       return;
     }
     const name = serviceFrame.toString();
@@ -249,7 +255,13 @@ export class MdpBroker {
     this.writer.send(frames);
   }
 
-  private sendError(client: Buffer, serviceFrame: Buffer, requestId: Buffer, code: BrokerErrorCode, message: string): void {
+  private sendError(
+    client: Buffer,
+    serviceFrame: Buffer,
+    requestId: Buffer,
+    code: BrokerErrorCode,
+    message: string,
+  ): void {
     this.writer.send([client, EMPTY_FRAME, CLIENT_FRAME, serviceFrame, requestId, ERROR_MARKER_FRAME, code, message]);
   }
 
@@ -407,7 +419,13 @@ export class MdpBroker {
     if (job !== null) {
       worker.job = null;
       this.counters.workersLost++;
-      this.sendError(job.client, service.frame, job.msg[4] as Buffer, BrokerErrorCode.WORKER_LOST, `worker for ${service.name} lost: ${why}`);
+      this.sendError(
+        job.client,
+        service.frame,
+        job.msg[4] as Buffer,
+        BrokerErrorCode.WORKER_LOST,
+        `worker for ${service.name} lost: ${why}`,
+      );
     }
   }
 
@@ -433,11 +451,21 @@ export class MdpBroker {
   };
 
   private expireQueued(service: Service, now: number): void {
-    for (let job = service.queue.peek(); job !== undefined && now - job.at > this.requestTtl; job = service.queue.peek()) {
+    for (
+      let job = service.queue.peek();
+      job !== undefined && now - job.at > this.requestTtl;
+      job = service.queue.peek()
+    ) {
       service.queue.shift();
       this.queuedTotal--;
       this.counters.expired++;
-      this.sendError(job.client, service.frame, job.msg[4] as Buffer, BrokerErrorCode.EXPIRED, `no ${service.name} worker within ${this.requestTtl} ms`);
+      this.sendError(
+        job.client,
+        service.frame,
+        job.msg[4] as Buffer,
+        BrokerErrorCode.EXPIRED,
+        `no ${service.name} worker within ${this.requestTtl} ms`,
+      );
     }
   }
 }

@@ -210,9 +210,7 @@ export class MdpClient {
     // dead broker cannot deliver a burst of stale duplicates when it returns.
     const socket = new Dealer({ immediate: true, linger: 0 });
     socket.connect(endpoint);
-    const writer = new SocketWriter(socket, (err) =>
-      this.logger.warn({ err, endpoint }, "mdp client: send failed"),
-    );
+    const writer = new SocketWriter(socket, (err) => this.logger.warn({ err, endpoint }, "mdp client: send failed"));
     const conn: Connection = { socket, writer, endpoint, openedAt: Date.now() };
     void readLoop(socket, this.handleReply, this.logger, "mdp client");
     return conn;
@@ -269,7 +267,11 @@ export class MdpClient {
       return;
     }
     const known = KNOWN_BROKER_CODES.has(code);
-    this.fail(p, known ? (code as MdpErrorCode) : "BAD_REPLY", known ? message : `unknown broker error ${code}: ${message}`);
+    this.fail(
+      p,
+      known ? (code as MdpErrorCode) : "BAD_REPLY",
+      known ? message : `unknown broker error ${code}: ${message}`,
+    );
   }
 
   private readonly onTimeout = (p: Pending): void => {

@@ -16,11 +16,7 @@ export class MdpError extends Error {
   requestId?: string;
   tries?: number;
 
-  constructor(
-    code: MdpErrorCode,
-    message: string,
-    details?: { service?: string; requestId?: string; tries?: number },
-  ) {
+  constructor(code: MdpErrorCode, message: string, details?: { service?: string; requestId?: string; tries?: number }) {
     super(message);
     this.code = code;
     if (details?.service !== undefined) this.service = details.service;

@@ -81,7 +81,8 @@ export class MdpWorker {
   private readonly counters = { handled: 0, cacheHits: 0, reconnects: 0 };
 
   constructor(o: MdpWorkerOptions) {
-    if (typeof o.endpoint !== "string" || o.endpoint.length === 0) throw new TypeError("MdpWorker: endpoint is required");
+    if (typeof o.endpoint !== "string" || o.endpoint.length === 0)
+      throw new TypeError("MdpWorker: endpoint is required");
     if (typeof o.service !== "string" || o.service.length === 0) throw new TypeError("MdpWorker: service is required");
     if (typeof o.handler !== "function") throw new TypeError("MdpWorker: handler must be a function");
     this.endpoint = o.endpoint;
@@ -149,7 +150,13 @@ export class MdpWorker {
     s.lastHeard = Date.now();
     s.writer.send([EMPTY_FRAME, WORKER_FRAME, READY_FRAME, this.serviceFrame]);
     const generation = s.generation;
-    void readLoop(socket, (msg) => this.onMessage(s, msg), this.logger, "mdp worker", () => s.generation === generation);
+    void readLoop(
+      socket,
+      (msg) => this.onMessage(s, msg),
+      this.logger,
+      "mdp worker",
+      () => s.generation === generation,
+    );
   }
 
   private drop(s: Session): void {
@@ -164,7 +171,10 @@ export class MdpWorker {
     this.drop(s);
     if (!this.running || s.reconnectTimer !== undefined) return;
     this.counters.reconnects++;
-    this.logger.warn({ endpoint: this.endpoint, service: this.service, session: s.index, why }, "mdp worker: reconnecting");
+    this.logger.warn(
+      { endpoint: this.endpoint, service: this.service, session: s.index, why },
+      "mdp worker: reconnecting",
+    );
     s.reconnectTimer = setTimeout(() => this.connect(s), delay);
   }
 
@@ -267,7 +277,10 @@ export class MdpWorker {
     }
     if (result instanceof Uint8Array) return result;
     return Promise.resolve(result).then(
-      (reply) => (reply instanceof Uint8Array ? reply : this.failed(new TypeError("MdpWorker: handler must return a Uint8Array"), requestId)),
+      (reply) =>
+        reply instanceof Uint8Array
+          ? reply
+          : this.failed(new TypeError("MdpWorker: handler must return a Uint8Array"), requestId),
       (err: unknown) => this.failed(err, requestId),
     );
   }

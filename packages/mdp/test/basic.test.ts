@@ -17,10 +17,14 @@ describe("request/reply through the broker", () => {
 
   it("answers 1,000 concurrent requests, each with its own reply", async () => {
     const { url, broker } = await h.broker();
-    await h.worker(url, "upper", (p, ctx) => Buffer.from(`${ctx.requestId}:${p.toString().toUpperCase()}`), { concurrency: 4 });
+    await h.worker(url, "upper", (p, ctx) => Buffer.from(`${ctx.requestId}:${p.toString().toUpperCase()}`), {
+      concurrency: 4,
+    });
     const client = h.client(url, { timeout: 10_000 });
     const ids = Array.from({ length: 1000 }, () => client.nextRequestId());
-    const replies = await Promise.all(ids.map((id, i) => client.request("upper", Buffer.from(`msg-${i}`), { requestId: id })));
+    const replies = await Promise.all(
+      ids.map((id, i) => client.request("upper", Buffer.from(`msg-${i}`), { requestId: id })),
+    );
     for (const [i, r] of replies.entries()) expect(r.toString()).toBe(`${ids[i]}:MSG-${i}`);
     expect(client.stats()).toMatchObject({ inFlight: 0, replies: 1000, lateReplies: 0, timeouts: 0 });
     expect(broker.stats().replies).toBe(1000);

@@ -26,7 +26,12 @@ export class Harness {
     return { broker, url };
   }
 
-  async worker(endpoint: string, service: string, handler: MdpHandler, o: Partial<ConstructorParameters<typeof MdpWorker>[0]> = {}) {
+  async worker(
+    endpoint: string,
+    service: string,
+    handler: MdpHandler,
+    o: Partial<ConstructorParameters<typeof MdpWorker>[0]> = {},
+  ) {
     const worker = this.track(new MdpWorker({ endpoint, service, handler, ...FAST, reconnect: 100, ...o }));
     await worker.start();
     return worker;

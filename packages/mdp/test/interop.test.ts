@@ -38,7 +38,9 @@ describe.skipIf(python === undefined)("interop with pyzmq reference peers", () =
     const client = h.client(url, { timeout: 5000 });
     expect(await client.mmi("py.upper")).toBe("200");
     const ids = Array.from({ length: 200 }, () => client.nextRequestId());
-    const replies = await Promise.all(ids.map((id, i) => client.request("py.upper", Buffer.from(`msg-${i}`), { requestId: id })));
+    const replies = await Promise.all(
+      ids.map((id, i) => client.request("py.upper", Buffer.from(`msg-${i}`), { requestId: id })),
+    );
     for (const [i, r] of replies.entries()) expect(r.toString()).toBe(`py:MSG-${i}`);
     // It heartbeats like an RFC 7 worker: it is still registered after more than a liveness window.
     const registered = broker.stats().workersRegistered;

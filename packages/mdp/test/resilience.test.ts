@@ -14,9 +14,13 @@ afterEach(async () => {
 const fixture = fileURLToPath(new URL("./fixtures/worker-process.ts", import.meta.url));
 
 async function spawnWorker(endpoint: string, service: string, delayMs: number): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ["--import", "tsx", fixture, endpoint, service, String(delayMs), String(FAST.liveness)], {
-    stdio: ["ignore", "pipe", "inherit"],
-  });
+  const child = spawn(
+    process.execPath,
+    ["--import", "tsx", fixture, endpoint, service, String(delayMs), String(FAST.liveness)],
+    {
+      stdio: ["ignore", "pipe", "inherit"],
+    },
+  );
   children.push(child);
   await new Promise<void>((resolve, reject) => {
     child.once("exit", (code) => reject(new Error(`worker process exited early (${code})`)));
@@ -28,7 +32,13 @@ async function spawnWorker(endpoint: string, service: string, delayMs: number): 
 }
 
 /** Runs `total` requests through `lanes` concurrent sequential lanes; returns the replies by index. */
-async function load(client: MdpClient, service: string, total: number, lanes: number, onProgress?: (done: number) => void) {
+async function load(
+  client: MdpClient,
+  service: string,
+  total: number,
+  lanes: number,
+  onProgress?: (done: number) => void,
+) {
   const replies: string[] = new Array(total);
   let next = 0;
   let done = 0;
@@ -164,7 +174,9 @@ describe("resilience", () => {
     });
     const client = h.client(url, { timeout: 2000, retries: 3 });
     const normal = client.request("slow", Buffer.from("kept"));
-    await expect(client.request("slow", Buffer.from("probe"), { timeout: 50, retries: 2 })).rejects.toMatchObject({ code: "TIMEOUT" });
+    await expect(client.request("slow", Buffer.from("probe"), { timeout: 50, retries: 2 })).rejects.toMatchObject({
+      code: "TIMEOUT",
+    });
     expect(String(await normal)).toBe("kept");
     expect(client.stats().reconnects).toBe(0);
   });

@@ -90,7 +90,9 @@ export async function benchPickle(o: PickleBenchOptions = {}): Promise<PickleBen
   const log = o.log ?? ((line: string) => console.log(line));
   const python = o.pythonPath ?? process.env.PYTHON_PATH ?? "python3";
   const scriptPath =
-    o.scriptPath ?? process.env.PYTHON_SCRIPT_PATH ?? fileURLToPath(new URL("../../../python-scripts/pickle_helper.py", import.meta.url));
+    o.scriptPath ??
+    process.env.PYTHON_SCRIPT_PATH ??
+    fileURLToPath(new URL("../../../python-scripts/pickle_helper.py", import.meta.url));
   const phase = quick ? 0.4 : 2;
   const reply = typicalReply();
   const ours = dumps(reply);
@@ -98,9 +100,13 @@ export async function benchPickle(o: PickleBenchOptions = {}): Promise<PickleBen
   // The same bytes CPython writes for this reply (pickle.dumps default, protocol 4).
   let cpython = ours;
   try {
-    cpython = execFileSync(python, ["-c", "import sys, pickle; sys.stdout.buffer.write(pickle.dumps(pickle.loads(sys.stdin.buffer.read())))"], {
-      input: ours,
-    });
+    cpython = execFileSync(
+      python,
+      ["-c", "import sys, pickle; sys.stdout.buffer.write(pickle.dumps(pickle.loads(sys.stdin.buffer.read())))"],
+      {
+        input: ours,
+      },
+    );
   } catch {
     log("(python unavailable: pickleparser compared on our own bytes)");
   }
@@ -155,13 +161,23 @@ export async function benchPickle(o: PickleBenchOptions = {}): Promise<PickleBen
     nativeVsPickleparserDecode: decodeNative / decodePickleparser,
   };
   const f = (n: number) => Math.round(n).toLocaleString("en-US");
-  log(`pickle bench: typical reply ${r.replyBytes} bytes (ours), ${cpython.length} bytes (CPython)${quick ? ", quick" : ""}`);
+  log(
+    `pickle bench: typical reply ${r.replyBytes} bytes (ours), ${cpython.length} bytes (CPython)${quick ? ", quick" : ""}`,
+  );
   log(`  encode+decode native                   ${f(r.nativeOpsPerSec).padStart(10)} /s`);
-  log(`  encode+decode python helper, pipelined ${f(r.helperOpsPerSec).padStart(10)} /s   native is ${r.nativeVsHelper.toFixed(1)}x (target >= 50x)`);
-  log(`  encode+decode python helper, serial    ${f(r.helperSerialOpsPerSec).padStart(10)} /s   native is ${(nativeOps / helperSerial).toFixed(1)}x`);
-  log(`  encode+decode one process per message  ${r.oneShotOpsPerSec.toFixed(1).padStart(10)} /s   native is ${f(r.nativeVsOneShot)}x`);
+  log(
+    `  encode+decode python helper, pipelined ${f(r.helperOpsPerSec).padStart(10)} /s   native is ${r.nativeVsHelper.toFixed(1)}x (target >= 50x)`,
+  );
+  log(
+    `  encode+decode python helper, serial    ${f(r.helperSerialOpsPerSec).padStart(10)} /s   native is ${(nativeOps / helperSerial).toFixed(1)}x`,
+  );
+  log(
+    `  encode+decode one process per message  ${r.oneShotOpsPerSec.toFixed(1).padStart(10)} /s   native is ${f(r.nativeVsOneShot)}x`,
+  );
   log(`  decode native                          ${f(r.decodeNativeOpsPerSec).padStart(10)} /s`);
-  log(`  decode pickleparser                    ${f(r.decodePickleparserOpsPerSec).padStart(10)} /s   native is ${r.nativeVsPickleparserDecode.toFixed(1)}x (target >= 2x)`);
+  log(
+    `  decode pickleparser                    ${f(r.decodePickleparserOpsPerSec).padStart(10)} /s   native is ${r.nativeVsPickleparserDecode.toFixed(1)}x (target >= 2x)`,
+  );
   return r;
 }
 

@@ -268,7 +268,8 @@ const timezoneHandler: GlobalHandler = {
     arity("datetime", "timezone", args, 1, 2);
     if (typeof args[0] !== "number") throw new PickleError("MALFORMED", "datetime.timezone: offset is not a timedelta");
     const label = args[1];
-    if (label !== undefined && typeof label !== "string") throw new PickleError("MALFORMED", "datetime.timezone: bad name");
+    if (label !== undefined && typeof label !== "string")
+      throw new PickleError("MALFORMED", "datetime.timezone: bad name");
     return new PyTimezone(args[0], undefined, label);
   },
 };
@@ -301,7 +302,11 @@ const getattrHandler = (module: string): GlobalHandler => ({
       return new PyGlobal("zoneinfo", "ZoneInfo._unpickle", zoneInfoHandler);
     }
     const what = target instanceof PyGlobal ? `${target.module}.${target.name}` : typeof target;
-    throw forbiddenGlobal(module, "getattr", `is only allowed as getattr(zoneinfo.ZoneInfo, '_unpickle'), not getattr(${what}, ${JSON.stringify(String(attr))})`);
+    throw forbiddenGlobal(
+      module,
+      "getattr",
+      `is only allowed as getattr(zoneinfo.ZoneInfo, '_unpickle'), not getattr(${what}, ${JSON.stringify(String(attr))})`,
+    );
   },
 });
 
@@ -348,7 +353,8 @@ export function enumGlobal(o: { values?: Readonly<Record<string, unknown>> } = {
       const v = args[0];
       if (o.values === undefined) return v;
       const key = String(v);
-      if (!Object.hasOwn(o.values, key)) throw new PickleError("MALFORMED", `enum value ${JSON.stringify(key)} is not mapped`);
+      if (!Object.hasOwn(o.values, key))
+        throw new PickleError("MALFORMED", `enum value ${JSON.stringify(key)} is not mapped`);
       return o.values[key];
     },
   };

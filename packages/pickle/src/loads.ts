@@ -5,18 +5,74 @@ import { decodeUtf8 } from "./text.js";
 import { asTuple } from "./tuple.js";
 
 // Opcodes (pickletools names). Protocols 0-1 text forms are read where they are cheap.
-const MARK = 0x28, STOP = 0x2e, POP = 0x30, POP_MARK = 0x31, DUP = 0x32, FLOAT = 0x46, INT = 0x49,
-  BININT = 0x4a, BININT1 = 0x4b, LONG = 0x4c, BININT2 = 0x4d, NONE = 0x4e, PERSID = 0x50,
-  BINPERSID = 0x51, REDUCE = 0x52, STRING = 0x53, BINSTRING = 0x54, SHORT_BINSTRING = 0x55,
-  UNICODE = 0x56, BINUNICODE = 0x58, APPEND = 0x61, BUILD = 0x62, GLOBAL = 0x63, DICT = 0x64,
-  EMPTY_DICT = 0x7d, APPENDS = 0x65, GET = 0x67, BINGET = 0x68, INST = 0x69, LONG_BINGET = 0x6a,
-  LIST = 0x6c, EMPTY_LIST = 0x5d, OBJ = 0x6f, PUT = 0x70, BINPUT = 0x71, LONG_BINPUT = 0x72,
-  SETITEM = 0x73, TUPLE = 0x74, EMPTY_TUPLE = 0x29, SETITEMS = 0x75, BINFLOAT = 0x47,
-  PROTO = 0x80, NEWOBJ = 0x81, EXT1 = 0x82, EXT2 = 0x83, EXT4 = 0x84, TUPLE1 = 0x85, TUPLE2 = 0x86,
-  TUPLE3 = 0x87, NEWTRUE = 0x88, NEWFALSE = 0x89, LONG1 = 0x8a, LONG4 = 0x8b, BINBYTES = 0x42,
-  SHORT_BINBYTES = 0x43, SHORT_BINUNICODE = 0x8c, BINUNICODE8 = 0x8d, BINBYTES8 = 0x8e,
-  EMPTY_SET = 0x8f, ADDITEMS = 0x90, FROZENSET = 0x91, NEWOBJ_EX = 0x92, STACK_GLOBAL = 0x93,
-  MEMOIZE = 0x94, FRAME = 0x95, BYTEARRAY8 = 0x96, NEXT_BUFFER = 0x97, READONLY_BUFFER = 0x98;
+const MARK = 0x28,
+  STOP = 0x2e,
+  POP = 0x30,
+  POP_MARK = 0x31,
+  DUP = 0x32,
+  FLOAT = 0x46,
+  INT = 0x49,
+  BININT = 0x4a,
+  BININT1 = 0x4b,
+  LONG = 0x4c,
+  BININT2 = 0x4d,
+  NONE = 0x4e,
+  PERSID = 0x50,
+  BINPERSID = 0x51,
+  REDUCE = 0x52,
+  STRING = 0x53,
+  BINSTRING = 0x54,
+  SHORT_BINSTRING = 0x55,
+  UNICODE = 0x56,
+  BINUNICODE = 0x58,
+  APPEND = 0x61,
+  BUILD = 0x62,
+  GLOBAL = 0x63,
+  DICT = 0x64,
+  EMPTY_DICT = 0x7d,
+  APPENDS = 0x65,
+  GET = 0x67,
+  BINGET = 0x68,
+  INST = 0x69,
+  LONG_BINGET = 0x6a,
+  LIST = 0x6c,
+  EMPTY_LIST = 0x5d,
+  OBJ = 0x6f,
+  PUT = 0x70,
+  BINPUT = 0x71,
+  LONG_BINPUT = 0x72,
+  SETITEM = 0x73,
+  TUPLE = 0x74,
+  EMPTY_TUPLE = 0x29,
+  SETITEMS = 0x75,
+  BINFLOAT = 0x47,
+  PROTO = 0x80,
+  NEWOBJ = 0x81,
+  EXT1 = 0x82,
+  EXT2 = 0x83,
+  EXT4 = 0x84,
+  TUPLE1 = 0x85,
+  TUPLE2 = 0x86,
+  TUPLE3 = 0x87,
+  NEWTRUE = 0x88,
+  NEWFALSE = 0x89,
+  LONG1 = 0x8a,
+  LONG4 = 0x8b,
+  BINBYTES = 0x42,
+  SHORT_BINBYTES = 0x43,
+  SHORT_BINUNICODE = 0x8c,
+  BINUNICODE8 = 0x8d,
+  BINBYTES8 = 0x8e,
+  EMPTY_SET = 0x8f,
+  ADDITEMS = 0x90,
+  FROZENSET = 0x91,
+  NEWOBJ_EX = 0x92,
+  STACK_GLOBAL = 0x93,
+  MEMOIZE = 0x94,
+  FRAME = 0x95,
+  BYTEARRAY8 = 0x96,
+  NEXT_BUFFER = 0x97,
+  READONLY_BUFFER = 0x98;
 
 const f64 = new Float64Array(1);
 const f64Bytes = new Uint8Array(f64.buffer);
@@ -120,7 +176,7 @@ function fillDict(
       continue;
     }
     if (rare.escaped?.has(d)) {
-      throw fail(at, "UNSUPPORTED", "dict with non-str keys referenced before it was complete; use dicts: \"map\"");
+      throw fail(at, "UNSUPPORTED", 'dict with non-str keys referenced before it was complete; use dicts: "map"');
     }
     const m = new Map<unknown, unknown>();
     for (const key of Object.keys(d)) m.set(key, d[key]);
@@ -201,7 +257,11 @@ function call(at: number, rare: Rare, callable: unknown, args: unknown): unknown
   if (!Array.isArray(args)) throw fail(at, "MALFORMED", "REDUCE arguments are not a tuple");
   const fn = callable.handler?.call;
   if (fn === undefined) throw forbiddenGlobal(callable.module, callable.name, "is allowed but not callable (REDUCE)");
-  return remember(rare, callable, guard(at, callable, () => fn.call(callable.handler, args)));
+  return remember(
+    rare,
+    callable,
+    guard(at, callable, () => fn.call(callable.handler, args)),
+  );
 }
 
 function create(at: number, rare: Rare, cls: unknown, args: unknown, kwargs: unknown): unknown {
@@ -210,7 +270,11 @@ function create(at: number, rare: Rare, cls: unknown, args: unknown, kwargs: unk
   if (kwargs !== undefined && !isDictObject(kwargs)) throw fail(at, "MALFORMED", "NEWOBJ_EX kwargs are not a str dict");
   const fn = cls.handler?.create;
   if (fn === undefined) throw forbiddenGlobal(cls.module, cls.name, "is allowed but not constructible (NEWOBJ)");
-  return remember(rare, cls, guard(at, cls, () => fn.call(cls.handler, args, kwargs as Record<string, unknown> | undefined)));
+  return remember(
+    rare,
+    cls,
+    guard(at, cls, () => fn.call(cls.handler, args, kwargs as Record<string, unknown> | undefined)),
+  );
 }
 
 function build(at: number, rare: Rare, obj: unknown, state: unknown): void {
@@ -231,7 +295,6 @@ function textIndex(at: number, s: string): number {
   if (!/^\d{1,10}$/.test(s)) throw fail(at, "MALFORMED", "bad memo index text");
   return Number(s);
 }
-
 
 /** Close the innermost MARK; returns the stack index where its items begin. */
 function closeMark(marks: number[], at: number): number {
@@ -589,7 +652,7 @@ function run(data: Uint8Array, o: ResolvedLoadOptions, stack: unknown[]): unknow
         break;
       }
       case FLOAT: {
-const textEnd = lineEnd(data, pos, at);
+        const textEnd = lineEnd(data, pos, at);
         const text = decodeUtf8(data, pos, textEnd);
         pos = textEnd + 1;
         const s = text.trim();
@@ -599,7 +662,7 @@ const textEnd = lineEnd(data, pos, at);
         break;
       }
       case INT: {
-const textEnd = lineEnd(data, pos, at);
+        const textEnd = lineEnd(data, pos, at);
         const text = decodeUtf8(data, pos, textEnd);
         pos = textEnd + 1;
         const s = text.trim();

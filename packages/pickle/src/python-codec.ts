@@ -218,7 +218,9 @@ function oneShot(python: string, script: string, timeout: number): PickleCodec {
         ),
       );
       proc.stdin.on("error", () => {});
-      proc.on("error", (e) => settle(() => reject(new PickleError("HELPER_FAILED", `pickle helper could not run: ${e.message}`))));
+      proc.on("error", (e) =>
+        settle(() => reject(new PickleError("HELPER_FAILED", `pickle helper could not run: ${e.message}`))),
+      );
       proc.on("exit", (code) => {
         running.delete(proc);
         settle(() => reject(new PickleError("HELPER_FAILED", `pickle helper exited (code ${code}) without a reply`)));

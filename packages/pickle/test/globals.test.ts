@@ -68,12 +68,16 @@ for v in [datetime.datetime(2024, 3, 1, 9, 30, 0, 123456),
   });
 
   it("date, time, timedelta and Decimal map to strings and seconds", () => {
-    const [data] = py(`emit(pickle.dumps([datetime.date(2024, 3, 1), datetime.time(9, 30, 1, 5), datetime.timedelta(days=1, seconds=2, microseconds=500000), decimal.Decimal("-1.2300")], protocol=4))`);
+    const [data] = py(
+      `emit(pickle.dumps([datetime.date(2024, 3, 1), datetime.time(9, 30, 1, 5), datetime.timedelta(days=1, seconds=2, microseconds=500000), decimal.Decimal("-1.2300")], protocol=4))`,
+    );
     expect(loads(data!)).toEqual(["2024-03-01", "09:30:01.000005", 86402.5, "-1.2300"]);
   });
 
   it("refuses an application Enum or dataclass until it is allow-listed, naming it", () => {
-    const [tick] = py(`emit(pickle.dumps(TickData("CTP", "510050", Exchange.SSE, datetime.datetime(2024, 3, 1, 9, 30, tzinfo=SH)), protocol=4))`);
+    const [tick] = py(
+      `emit(pickle.dumps(TickData("CTP", "510050", Exchange.SSE, datetime.datetime(2024, 3, 1, 9, 30, tzinfo=SH)), protocol=4))`,
+    );
     const err = (() => {
       try {
         loads(tick!);
@@ -110,7 +114,10 @@ emit(pickle.dumps([True, [t, t, Direction.LONG]], protocol=4))
     expect(a).toBe(b); // BINGET memo reference: one object, twice
     expect(dir).toBe("多");
     const mapped = loads(reply!, {
-      globals: { ...vnpyGlobals, "vnpy.trader.constant.Direction": enumGlobal({ values: { 多: "LONG", 空: "SHORT" } }) },
+      globals: {
+        ...vnpyGlobals,
+        "vnpy.trader.constant.Direction": enumGlobal({ values: { 多: "LONG", 空: "SHORT" } }),
+      },
     }) as [boolean, [Record<string, unknown>, object, string]];
     expect(mapped[1][2]).toBe("LONG");
     expect(mapped[1][0].direction).toBe("SHORT");
@@ -128,7 +135,20 @@ emit(pickle.dumps({"big": ["x" * 100] * 3 + ["y%d" % i for i in range(3000)], "d
     expect(got.big[3002]).toBe("y2999");
     expect(got.d.size).toBe(2500);
     expect(got.d.get(2499)).toBe(-2499);
-    expect(got.ints).toEqual([-1, -128, -129, -(2 ** 31), -(2 ** 31) - 1, -(2n ** 63n), -(2n ** 64n) - 1n, 2n ** 64n, -(2n ** 2100n), 2n ** 2100n - 1n, -(2 ** 53) + 1, 2n ** 53n]);
+    expect(got.ints).toEqual([
+      -1,
+      -128,
+      -129,
+      -(2 ** 31),
+      -(2 ** 31) - 1,
+      -(2n ** 63n),
+      -(2n ** 64n) - 1n,
+      2n ** 64n,
+      -(2n ** 2100n),
+      2n ** 2100n - 1n,
+      -(2 ** 53) + 1,
+      2n ** 53n,
+    ]);
   });
 
   it("writes protocol 4 that CPython loads into the expected Python values", () => {
@@ -140,12 +160,20 @@ emit(pickle.dumps({"big": ["x" * 100] * 3 + ["y%d" % i for i in range(3000)], "d
       floats: [1.5, -0, Number.POSITIVE_INFINITY, 1e300],
       bytes: new Uint8Array([0, 255]),
       set: new Set([tuple(1, 2)]),
-      map: new Map<unknown, unknown>([[[1, 2], "tuple key"], [3, null]]),
+      map: new Map<unknown, unknown>([
+        [[1, 2], "tuple key"],
+        [3, null],
+      ]),
       undef: undefined,
       dec: pyCall("decimal", "Decimal", ["1.23"]),
       long: "长".repeat(200),
     };
-    const [repr] = unframe(runPython(`import pickletools, datetime\nfor b in frames():\n    pickletools.dis(b, out=open("/dev/null", "w"))\n    emit(repr(pickle.loads(b)).encode())`, frame([dumps(value)])));
+    const [repr] = unframe(
+      runPython(
+        `import pickletools, datetime\nfor b in frames():\n    pickletools.dis(b, out=open("/dev/null", "w"))\n    emit(repr(pickle.loads(b)).encode())`,
+        frame([dumps(value)]),
+      ),
+    );
     const expected =
       "{'req': ['get_positions', ('acc1',), {'_ctx': {'userId': 'u1', 'requestId': 'r-1'}}], " +
       "'when': datetime.datetime(2024, 3, 1, 1, 30, 0, 250000, tzinfo=datetime.timezone.utc), " +
@@ -159,13 +187,22 @@ emit(pickle.dumps({"big": ["x" * 100] * 3 + ["y%d" % i for i in range(3000)], "d
 
   it("writes naive Dates when asked, and classes as globals", () => {
     const out = unframe(
-      runPython(`import datetime\nfor b in frames():\n    emit(repr(pickle.loads(b)).encode())`, frame([dumps(new Date(0), { naiveDates: true }), dumps(new PyGlobal("datetime", "date"))])),
+      runPython(
+        `import datetime\nfor b in frames():\n    emit(repr(pickle.loads(b)).encode())`,
+        frame([dumps(new Date(0), { naiveDates: true }), dumps(new PyGlobal("datetime", "date"))]),
+      ),
     );
     expect(out.map(String)).toEqual(["datetime.datetime(1970, 1, 1, 0, 0)", "<class 'datetime.date'>"]);
   });
 
   it("keeps handler errors typed", () => {
-    const bad = { "app.Bad": { call: () => { throw new Error("boom"); } } };
+    const bad = {
+      "app.Bad": {
+        call: () => {
+          throw new Error("boom");
+        },
+      },
+    };
     const data = dumps(pyCall("app", "Bad", []));
     expect(() => loads(data, { globals: bad })).toThrow(PickleError);
   });

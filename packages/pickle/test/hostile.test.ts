@@ -48,12 +48,26 @@ const cases: Case[] = [
   { name: "invalid UTF-8", data: b(P4, [0x8c, 2, 0xc3, 0x28, 0x2e]), code: "MALFORMED" },
   { name: "BINGET of an empty memo", data: b(P4, [0x68, 3, 0x2e]), code: "MALFORMED" },
   { name: "LONG_BINGET 2^32-1", data: b(P4, [0x4e, 0x6a], u32(0xffffffff), "."), code: "MALFORMED" },
-  { name: "LONG_BINPUT at 2^32-1 (memo abuse)", data: b(P4, [0x4e, 0x72], u32(0xffffffff), "."), code: "LIMIT_EXCEEDED" },
-  { name: "MEMOIZE past maxMemo", data: b(P4, [0x4e], Array(20).fill(0x94), "."), code: "LIMIT_EXCEEDED", options: { maxMemo: 10 } },
+  {
+    name: "LONG_BINPUT at 2^32-1 (memo abuse)",
+    data: b(P4, [0x4e, 0x72], u32(0xffffffff), "."),
+    code: "LIMIT_EXCEEDED",
+  },
+  {
+    name: "MEMOIZE past maxMemo",
+    data: b(P4, [0x4e], Array(20).fill(0x94), "."),
+    code: "LIMIT_EXCEEDED",
+    options: { maxMemo: 10 },
+  },
   { name: "MEMOIZE on an empty stack", data: b(P4, [0x94, 0x2e]), code: "MALFORMED" },
   { name: "100k nested MARKs", data: b(P4, Array(100_000).fill(0x28), "."), code: "LIMIT_EXCEEDED" },
   { name: "2M empty lists on the stack", data: b(P4, Buffer.alloc(2_000_000, 0x5d), "."), code: "LIMIT_EXCEEDED" },
-  { name: "1,001 empty dicts with maxContainers 1000", data: b(P4, Buffer.alloc(1001, 0x7d), "."), code: "LIMIT_EXCEEDED", options: { maxContainers: 1000 } },
+  {
+    name: "1,001 empty dicts with maxContainers 1000",
+    data: b(P4, Buffer.alloc(1001, 0x7d), "."),
+    code: "LIMIT_EXCEEDED",
+    options: { maxContainers: 1000 },
+  },
   { name: "input over maxBytes", data: b(P4, [0x4e, 0x2e]), code: "LIMIT_EXCEEDED", options: { maxBytes: 3 } },
   { name: "APPEND on an empty stack", data: b(P4, [0x61, 0x2e]), code: "MALFORMED" },
   { name: "APPEND to a dict", data: b(P4, [0x7d, 0x4e, 0x61, 0x2e]), code: "MALFORMED" },
@@ -70,10 +84,30 @@ const cases: Case[] = [
   { name: "copyreg extension", data: b(P4, [0x82, 1, 0x2e]), code: "UNSUPPORTED" },
   { name: "out-of-band buffer", data: b([0x80, 5, 0x97, 0x2e]), code: "UNSUPPORTED" },
   // Code execution gadgets: refused at the GLOBAL, before any REDUCE.
-  { name: "os.system via GLOBAL + REDUCE", data: b("cos\nsystem\n(S'echo pwned'\ntR."), code: "FORBIDDEN_GLOBAL", global: { module: "os", name: "system" } },
-  { name: "posix.system via STACK_GLOBAL", data: b(P4, short("posix"), short("system"), [0x93], short("id"), [0x85, 0x52, 0x2e]), code: "FORBIDDEN_GLOBAL", global: { module: "posix", name: "system" } },
-  { name: "builtins.eval", data: b(P4, short("builtins"), short("eval"), [0x93], short("1"), [0x85, 0x52, 0x2e]), code: "FORBIDDEN_GLOBAL", global: { module: "builtins", name: "eval" } },
-  { name: "subprocess.Popen", data: b("csubprocess\nPopen\n(S'ls'\ntR."), code: "FORBIDDEN_GLOBAL", global: { module: "subprocess", name: "Popen" } },
+  {
+    name: "os.system via GLOBAL + REDUCE",
+    data: b("cos\nsystem\n(S'echo pwned'\ntR."),
+    code: "FORBIDDEN_GLOBAL",
+    global: { module: "os", name: "system" },
+  },
+  {
+    name: "posix.system via STACK_GLOBAL",
+    data: b(P4, short("posix"), short("system"), [0x93], short("id"), [0x85, 0x52, 0x2e]),
+    code: "FORBIDDEN_GLOBAL",
+    global: { module: "posix", name: "system" },
+  },
+  {
+    name: "builtins.eval",
+    data: b(P4, short("builtins"), short("eval"), [0x93], short("1"), [0x85, 0x52, 0x2e]),
+    code: "FORBIDDEN_GLOBAL",
+    global: { module: "builtins", name: "eval" },
+  },
+  {
+    name: "subprocess.Popen",
+    data: b("csubprocess\nPopen\n(S'ls'\ntR."),
+    code: "FORBIDDEN_GLOBAL",
+    global: { module: "subprocess", name: "Popen" },
+  },
   { name: "builtins.__import__", data: b("c__builtin__\n__import__\n(S'os'\ntR."), code: "FORBIDDEN_GLOBAL" },
   {
     name: "getattr(builtins.dict, 'fromkeys') (only the zoneinfo form is allowed)",
@@ -82,13 +116,36 @@ const cases: Case[] = [
   },
   {
     name: "getattr(zoneinfo.ZoneInfo, '__init_subclass__')",
-    data: b(P4, short("builtins"), short("getattr"), [0x93], short("zoneinfo"), short("ZoneInfo"), [0x93], short("__init_subclass__"), [0x86, 0x52, 0x2e]),
+    data: b(
+      P4,
+      short("builtins"),
+      short("getattr"),
+      [0x93],
+      short("zoneinfo"),
+      short("ZoneInfo"),
+      [0x93],
+      short("__init_subclass__"),
+      [0x86, 0x52, 0x2e],
+    ),
     code: "FORBIDDEN_GLOBAL",
     global: { module: "builtins", name: "getattr" },
   },
-  { name: "datetime with globals: {}", data: b(P4, short("datetime"), short("datetime"), [0x93, 0x2e]), code: "FORBIDDEN_GLOBAL", options: { globals: {} } },
-  { name: "datetime with a bad state", data: b(P4, short("datetime"), short("datetime"), [0x93, 0x43, 2, 1, 2, 0x85, 0x52, 0x2e]), code: "MALFORMED" },
-  { name: "an allowed class used with NEWOBJ", data: b(P4, short("decimal"), short("Decimal"), [0x93, 0x29, 0x81, 0x2e]), code: "FORBIDDEN_GLOBAL" },
+  {
+    name: "datetime with globals: {}",
+    data: b(P4, short("datetime"), short("datetime"), [0x93, 0x2e]),
+    code: "FORBIDDEN_GLOBAL",
+    options: { globals: {} },
+  },
+  {
+    name: "datetime with a bad state",
+    data: b(P4, short("datetime"), short("datetime"), [0x93, 0x43, 2, 1, 2, 0x85, 0x52, 0x2e]),
+    code: "MALFORMED",
+  },
+  {
+    name: "an allowed class used with NEWOBJ",
+    data: b(P4, short("decimal"), short("Decimal"), [0x93, 0x29, 0x81, 0x2e]),
+    code: "FORBIDDEN_GLOBAL",
+  },
 ];
 
 describe("hostile streams are refused with a typed error", () => {
@@ -107,7 +164,9 @@ describe("hostile streams are refused with a typed error", () => {
 
   it("refuses every truncation of a real CPython pickle with TRUNCATED (never a crash)", () => {
     const [full] = unframe(
-      runPython(`import datetime, decimal\nemit(pickle.dumps([{"a": (1, 2.5, "é" * 30)}, b"x" * 300, -2**70, {1, 2}, datetime.datetime(2024, 1, 2), decimal.Decimal("1.5")], protocol=4))`),
+      runPython(
+        `import datetime, decimal\nemit(pickle.dumps([{"a": (1, 2.5, "é" * 30)}, b"x" * 300, -2**70, {1, 2}, datetime.datetime(2024, 1, 2), decimal.Decimal("1.5")], protocol=4))`,
+      ),
     );
     expect(loads(full!)).toBeDefined();
     for (let n = 0; n < full!.length; n++) {
@@ -135,7 +194,9 @@ describe("hostile streams are refused with a typed error", () => {
   });
 
   it("builds dicts without a prototype, so __proto__ keys cannot reshape anything", () => {
-    const [data] = unframe(runPython(`emit(pickle.dumps({"__proto__": {"polluted": True}, "constructor": 1, "toString": 2}, protocol=4))`));
+    const [data] = unframe(
+      runPython(`emit(pickle.dumps({"__proto__": {"polluted": True}, "constructor": 1, "toString": 2}, protocol=4))`),
+    );
     const got = loads(data!) as Record<string, unknown>;
     expect(Object.getPrototypeOf(got)).toBeNull();
     expect(Object.keys(got)).toEqual(["__proto__", "constructor", "toString"]);

@@ -78,9 +78,14 @@ export function canon(v: unknown, seen = new Set<unknown>()): unknown {
         if (v instanceof Uint8Array) return { bytes: Buffer.from(v).toString("hex") };
         if (v instanceof Date) return { date: v.getTime() };
         if (v instanceof Set) return { set: [...v].map((x) => JSON.stringify(canon(x, seen))).sort() };
-        if (v instanceof Map) return { map: [...v].map(([k, x]) => JSON.stringify([canon(k, seen), canon(x, seen)])).sort() };
+        if (v instanceof Map)
+          return { map: [...v].map(([k, x]) => JSON.stringify([canon(k, seen), canon(x, seen)])).sort() };
         const o = v as Record<string, unknown>;
-        return { dict: Object.keys(o).sort().map((k) => [k, canon(o[k], seen)]) };
+        return {
+          dict: Object.keys(o)
+            .sort()
+            .map((k) => [k, canon(o[k], seen)]),
+        };
       } finally {
         seen.delete(v);
       }
@@ -100,8 +105,7 @@ export function assertNullProto(v: unknown, seen = new Set<unknown>()): void {
       assertNullProto(k, seen);
       assertNullProto(x, seen);
     }
-  }
-  else if (!(v instanceof Uint8Array) && !(v instanceof Date)) {
+  } else if (!(v instanceof Uint8Array) && !(v instanceof Date)) {
     if (Object.getPrototypeOf(v) !== null) throw new Error("decoded dict has a prototype");
     for (const x of Object.values(v)) assertNullProto(x, seen);
   }

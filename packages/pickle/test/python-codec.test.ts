@@ -18,7 +18,15 @@ const sample = () => [
   true,
   [
     { symbol: "510050", qty: 10, price: 2.512, pnl: -1234.5, opened: new Date("2024-03-01T01:30:00.123Z") },
-    { symbol: "10005001", qty: -3, big: 2n ** 70n, raw: Buffer.from([1, 2, 3]), t: tuple(1, "x"), s: new Set([1]), m: new Map([[1, "a"]]) },
+    {
+      symbol: "10005001",
+      qty: -3,
+      big: 2n ** 70n,
+      raw: Buffer.from([1, 2, 3]),
+      t: tuple(1, "x"),
+      s: new Set([1]),
+      m: new Map([[1, "a"]]),
+    },
   ],
 ];
 
@@ -52,7 +60,11 @@ describe("python codec (pickle_helper.py, long-lived)", () => {
   it("fails pending calls with HELPER_FAILED when the helper dies, then restarts it", async () => {
     const py = codec({ scriptPath: CRASHY });
     expect(await py.decode(dumps("warm"))).toBe("warm");
-    const results = await Promise.allSettled([py.decode(dumps(1)), py.decode(Buffer.from("CRASH")), py.decode(dumps(2))]);
+    const results = await Promise.allSettled([
+      py.decode(dumps(1)),
+      py.decode(Buffer.from("CRASH")),
+      py.decode(dumps(2)),
+    ]);
     const crash = results[1];
     expect(crash.status).toBe("rejected");
     const reason = (crash as PromiseRejectedResult).reason as PickleError;

@@ -7,8 +7,16 @@ const SEED = Number(process.env.PICKLE_PROPERTY_SEED ?? 20240611);
 const RUNS = Number(process.env.PICKLE_PROPERTY_RUNS ?? 1500);
 
 // Any UTF-16 unit, lone surrogates included: Python keeps them (surrogatepass).
-const utf16 = fc.string({ unit: fc.integer({ min: 0, max: 0xffff }).map((c) => String.fromCharCode(c)), maxLength: 12 });
-const text = fc.oneof(fc.string({ maxLength: 12 }), fc.string({ unit: "binary", maxLength: 12 }), utf16, fc.constantFrom("__proto__", "constructor", "$bytes", ""));
+const utf16 = fc.string({
+  unit: fc.integer({ min: 0, max: 0xffff }).map((c) => String.fromCharCode(c)),
+  maxLength: 12,
+});
+const text = fc.oneof(
+  fc.string({ maxLength: 12 }),
+  fc.string({ unit: "binary", maxLength: 12 }),
+  utf16,
+  fc.constantFrom("__proto__", "constructor", "$bytes", ""),
+);
 const bigBeyond53 = fc.oneof(
   fc.bigInt({ min: 2n ** 53n, max: 2n ** 600n }),
   fc.bigInt({ min: -(2n ** 600n), max: -(2n ** 53n) }),
@@ -64,7 +72,12 @@ describe("round trip through CPython (the oracle)", () => {
         assertNullProto(got);
         if (JSON.stringify(canon(got)) !== JSON.stringify(want)) {
           // Report the failing sample with its seed so it can be replayed.
-          expect({ seed: SEED, index: i, protocol: p + 2, got: canon(got) }).toEqual({ seed: SEED, index: i, protocol: p + 2, got: want });
+          expect({ seed: SEED, index: i, protocol: p + 2, got: canon(got) }).toEqual({
+            seed: SEED,
+            index: i,
+            protocol: p + 2,
+            got: want,
+          });
         }
       }
     }
@@ -160,7 +173,11 @@ describe("CPython-written streams, protocols 2 to 5", () => {
         const got = loads(out[i + p]!);
         assertNullProto(got);
         if (JSON.stringify(canon(got)) !== JSON.stringify(want)) {
-          expect({ value: i / 5, protocol: p + 1, got: canon(got) }).toEqual({ value: i / 5, protocol: p + 1, got: want });
+          expect({ value: i / 5, protocol: p + 1, got: canon(got) }).toEqual({
+            value: i / 5,
+            protocol: p + 1,
+            got: want,
+          });
         }
       }
     }

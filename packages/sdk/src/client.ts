@@ -100,20 +100,20 @@ export function createGatewayClient<TRouter extends AnyTRPCRouter = AppRouter>(
   // Links are built for "any router with superjson" and the result typed as TRouter:
   // tRPC's transformer option types cannot be resolved for a still-generic TRouter.
   const links: TRPCLink<AnyTRPCRouter>[] = [
-      splitLink({
-        condition: (op) => options.transport === "ws" || op.type === "subscription",
-        true: wsLink({ client: wsClient, transformer: superjson }),
-        false: httpBatchLink({
-          url: httpEndpoint(options.url),
-          transformer: superjson,
-          ...(options.fetch ? { fetch: options.fetch } : {}),
-          headers: async () => {
-            const token = await getToken();
-            const extra = options.headers ? await options.headers() : {};
-            return token ? { ...extra, authorization: `Bearer ${token}` } : extra;
-          },
-        }),
+    splitLink({
+      condition: (op) => options.transport === "ws" || op.type === "subscription",
+      true: wsLink({ client: wsClient, transformer: superjson }),
+      false: httpBatchLink({
+        url: httpEndpoint(options.url),
+        transformer: superjson,
+        ...(options.fetch ? { fetch: options.fetch } : {}),
+        headers: async () => {
+          const token = await getToken();
+          const extra = options.headers ? await options.headers() : {};
+          return token ? { ...extra, authorization: `Bearer ${token}` } : extra;
+        },
       }),
+    }),
   ];
   const client = createTRPCClient<TRouter>({ links } as unknown as CreateTRPCClientOptions<TRouter>);
 

@@ -25,10 +25,7 @@ describe("createGatewayClient over real sockets", () => {
   it("batches parallel queries and reports typed errors", async () => {
     server = await startFixtureServer();
     client = createGatewayClient<FixtureRouter>({ url: server.url });
-    const [a, b] = await Promise.allSettled([
-      client.whoami.query(),
-      client.fail.query({ code: "TOO_MANY_REQUESTS" }),
-    ]);
+    const [a, b] = await Promise.allSettled([client.whoami.query(), client.fail.query({ code: "TOO_MANY_REQUESTS" })]);
     expect(a.status === "rejected" && toGatewayError(a.reason).kind).toBe("unauthorized");
     expect(b.status === "rejected" && toGatewayError(b.reason).kind).toBe("rate_limited");
   });

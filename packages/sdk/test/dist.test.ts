@@ -21,7 +21,16 @@ describe("dist", () => {
   it("loads as ESM and as CJS with the same exports", async () => {
     const esm = await import(new URL("index.js", dist).href);
     const cjs = createRequire(import.meta.url)("../dist/index.cjs");
-    const names = ["closeGatewayClient", "createGatewayClient", "GatewayError", "isGatewayError", "login", "newClientOrderId", "reconnectDelay", "toGatewayError"];
+    const names = [
+      "closeGatewayClient",
+      "createGatewayClient",
+      "GatewayError",
+      "isGatewayError",
+      "login",
+      "newClientOrderId",
+      "reconnectDelay",
+      "toGatewayError",
+    ];
     expect(Object.keys(esm).sort()).toEqual(names.sort());
     expect(Object.keys(cjs).sort()).toEqual(names.sort());
   });
@@ -31,7 +40,10 @@ describe("browser bundle", () => {
   it("bundles for the browser without the ws package (package.json maps it to nothing)", async () => {
     const { build } = await import("esbuild");
     const out = await build({
-      stdin: { contents: 'export { createGatewayClient, login } from "@desk/sdk";', resolveDir: new URL("..", import.meta.url).pathname },
+      stdin: {
+        contents: 'export { createGatewayClient, login } from "@desk/sdk";',
+        resolveDir: new URL("..", import.meta.url).pathname,
+      },
       bundle: true,
       platform: "browser",
       format: "esm",

@@ -25,18 +25,16 @@ export const fixtureRouter = t.router({
     .query(({ input }) => {
       throw new TRPCError({ code: input.code, message: `failing with ${input.code}` });
     }),
-  ticks: t.procedure.input((v) => v as { lastEventId?: string | null } | undefined).subscription(async function* ({
-    ctx,
-    input,
-    signal,
-  }) {
-    let n = input?.lastEventId ? Number(input.lastEventId) + 1 : 0;
-    while (!signal?.aborted) {
-      yield tracked(String(n), { n, token: ctx.token ?? null });
-      n += 1;
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  }),
+  ticks: t.procedure
+    .input((v) => v as { lastEventId?: string | null } | undefined)
+    .subscription(async function* ({ ctx, input, signal }) {
+      let n = input?.lastEventId ? Number(input.lastEventId) + 1 : 0;
+      while (!signal?.aborted) {
+        yield tracked(String(n), { n, token: ctx.token ?? null });
+        n += 1;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    }),
 });
 export type FixtureRouter = typeof fixtureRouter;
 

@@ -21,7 +21,11 @@ let trader: GatewayClient;
 const clients: GatewayClient[] = [];
 
 function clientFor(token: string): GatewayClient {
-  const client = createGatewayClient({ url: stack.url, token, reconnect: { baseMs: 100, maxMs: 1_000, jitterMs: 200 } });
+  const client = createGatewayClient({
+    url: stack.url,
+    token,
+    reconnect: { baseMs: 100, maxMs: 1_000, jitterMs: 200 },
+  });
   clients.push(client);
   return client;
 }
@@ -87,7 +91,10 @@ describe("algorithms", () => {
   it("controls an algorithm and sees its progress event", async () => {
     const algorithms = await trader.algorithm.list.query();
     const algo = algorithms.find((a) => a.status === "running") ?? algorithms.find((a) => a.status === "paused");
-    if (!algo) throw new Error(`no running or paused algorithm among ${algorithms.map((a) => `${a.id}:${a.status}`).join(", ")}`);
+    if (!algo)
+      throw new Error(
+        `no running or paused algorithm among ${algorithms.map((a) => `${a.id}:${a.status}`).join(", ")}`,
+      );
     const command = algo.status === "running" ? "pause" : "resume";
     const expected = algo.status === "running" ? "paused" : "running";
 
@@ -106,7 +113,10 @@ describe("algorithms", () => {
       await until(() => subscribed, "the subscription to start");
       const after = await trader.algorithm.command.mutate({ algorithmId: algo.id, command });
       expect(after.status).toBe(expected);
-      await until(() => events.some((e) => e.id === algo.id && e.status === expected), `an algorithm event with status ${expected}`);
+      await until(
+        () => events.some((e) => e.id === algo.id && e.status === expected),
+        `an algorithm event with status ${expected}`,
+      );
     } finally {
       sub.unsubscribe();
     }
@@ -126,7 +136,11 @@ describe("instructions", () => {
     const parsed = await parse();
     expect(parsed.instructions[0]).toMatchObject({ type: "straddle" });
 
-    const preview = await trader.instruction.execute.mutate({ instructions: parsed.instructions, accounts: ["account1"], dryRun: true });
+    const preview = await trader.instruction.execute.mutate({
+      instructions: parsed.instructions,
+      accounts: ["account1"],
+      dryRun: true,
+    });
     expect(preview.dryRun).toBe(true);
     expect(preview.legs.length).toBeGreaterThanOrEqual(2);
 
@@ -142,7 +156,11 @@ describe("instructions", () => {
       },
     );
     try {
-      await until(() => failure !== undefined || updates.some((u) => u.status === "completed"), "the execution to complete", 45_000);
+      await until(
+        () => failure !== undefined || updates.some((u) => u.status === "completed"),
+        "the execution to complete",
+        45_000,
+      );
       expect(failure).toBeUndefined();
       const last = updates.at(-1);
       expect(last?.status).toBe("completed");
@@ -159,11 +177,17 @@ describe("instructions", () => {
 
   it("cancels another execution mid-way", async () => {
     const parsed = await parse();
-    const started = await trader.instruction.execute.mutate({ instructions: parsed.instructions, accounts: ["account1", "account2"] });
+    const started = await trader.instruction.execute.mutate({
+      instructions: parsed.instructions,
+      accounts: ["account1", "account2"],
+    });
     expect(["pending", "running"]).toContain(started.status);
 
     const updates: Execution[] = [];
-    const sub = trader.instruction.onExecution.subscribe({ executionId: started.id }, { onData: (e) => updates.push(e.data) });
+    const sub = trader.instruction.onExecution.subscribe(
+      { executionId: started.id },
+      { onData: (e) => updates.push(e.data) },
+    );
     try {
       const cancelled = await trader.instruction.cancel.mutate({ executionId: started.id });
       expect(["cancelled"]).toContain(cancelled.status);

@@ -12,7 +12,9 @@ export const MEASURED_SEQ_BASE = 1_000_000;
  * whichever comes first; nothing received after the deadline counts. A fixed deadline
  * keeps the bench bounded when the gateway is overloaded and the backlog would take minutes.
  */
-export type ToChild = { type: "start"; url: string; token: string; subscriptions: string[][] } | { type: "report"; deadline?: number };
+export type ToChild =
+  | { type: "start"; url: string; token: string; subscriptions: string[][] }
+  | { type: "report"; deadline?: number };
 export type FromChild =
   | { type: "ready" }
   | { type: "progress"; received: number; ready: number; errors: number }
@@ -94,7 +96,16 @@ function report(): void {
   reported = true;
   deadline = Math.min(deadline, Date.now());
   const cpu = process.cpuUsage();
-  send({ type: "report", received, duplicates, lastReceiptAt, errors, reconnects, cpuMs: (cpu.user + cpu.system) / 1000, histogram: histogram.toJSON() });
+  send({
+    type: "report",
+    received,
+    duplicates,
+    lastReceiptAt,
+    errors,
+    reconnects,
+    cpuMs: (cpu.user + cpu.system) / 1000,
+    histogram: histogram.toJSON(),
+  });
 }
 
 setInterval(() => send({ type: "progress", received: total, ready: readyCount, errors }), 250);

@@ -149,16 +149,23 @@ interface Child {
 
 function spawnChild(): Child {
   const file = fileURLToPath(new URL("./fanout-subscriber.ts", import.meta.url));
-  const execArgv = cpuProfileDir ? [...process.execArgv, "--cpu-prof", `--cpu-prof-dir=${cpuProfileDir}`] : process.execArgv;
-  const child: Child = { process: fork(file, { execArgv, stdio: ["ignore", "inherit", "inherit", "ipc"] }), received: 0, ready: false, readyCount: 0, errors: 0 };
+  const execArgv = cpuProfileDir
+    ? [...process.execArgv, "--cpu-prof", `--cpu-prof-dir=${cpuProfileDir}`]
+    : process.execArgv;
+  const child: Child = {
+    process: fork(file, { execArgv, stdio: ["ignore", "inherit", "inherit", "ipc"] }),
+    received: 0,
+    ready: false,
+    readyCount: 0,
+    errors: 0,
+  };
   child.process.on("message", (m: FromChild) => {
     if (m.type === "ready") child.ready = true;
     else if (m.type === "progress") {
       child.received = m.received;
       child.readyCount = m.ready;
       child.errors = m.errors;
-    }
-    else if (m.type === "report") child.report = m;
+    } else if (m.type === "report") child.report = m;
   });
   return child;
 }
@@ -221,9 +228,16 @@ export async function runFanout(s: FanoutScenario, log: (line: string) => void):
     }
     const gatewayCpuMs = (await gateway.cpuMs()) - gatewayCpuBefore;
     const publisherCpu = process.cpuUsage(publisherCpuBefore);
-    const gatewayMetrics = await scrapeMetrics(gateway.url, ["gateway_pubsub_dropped_total", "gateway_ws_slow_clients_closed_total"]);
+    const gatewayMetrics = await scrapeMetrics(gateway.url, [
+      "gateway_pubsub_dropped_total",
+      "gateway_ws_slow_clients_closed_total",
+    ]);
     for (const c of children) c.process.send({ type: "report" } satisfies ToChild);
-    await until(() => children.every((c) => c.report), Math.max(0, deadline - Date.now()) + 15_000, "subscriber reports");
+    await until(
+      () => children.every((c) => c.report),
+      Math.max(0, deadline - Date.now()) + 15_000,
+      "subscriber reports",
+    );
 
     const publishedPerSymbol = publisher.published;
     const published = publishedPerSymbol.reduce((a, b) => a + b, 0);
@@ -272,7 +286,9 @@ export async function runFanout(s: FanoutScenario, log: (line: string) => void):
       // (subscribers: whole-life figure, including connecting).
       cpuSecondsGateway: Number((gatewayCpuMs / 1000).toFixed(1)),
       cpuSecondsPublisherProcess: Number(((publisherCpu.user + publisherCpu.system) / 1e6).toFixed(1)),
-      cpuSecondsSubscribers: children.map((c) => Number(((c.report?.cpuMs ?? Number.NaN) / 1000).toFixed(1))).join(" + "),
+      cpuSecondsSubscribers: children
+        .map((c) => Number(((c.report?.cpuMs ?? Number.NaN) / 1000).toFixed(1)))
+        .join(" + "),
       wallSeconds: Number(((lastReceiptAt - measureStart) / 1000).toFixed(1)),
     };
     log(`fanout ${s.name}: ${JSON.stringify(extra)}`);

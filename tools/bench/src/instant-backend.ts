@@ -28,7 +28,13 @@ const replies: Record<string, Record<string, Buffer>> = {
     authenticate: dumps([true, AuthenticateResult.parse({ user, permissions: [...permissions] })]),
     get_user_permissions: dumps([
       true,
-      UserPermissions.parse({ userId: user.id, role: "admin", permissions: [...permissions], accounts: [], allAccounts: true }),
+      UserPermissions.parse({
+        userId: user.id,
+        role: "admin",
+        permissions: [...permissions],
+        accounts: [],
+        allAccounts: true,
+      }),
     ]),
     verify_user: dumps([true, { userId: user.id, exists: true, active: true }]),
   },

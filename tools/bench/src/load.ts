@@ -54,9 +54,13 @@ export async function runLoad(call: () => Promise<unknown>, o: LoadOptions): Pro
 }
 
 /** Several rounds, each figure the median across rounds (one noisy round on a shared machine does not decide). */
-export async function runRounds(call: () => Promise<unknown>, o: LoadOptions & { rounds: number }): Promise<LoadResult> {
+export async function runRounds(
+  call: () => Promise<unknown>,
+  o: LoadOptions & { rounds: number },
+): Promise<LoadResult> {
   const results: LoadResult[] = [];
-  for (let r = 0; r < o.rounds; r++) results.push(await runLoad(call, { ...o, warmupCalls: r === 0 ? o.warmupCalls : 0 }));
+  for (let r = 0; r < o.rounds; r++)
+    results.push(await runLoad(call, { ...o, warmupCalls: r === 0 ? o.warmupCalls : 0 }));
   return {
     rps: median(results.map((x) => x.rps)),
     p50Ms: median(results.map((x) => x.p50Ms)),

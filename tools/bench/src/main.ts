@@ -40,6 +40,8 @@ const file = await writeResults(rows, {
   loadavg: os.loadavg(),
   failures,
 });
-console.log(`\n${rows.filter((r) => r.pass === false).length} target(s) missed; ${failures.length} group(s) failed; ${seconds.toFixed(0)} s; results in ${file}`);
+console.log(
+  `\n${rows.filter((r) => r.pass === false).length} target(s) missed; ${failures.length} group(s) failed; ${seconds.toFixed(0)} s; results in ${file}`,
+);
 for (const f of failures) console.log(`FAILED ${f}`);
 process.exit(failures.length > 0 ? 1 : 0);

@@ -26,7 +26,12 @@ export async function benchPickleCodecs(log: (line: string) => void): Promise<Ro
   const decodeNative = m((r) => r.decodeNativeOpsPerSec);
   const decodePickleparser = m((r) => r.decodePickleparserOpsPerSec);
   const bytes = runs[0]?.replyBytes ?? 0;
-  const row = (name: string, value: number, baseline?: { name: string; value: number }, target?: { text: string; min: number }): Row => ({
+  const row = (
+    name: string,
+    value: number,
+    baseline?: { name: string; value: number },
+    target?: { text: string; min: number },
+  ): Row => ({
     group: "pickle",
     name,
     value,
@@ -38,8 +43,18 @@ export async function benchPickleCodecs(log: (line: string) => void): Promise<Ro
     row("python, one process per message (seed design)", oneShot),
     row("python helper, long-lived, serial", helperSerial, { name: "one process per message", value: oneShot }),
     row("python helper, long-lived, pipelined", helper, { name: "one process per message", value: oneShot }),
-    row(`native encode+decode (${bytes} B reply)`, native, { name: "helper, pipelined", value: helper }, { text: ">= 50x helper", min: 50 }),
+    row(
+      `native encode+decode (${bytes} B reply)`,
+      native,
+      { name: "helper, pipelined", value: helper },
+      { text: ">= 50x helper", min: 50 },
+    ),
     row("decode: pickleparser package", decodePickleparser),
-    row("decode: native", decodeNative, { name: "pickleparser decode", value: decodePickleparser }, { text: ">= 2x pickleparser", min: 2 }),
+    row(
+      "decode: native",
+      decodeNative,
+      { name: "pickleparser decode", value: decodePickleparser },
+      { text: ">= 2x pickleparser", min: 2 },
+    ),
   ];
 }

@@ -20,10 +20,23 @@ export interface Row {
 }
 
 const fmt = (n: number | undefined, digits = 0): string =>
-  n === undefined || Number.isNaN(n) ? "" : n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
+  n === undefined || Number.isNaN(n)
+    ? ""
+    : n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
 export function renderTable(rows: readonly Row[]): string {
-  const header = ["group", "measurement", "value", "unit", "p50 ms", "p99 ms", "vs baseline", "ratio", "target", "result"];
+  const header = [
+    "group",
+    "measurement",
+    "value",
+    "unit",
+    "p50 ms",
+    "p99 ms",
+    "vs baseline",
+    "ratio",
+    "target",
+    "result",
+  ];
   const body = rows.map((r) => [
     r.group,
     r.name,
@@ -37,7 +50,10 @@ export function renderTable(rows: readonly Row[]): string {
     r.pass === undefined ? "" : r.pass ? "pass" : "MISS",
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i >= 2 && i <= 7 && i !== 3 && i !== 6 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join("  ");
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i >= 2 && i <= 7 && i !== 3 && i !== 6 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
+      .join("  ");
   return [line(header), widths.map((w) => "-".repeat(w)).join("  "), ...body.map(line)].join("\n");
 }
 

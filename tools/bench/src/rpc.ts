@@ -27,7 +27,8 @@ const labels: Record<Path, string> = {
 /** packages/mdp's cases report one round; run it `rounds` times and take medians like runRounds does. */
 async function mdpBenchRounds(fn: typeof benchRawEcho, concurrency: number): Promise<LoadResult> {
   const cases = [];
-  for (let r = 0; r < settings.rpcRounds; r++) cases.push(await fn({ concurrency, durationMs: settings.rpcRoundMs, layout: "split" }));
+  for (let r = 0; r < settings.rpcRounds; r++)
+    cases.push(await fn({ concurrency, durationMs: settings.rpcRoundMs, layout: "split" }));
   return {
     rps: median(cases.map((c) => c.reqPerSec)),
     p50Ms: median(cases.map((c) => c.p50Ms)),
@@ -50,7 +51,12 @@ export async function benchRpc(log: (line: string) => void): Promise<Row[]> {
 
   const backend = await startServiceProcess({ type: "start", kind: "backend" });
   // Nothing publishes in the RPC bench; the gateway's SUB socket just waits on an unused port.
-  const gateway = await startServiceProcess({ type: "start", kind: "gateway", brokerUrl: backend.url, pubUrl: "tcp://127.0.0.1:1" });
+  const gateway = await startServiceProcess({
+    type: "start",
+    kind: "gateway",
+    brokerUrl: backend.url,
+    pubUrl: "tcp://127.0.0.1:1",
+  });
   const mdp = new MdpClient({ endpoints: backend.url, timeout: 10_000, retries: 1, idPrefix: "bench" });
   const { token } = await login(gateway.url, benchLogin.username, benchLogin.password);
   const ws = createGatewayClient({ url: gateway.url, token, transport: "ws", keepAliveMs: false });
@@ -70,7 +76,10 @@ export async function benchRpc(log: (line: string) => void): Promise<Row[]> {
     for (const c of settings.concurrencies) {
       for (const path of ["mdp", "ws", "http"] as const) {
         log(`rpc: ${path} c=${c}`);
-        results.set(key(path, c), await runRounds(calls[path], { concurrency: c, durationMs: settings.rpcRoundMs, rounds: settings.rpcRounds }));
+        results.set(
+          key(path, c),
+          await runRounds(calls[path], { concurrency: c, durationMs: settings.rpcRoundMs, rounds: settings.rpcRounds }),
+        );
       }
     }
   } finally {

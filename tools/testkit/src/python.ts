@@ -22,7 +22,9 @@ export function findPython(modules: readonly string[]): PythonLookup {
     if (spawnSync(c, ["-c", probe], { stdio: "ignore", timeout: 15_000 }).status === 0) return { python: c };
     tried.push(c);
   }
-  return { reason: `no Python that can \`${probe}\` (tried ${tried.join(", ")}); install Debian's python3-${modules[0] ?? "minimal"} or set PYTHON_PATH` };
+  return {
+    reason: `no Python that can \`${probe}\` (tried ${tried.join(", ")}); install Debian's python3-${modules[0] ?? "minimal"} or set PYTHON_PATH`,
+  };
 }
 
 /**

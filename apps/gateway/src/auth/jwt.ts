@@ -13,7 +13,10 @@ export type TokenFailure = "missing" | "expired" | "invalid";
 
 export class TokenError extends Error {
   override readonly name = "TokenError";
-  constructor(readonly reason: TokenFailure, message: string) {
+  constructor(
+    readonly reason: TokenFailure,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -47,7 +50,11 @@ export function createJwt(o: {
   const maxEntries = Math.max(1, o.cacheEntries ?? 10_000);
   const verified = new Map<string, Readonly<TokenClaims>>();
 
-  async function sign(user: { userId: string; username: string; role: string }): Promise<{ token: string; expiresAt: Date }> {
+  async function sign(user: {
+    userId: string;
+    username: string;
+    role: string;
+  }): Promise<{ token: string; expiresAt: Date }> {
     const issuedAt = nowSeconds();
     const exp = issuedAt + o.ttlSeconds;
     const token = await new SignJWT({ username: user.username, role: user.role })
@@ -79,7 +86,11 @@ export function createJwt(o: {
       throw new TokenError("expired", "Token expired");
     }
     try {
-      const { payload } = await jwtVerify(token, key, { algorithms: [ALGORITHM], issuer: ISSUER, currentDate: new Date(now()) });
+      const { payload } = await jwtVerify(token, key, {
+        algorithms: [ALGORITHM],
+        issuer: ISSUER,
+        currentDate: new Date(now()),
+      });
       if (
         typeof payload.sub !== "string" ||
         typeof payload.username !== "string" ||
@@ -88,7 +99,12 @@ export function createJwt(o: {
       ) {
         throw new TokenError("invalid", "Token is missing required claims");
       }
-      const claims = Object.freeze({ userId: payload.sub, username: payload.username, role: payload.role, exp: payload.exp });
+      const claims = Object.freeze({
+        userId: payload.sub,
+        username: payload.username,
+        role: payload.role,
+        exp: payload.exp,
+      });
       // A not-before claim would make the verdict depend on time in a second way; we never
       // issue one, so such a token is simply verified in full every time.
       if (payload.nbf === undefined) remember(token, claims);

@@ -18,18 +18,26 @@ export function helperScript(configured: string | undefined, cwd = process.cwd()
  * (encode + decode of a probe value), so a missing interpreter or helper stops
  * the gateway at start with one line instead of failing every backend call later.
  */
-export async function createCodec(config: Pick<GatewayConfig, "pickleCodec" | "pythonPath" | "pythonScriptPath">): Promise<Codec> {
+export async function createCodec(
+  config: Pick<GatewayConfig, "pickleCodec" | "pythonPath" | "pythonScriptPath">,
+): Promise<Codec> {
   if (config.pickleCodec !== "python") return createNativeCodec();
   const scriptPath = helperScript(config.pythonScriptPath);
-  const codec = createPythonCodec({ pythonPath: config.pythonPath, ...(scriptPath !== undefined ? { scriptPath } : {}) });
+  const codec = createPythonCodec({
+    pythonPath: config.pythonPath,
+    ...(scriptPath !== undefined ? { scriptPath } : {}),
+  });
   try {
     const back = await codec.decode(await codec.encode(PROBE));
     // JSON text, not deep equality: decoded dicts may be null-prototype objects.
-    if (JSON.stringify(back) !== JSON.stringify(PROBE)) throw new Error(`the probe value came back as ${JSON.stringify(back)}`);
+    if (JSON.stringify(back) !== JSON.stringify(PROBE))
+      throw new Error(`the probe value came back as ${JSON.stringify(back)}`);
   } catch (err) {
     await codec.close().catch(() => undefined);
     const why = (err instanceof Error ? err.message : String(err)).replace(/\s*\n\s*/g, " | ");
-    throw new Error(`PICKLE_CODEC=python does not work (PYTHON_PATH=${config.pythonPath}, script ${scriptPath ?? "the default pickle_helper.py"}): ${why}`);
+    throw new Error(
+      `PICKLE_CODEC=python does not work (PYTHON_PATH=${config.pythonPath}, script ${scriptPath ?? "the default pickle_helper.py"}): ${why}`,
+    );
   }
   return codec;
 }

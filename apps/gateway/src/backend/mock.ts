@@ -48,6 +48,9 @@ export async function startMockIfNeeded(o: {
     ...(o.tickMs !== undefined ? { tickMs: o.tickMs } : {}),
     logger: o.logger.child({ component: "mock-backend" }),
   });
-  o.logger.warn({ brokerUrl: mock.brokerUrl, pubUrl: mock.pubUrl }, "USE_MOCK_ZMQ: started the in-process mock backend");
+  o.logger.warn(
+    { brokerUrl: mock.brokerUrl, pubUrl: mock.pubUrl },
+    "USE_MOCK_ZMQ: started the in-process mock backend",
+  );
   return mock;
 }

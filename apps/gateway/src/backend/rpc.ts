@@ -88,7 +88,8 @@ export function createBackendRpc(o: {
     requestId: string,
   ): Promise<ResultOf<S, M>> {
     const contract = (contracts[service] as Record<string, MethodContract>)[method];
-    if (!contract) throw new TRPCError({ code: "INTERNAL_SERVER_ERROR", message: `Unknown method ${service}.${method}` });
+    if (!contract)
+      throw new TRPCError({ code: "INTERNAL_SERVER_ERROR", message: `Unknown method ${service}.${method}` });
     const label = `${service}.${method}`;
     // One id for the whole call: MdpClient reuses it on every try, workers answer a
     // repeated id from their reply cache, and Python sees the same id in _ctx.
@@ -103,7 +104,11 @@ export function createBackendRpc(o: {
       throw new TRPCError({ code, message, ...(cause instanceof Error ? { cause } : {}) });
     };
 
-    const payload = await codec.encode([method, asTuple([...(args as unknown[])]), { _ctx: { userId: ctx.userId, requestId } }]);
+    const payload = await codec.encode([
+      method,
+      asTuple([...(args as unknown[])]),
+      { _ctx: { userId: ctx.userId, requestId } },
+    ]);
     let replyBytes: Buffer;
     try {
       replyBytes = await client.request(service, payload, {
@@ -122,10 +127,18 @@ export function createBackendRpc(o: {
           // Say why, when it can be told quickly: no broker at all, or a broker without workers for it.
           const endpoint = client.stats().endpoint;
           if (endpoint.startsWith("tcp://") && !(await isListening(endpoint, 300))) {
-            return fail("unavailable", "SERVICE_UNAVAILABLE", `${service} is unavailable: the broker at ${endpoint} is unreachable`);
+            return fail(
+              "unavailable",
+              "SERVICE_UNAVAILABLE",
+              `${service} is unavailable: the broker at ${endpoint} is unreachable`,
+            );
           }
           if ((await serviceStatus(service, 500)) === "404") {
-            return fail("unavailable", "SERVICE_UNAVAILABLE", `${service} is unavailable: no worker is registered with the broker`);
+            return fail(
+              "unavailable",
+              "SERVICE_UNAVAILABLE",
+              `${service} is unavailable: no worker is registered with the broker`,
+            );
           }
           return fail(
             "timeout",

@@ -39,7 +39,9 @@ const PICKLE_PREFIX = Buffer.from([0x80]);
  * where the subscription has one). The counter is shared by every PubSubscriber
  * in the process so ids stay unique when several gateways are embedded in one.
  */
-const EPOCH = `${Date.now().toString(36)}${Math.floor(Math.random() * 36 ** 4).toString(36).padStart(4, "0")}`;
+const EPOCH = `${Date.now().toString(36)}${Math.floor(Math.random() * 36 ** 4)
+  .toString(36)
+  .padStart(4, "0")}`;
 let processSeq = 0;
 
 /** The id of event `seq` on `topic` (also used to position a snapshot in a stream). */

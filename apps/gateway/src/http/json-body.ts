@@ -47,7 +47,9 @@ export async function readJsonBody(req: http.IncomingMessage, maxBytes: number):
     throw new BodyError(
       415,
       "UNSUPPORTED_MEDIA_TYPE",
-      contentType ? `Unsupported content-type "${contentType}": send application/json` : "Missing content-type header: send application/json",
+      contentType
+        ? `Unsupported content-type "${contentType}": send application/json`
+        : "Missing content-type header: send application/json",
     );
   }
   let value: unknown;

@@ -54,8 +54,15 @@ function clientIpOf(req: http.IncomingMessage): string {
  */
 export function createGatewayServer(o: ServerOptions) {
   const { router, logger, metrics } = o;
-  const onError = ({ error, path }: { error: { code: string; message: string; cause?: unknown }; path?: string | undefined }) => {
-    if (error.code === "INTERNAL_SERVER_ERROR") logger.error({ path, err: error.cause ?? error.message }, "request failed");
+  const onError = ({
+    error,
+    path,
+  }: {
+    error: { code: string; message: string; cause?: unknown };
+    path?: string | undefined;
+  }) => {
+    if (error.code === "INTERNAL_SERVER_ERROR")
+      logger.error({ path, err: error.cause ?? error.message }, "request failed");
   };
   const trpcHandler = createHTTPHandler({
     router,
@@ -181,24 +188,27 @@ export function createGatewayServer(o: ServerOptions) {
   // reading would grow our memory. Subscriptions pause above the limit (their
   // queues then drop oldest), and a client stuck above it for the grace period is cut off.
   const overSince = new Map<WebSocket, number>();
-  const watchdog = setInterval(() => {
-    const now = Date.now();
-    for (const ws of wss.clients) {
-      if (ws.bufferedAmount <= o.wsMaxBufferedBytes) {
-        overSince.delete(ws);
-        continue;
+  const watchdog = setInterval(
+    () => {
+      const now = Date.now();
+      for (const ws of wss.clients) {
+        if (ws.bufferedAmount <= o.wsMaxBufferedBytes) {
+          overSince.delete(ws);
+          continue;
+        }
+        const since = overSince.get(ws) ?? now;
+        overSince.set(ws, since);
+        if (now - since >= o.wsSlowClientGraceMs) {
+          logger.warn({ bufferedAmount: ws.bufferedAmount }, "closing a WebSocket client that stopped reading");
+          metrics.wsSlowClientsClosed.inc();
+          overSince.delete(ws);
+          ws.terminate();
+        }
       }
-      const since = overSince.get(ws) ?? now;
-      overSince.set(ws, since);
-      if (now - since >= o.wsSlowClientGraceMs) {
-        logger.warn({ bufferedAmount: ws.bufferedAmount }, "closing a WebSocket client that stopped reading");
-        metrics.wsSlowClientsClosed.inc();
-        overSince.delete(ws);
-        ws.terminate();
-      }
-    }
-    for (const ws of overSince.keys()) if (ws.readyState !== ws.OPEN) overSince.delete(ws);
-  }, Math.min(1000, Math.max(50, Math.floor(o.wsSlowClientGraceMs / 4))));
+      for (const ws of overSince.keys()) if (ws.readyState !== ws.OPEN) overSince.delete(ws);
+    },
+    Math.min(1000, Math.max(50, Math.floor(o.wsSlowClientGraceMs / 4))),
+  );
   watchdog.unref();
 
   async function listen(port: number, host: string): Promise<number> {

@@ -13,7 +13,15 @@ export function accountRouter(d: RouterDeps) {
   const write = d.procedures.withPermission("account:write");
   return t.router({
     list: read
-      .meta({ openapi: { method: "GET", path: "/accounts", tags: ["account"], protect: true, summary: "Accounts you may see" } })
+      .meta({
+        openapi: {
+          method: "GET",
+          path: "/accounts",
+          tags: ["account"],
+          protect: true,
+          summary: "Accounts you may see",
+        },
+      })
       .input(z.void())
       .output(c.get_accounts.result)
       .query(async ({ ctx }) => {
@@ -40,7 +48,15 @@ export function accountRouter(d: RouterDeps) {
       }),
 
     riskMetrics: read
-      .meta({ openapi: { method: "GET", path: "/accounts/{accountId}/risk", tags: ["account"], protect: true, summary: "Greeks and VaR" } })
+      .meta({
+        openapi: {
+          method: "GET",
+          path: "/accounts/{accountId}/risk",
+          tags: ["account"],
+          protect: true,
+          summary: "Greeks and VaR",
+        },
+      })
       .input(ByAccount)
       .output(c.get_risk_metrics.result)
       .query(({ ctx, input }) => {
@@ -50,7 +66,13 @@ export function accountRouter(d: RouterDeps) {
 
     verifyPositions: read
       .meta({
-        openapi: { method: "GET", path: "/accounts/{accountId}/verify-positions", tags: ["account"], protect: true, summary: "Compare positions with the broker" },
+        openapi: {
+          method: "GET",
+          path: "/accounts/{accountId}/verify-positions",
+          tags: ["account"],
+          protect: true,
+          summary: "Compare positions with the broker",
+        },
       })
       .input(ByAccount)
       .output(c.verify_positions.result)
@@ -60,7 +82,15 @@ export function accountRouter(d: RouterDeps) {
       }),
 
     setEnabled: write
-      .meta({ openapi: { method: "POST", path: "/accounts/{accountId}/enabled", tags: ["account"], protect: true, summary: "Enable or disable trading" } })
+      .meta({
+        openapi: {
+          method: "POST",
+          path: "/accounts/{accountId}/enabled",
+          tags: ["account"],
+          protect: true,
+          summary: "Enable or disable trading",
+        },
+      })
       .input(z.object({ accountId: AccountId, enabled: c.set_account_enabled.args.def.items[1] }))
       .output(c.set_account_enabled.result)
       .mutation(({ ctx, input }) => {

@@ -46,7 +46,13 @@ export function algorithmRouter(d: RouterDeps) {
 
     command: control
       .meta({
-        openapi: { method: "POST", path: "/algorithms/{algorithmId}/command", tags: ["algorithm"], protect: true, summary: "start, pause, resume or stop" },
+        openapi: {
+          method: "POST",
+          path: "/algorithms/{algorithmId}/command",
+          tags: ["algorithm"],
+          protect: true,
+          summary: "start, pause, resume or stop",
+        },
       })
       .input(z.object({ algorithmId: AlgorithmId, command: c.send_algorithm_command.args.def.items[1] }))
       .output(c.send_algorithm_command.result)

@@ -1,4 +1,12 @@
-import { AuthenticateResult, Permission, Role, UserId, UserPermissions, VerifyUserResult, contracts } from "@desk/contracts";
+import {
+  AuthenticateResult,
+  Permission,
+  Role,
+  UserId,
+  UserPermissions,
+  VerifyUserResult,
+  contracts,
+} from "@desk/contracts";
 import { TRPCError } from "@trpc/server";
 import { z } from "zod";
 import { RetryAfter } from "../rate-limit.js";
@@ -72,7 +80,15 @@ export function authRouter(d: RouterDeps) {
       }),
 
     me: authedProcedure
-      .meta({ openapi: { method: "GET", path: "/auth/me", tags: ["auth"], protect: true, summary: "Who the token belongs to" } })
+      .meta({
+        openapi: {
+          method: "GET",
+          path: "/auth/me",
+          tags: ["auth"],
+          protect: true,
+          summary: "Who the token belongs to",
+        },
+      })
       .input(z.void())
       .output(Me)
       .query(({ ctx }) => ({

@@ -16,6 +16,8 @@ export const ClientOrderId = z
  * the first execution. Hashed with the user so one user cannot hit another's entry.
  */
 export function clientOrderRequestId(userId: string, clientOrderId: string): string {
-  const digest = createHash("sha256").update(`execute_instructions\u0000${userId}\u0000${clientOrderId}`).digest("base64url");
+  const digest = createHash("sha256")
+    .update(`execute_instructions\u0000${userId}\u0000${clientOrderId}`)
+    .digest("base64url");
   return `co-${digest.slice(0, 32)}`;
 }

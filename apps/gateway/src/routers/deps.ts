@@ -35,10 +35,18 @@ export function assertAccounts(user: AuthUser, accountIds: readonly string[]): v
 }
 
 /** Optional lastEventId for resumable subscriptions (tRPC's ws link fills it in on reconnect). */
-export const LastEventId = z.string().max(300).nullish().describe("id of the last event received, to resume without gaps");
+export const LastEventId = z
+  .string()
+  .max(300)
+  .nullish()
+  .describe("id of the last event received, to resume without gaps");
 
 /** Stream options shared by every subscription of one gateway. */
-export function streamDefaults(d: RouterDeps, ctx: GatewayContext & { user: AuthUser }, signal: AbortSignal | undefined) {
+export function streamDefaults(
+  d: RouterDeps,
+  ctx: GatewayContext & { user: AuthUser },
+  signal: AbortSignal | undefined,
+) {
   return {
     expiresAt: ctx.user.tokenExp * 1000,
     subscriber: d.subscriber,

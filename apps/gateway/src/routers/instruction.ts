@@ -1,11 +1,4 @@
-import {
-  type Execution,
-  type ExecutionEvent,
-  ExecutionId,
-  contracts,
-  topicOf,
-  topics,
-} from "@desk/contracts";
+import { type Execution, type ExecutionEvent, ExecutionId, contracts, topicOf, topics } from "@desk/contracts";
 import { TRPCError, tracked } from "@trpc/server";
 import { z } from "zod";
 import { openTopicStream } from "../backend/stream.js";
@@ -44,11 +37,15 @@ export function instructionRouter(d: RouterDeps) {
   }
 
   function assertExecutionVisible(user: AuthUser, execution: Execution): void {
-    assertAccounts(user, [...new Set([...execution.legs.map((l) => l.accountId), ...execution.fills.map((f) => f.accountId)])]);
+    assertAccounts(user, [
+      ...new Set([...execution.legs.map((l) => l.accountId), ...execution.fills.map((f) => f.accountId)]),
+    ]);
   }
 
   async function visibleExecution(user: AuthUser, executionId: string): Promise<Execution> {
-    const execution = await d.rpc.call("instruction_service", "get_execution_status", [executionId], { userId: user.userId });
+    const execution = await d.rpc.call("instruction_service", "get_execution_status", [executionId], {
+      userId: user.userId,
+    });
     assertExecutionVisible(user, execution);
     return execution;
   }
@@ -56,10 +53,15 @@ export function instructionRouter(d: RouterDeps) {
   async function startExecution(user: AuthUser, input: z.infer<typeof ExecuteInput>): Promise<Execution> {
     requireExecute(user, input.dryRun);
     assertAccounts(user, input.accounts);
-    return d.rpc.call("instruction_service", "execute_instructions", [input.instructions, input.accounts, input.dryRun], {
-      userId: user.userId,
-      ...(input.clientOrderId ? { requestId: clientOrderRequestId(user.userId, input.clientOrderId) } : {}),
-    });
+    return d.rpc.call(
+      "instruction_service",
+      "execute_instructions",
+      [input.instructions, input.accounts, input.dryRun],
+      {
+        userId: user.userId,
+        ...(input.clientOrderId ? { requestId: clientOrderRequestId(user.userId, input.clientOrderId) } : {}),
+      },
+    );
   }
 
   /**
@@ -102,18 +104,32 @@ export function instructionRouter(d: RouterDeps) {
   return t.router({
     parse: parse
       .meta({
-        openapi: { method: "POST", path: "/instructions/parse", tags: ["instruction"], protect: true, summary: "Parse desk shorthand (双卖 500 当月 万1 的v)" },
+        openapi: {
+          method: "POST",
+          path: "/instructions/parse",
+          tags: ["instruction"],
+          protect: true,
+          summary: "Parse desk shorthand (双卖 500 当月 万1 的v)",
+        },
       })
       .input(ParseInput)
       .output(c.parse_instructions.result)
       .mutation(({ ctx, input }) => {
         assertAccounts(ctx.user, input.accounts);
-        return d.rpc.call("instruction_service", "parse_instructions", [input.text, input.accounts], { userId: ctx.user.userId });
+        return d.rpc.call("instruction_service", "parse_instructions", [input.text, input.accounts], {
+          userId: ctx.user.userId,
+        });
       }),
 
     execute: authedProcedure
       .meta({
-        openapi: { method: "POST", path: "/instructions/execute", tags: ["instruction"], protect: true, summary: "Execute parsed instructions (dryRun to preview)" },
+        openapi: {
+          method: "POST",
+          path: "/instructions/execute",
+          tags: ["instruction"],
+          protect: true,
+          summary: "Execute parsed instructions (dryRun to preview)",
+        },
       })
       .input(ExecuteInput)
       .output(c.execute_instructions.result)
@@ -126,7 +142,9 @@ export function instructionRouter(d: RouterDeps) {
       .query(({ ctx, input }) => visibleExecution(ctx.user, input.executionId)),
 
     cancel: withPermission("instruction:execute")
-      .meta({ openapi: { method: "POST", path: "/executions/{executionId}/cancel", tags: ["instruction"], protect: true } })
+      .meta({
+        openapi: { method: "POST", path: "/executions/{executionId}/cancel", tags: ["instruction"], protect: true },
+      })
       .input(ByExecution)
       .output(c.cancel_execution.result)
       .mutation(async ({ ctx, input }) => {
@@ -155,10 +173,12 @@ export function instructionRouter(d: RouterDeps) {
       }),
 
     /** Follows an execution started elsewhere (REST execute, another client) until it ends. */
-    onExecution: authedProcedure
-      .input(ByExecution.extend({ lastEventId: LastEventId }))
-      .subscription(async function* ({ ctx, input, signal }) {
-        yield* followExecution(ctx, input.executionId, input.lastEventId, signal);
-      }),
+    onExecution: authedProcedure.input(ByExecution.extend({ lastEventId: LastEventId })).subscription(async function* ({
+      ctx,
+      input,
+      signal,
+    }) {
+      yield* followExecution(ctx, input.executionId, input.lastEventId, signal);
+    }),
   });
 }

@@ -14,49 +14,154 @@ export type Handler = (args: unknown[], kwargs: Record<string, unknown>) => unkn
 const now = () => new Date().toISOString();
 
 const users = {
-  admin: { password: "admin123", id: "u-admin", role: "admin", accounts: [] as string[], all: true,
-    permissions: ["account:read", "account:write", "algorithm:read", "algorithm:control", "instruction:parse", "instruction:execute", "market:read", "admin"] },
-  trader1: { password: "trader123", id: "u-trader1", role: "trader", accounts: ["account1", "account2"], all: false,
-    permissions: ["account:read", "account:write", "algorithm:read", "algorithm:control", "instruction:parse", "instruction:execute", "market:read"] },
-  viewer1: { password: "viewer123", id: "u-viewer1", role: "viewer", accounts: [] as string[], all: true,
-    permissions: ["account:read", "algorithm:read", "instruction:parse", "market:read"] },
+  admin: {
+    password: "admin123",
+    id: "u-admin",
+    role: "admin",
+    accounts: [] as string[],
+    all: true,
+    permissions: [
+      "account:read",
+      "account:write",
+      "algorithm:read",
+      "algorithm:control",
+      "instruction:parse",
+      "instruction:execute",
+      "market:read",
+      "admin",
+    ],
+  },
+  trader1: {
+    password: "trader123",
+    id: "u-trader1",
+    role: "trader",
+    accounts: ["account1", "account2"],
+    all: false,
+    permissions: [
+      "account:read",
+      "account:write",
+      "algorithm:read",
+      "algorithm:control",
+      "instruction:parse",
+      "instruction:execute",
+      "market:read",
+    ],
+  },
+  viewer1: {
+    password: "viewer123",
+    id: "u-viewer1",
+    role: "viewer",
+    accounts: [] as string[],
+    all: true,
+    permissions: ["account:read", "algorithm:read", "instruction:parse", "market:read"],
+  },
 } as const;
 
 export function account(id: string, enabled = true) {
-  return { id, name: `Account ${id}`, broker: "sim", enabled, balance: 1_000_000, available: 800_000, margin: 200_000, dailyPnl: 1234.5, totalPnl: 56789 };
+  return {
+    id,
+    name: `Account ${id}`,
+    broker: "sim",
+    enabled,
+    balance: 1_000_000,
+    available: 800_000,
+    margin: 200_000,
+    dailyPnl: 1234.5,
+    totalPnl: 56789,
+  };
 }
 
 export function algorithm(id: string, accountId: string, status = "running") {
-  return { id, name: `algo ${id}`, kind: "TWAP", status, progress: 0.5, accountId, parameters: { slices: 10 }, targetQuantity: 100, filledQuantity: 50, createdAt: now(), updatedAt: now() };
+  return {
+    id,
+    name: `algo ${id}`,
+    kind: "TWAP",
+    status,
+    progress: 0.5,
+    accountId,
+    parameters: { slices: 10 },
+    targetQuantity: 100,
+    filledQuantity: 50,
+    createdAt: now(),
+    updatedAt: now(),
+  };
 }
 
 export function execution(id: string, status: string, dryRun: boolean) {
   return {
-    id, status, dryRun, createdAt: now(), updatedAt: now(), progress: status === "completed" ? 1 : 0.1,
-    legs: [{ legId: `${id}-1`, accountId: "account1", code: "10004567", name: "500ETF购12月6000", side: "sell", right: "call", strike: 6, expiry: "2026-12-23", targetQuantity: 10, filledQuantity: 0, avgPrice: null, status: "pending" }],
+    id,
+    status,
+    dryRun,
+    createdAt: now(),
+    updatedAt: now(),
+    progress: status === "completed" ? 1 : 0.1,
+    legs: [
+      {
+        legId: `${id}-1`,
+        accountId: "account1",
+        code: "10004567",
+        name: "500ETF购12月6000",
+        side: "sell",
+        right: "call",
+        strike: 6,
+        expiry: "2026-12-23",
+        targetQuantity: 10,
+        filledQuantity: 0,
+        avgPrice: null,
+        status: "pending",
+      },
+    ],
     fills: [{ accountId: "account1", legs: 1, targetQuantity: 10, filledQuantity: 0, premium: 0 }],
     error: null,
   };
 }
 
-const risk = (accountId: string) => ({ accountId, asOf: now(), cashDelta: 1000, gamma: 10, vega: -10000, theta: 500, var95: 5000, var99: 7000, byUnderlying: [] });
+const risk = (accountId: string) => ({
+  accountId,
+  asOf: now(),
+  cashDelta: 1000,
+  gamma: 10,
+  vega: -10000,
+  theta: 500,
+  var95: 5000,
+  var99: 7000,
+  byUnderlying: [],
+});
 
 export function marketTick(symbol: string, seq: number) {
-  return { seq, ts: now(), symbol, name: "500ETF", last: 6.1, bid: 6.099, ask: 6.101, volume: 1000 + seq, change: 0.01, kind: "underlying" };
+  return {
+    seq,
+    ts: now(),
+    symbol,
+    name: "500ETF",
+    last: 6.1,
+    bid: 6.099,
+    ask: 6.101,
+    volume: 1000 + seq,
+    change: 0.01,
+    kind: "underlying",
+  };
 }
 
-function defaultHandlers(executions: Map<string, ReturnType<typeof execution>>): Record<string, Record<string, Handler>> {
+function defaultHandlers(
+  executions: Map<string, ReturnType<typeof execution>>,
+): Record<string, Record<string, Handler>> {
   let nextExecution = 1;
   return {
     auth_service: {
       authenticate: ([username, password]) => {
         const u = users[username as keyof typeof users];
-        if (!u || u.password !== password) throw new Error(formatBackendError("UNAUTHENTICATED", "wrong username or password"));
-        return { user: { id: u.id, username, displayName: String(username), role: u.role, active: true }, permissions: u.permissions };
+        if (!u || u.password !== password)
+          throw new Error(formatBackendError("UNAUTHENTICATED", "wrong username or password"));
+        return {
+          user: { id: u.id, username, displayName: String(username), role: u.role, active: true },
+          permissions: u.permissions,
+        };
       },
       verify_user: ([userId]) => ({ userId, exists: true, active: true }),
       change_password: ([, oldPassword]) => {
-        if (oldPassword === "wrong") throw new Error(formatBackendError("INVALID_ARGUMENT", "old password does not match"));
+        if (oldPassword === "wrong")
+          throw new Error(formatBackendError("INVALID_ARGUMENT", "old password does not match"));
         return { changed: true };
       },
       get_user_permissions: ([userId]) => {
@@ -68,10 +173,27 @@ function defaultHandlers(executions: Map<string, ReturnType<typeof execution>>):
     account_service: {
       get_accounts: () => ["account1", "account2", "account3"].map((id) => account(id)),
       get_account: ([id]) => {
-        if (!["account1", "account2", "account3"].includes(String(id))) throw new Error(formatBackendError("NOT_FOUND", `no account ${String(id)}`));
+        if (!["account1", "account2", "account3"].includes(String(id)))
+          throw new Error(formatBackendError("NOT_FOUND", `no account ${String(id)}`));
         return account(String(id));
       },
-      get_positions: ([id]) => [{ accountId: id, code: "10004567", name: "500ETF购12月6000", underlying: "510500", right: "call", strike: 6, expiry: "2026-12-23", multiplier: 10000, quantity: -10, avgPrice: 0.12, lastPrice: 0.11, pnl: 1000, greeks: { delta: -1000, gamma: -10, vega: -5000, theta: 300 } }],
+      get_positions: ([id]) => [
+        {
+          accountId: id,
+          code: "10004567",
+          name: "500ETF购12月6000",
+          underlying: "510500",
+          right: "call",
+          strike: 6,
+          expiry: "2026-12-23",
+          multiplier: 10000,
+          quantity: -10,
+          avgPrice: 0.12,
+          lastPrice: 0.11,
+          pnl: 1000,
+          greeks: { delta: -1000, gamma: -10, vega: -5000, theta: 300 },
+        },
+      ],
       get_risk_metrics: ([id]) => risk(String(id)),
       set_account_enabled: ([id, enabled]) => account(String(id), Boolean(enabled)),
       verify_positions: ([id]) => ({ accountId: id, matched: true, checkedAt: now(), mismatches: [] }),
@@ -79,12 +201,24 @@ function defaultHandlers(executions: Map<string, ReturnType<typeof execution>>):
     algorithm_service: {
       get_algorithms: () => [algorithm("algo1", "account1"), algorithm("algo3", "account3")],
       get_algorithm: ([id]) => algorithm(String(id), id === "algo3" ? "account3" : "account1"),
-      send_algorithm_command: ([id, command]) => algorithm(String(id), "account1", command === "pause" ? "paused" : "running"),
+      send_algorithm_command: ([id, command]) =>
+        algorithm(String(id), "account1", command === "pause" ? "paused" : "running"),
       get_algorithm_logs: () => [{ time: now(), level: "info", message: "slice 1 sent" }],
     },
     instruction_service: {
       parse_instructions: ([text, accounts]) => ({
-        instructions: [{ type: "straddle", text, side: "sell", structure: "straddle", otmSteps: 0, underlying: "510500", month: "current", size: { unit: "vega", value: 10000 } }],
+        instructions: [
+          {
+            type: "straddle",
+            text,
+            side: "sell",
+            structure: "straddle",
+            otmSteps: 0,
+            underlying: "510500",
+            month: "current",
+            size: { unit: "vega", value: 10000 },
+          },
+        ],
         accounts,
       }),
       execute_instructions: ([, , dryRun]) => {
@@ -107,7 +241,9 @@ function defaultHandlers(executions: Map<string, ReturnType<typeof execution>>):
   };
 }
 
-export async function startFakeBackend(o: { brokerEndpoint?: string; pubEndpoint?: string; heartbeatInterval?: number } = {}) {
+export async function startFakeBackend(
+  o: { brokerEndpoint?: string; pubEndpoint?: string; heartbeatInterval?: number } = {},
+) {
   // 500 ms: every socket shares this test process, and a busy event loop must not expire workers.
   const heartbeatInterval = o.heartbeatInterval ?? 500;
   const executions = new Map<string, ReturnType<typeof execution>>();

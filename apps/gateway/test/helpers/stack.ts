@@ -4,7 +4,10 @@ import { type FakeBackend, startFakeBackend } from "./fake-backend.js";
 export const TEST_SECRET = "test-secret-0123456789abcdef";
 
 /** Gateway settings for tests: OS-chosen port, short timeouts, quiet logs. */
-export function testConfig(backend: { brokerUrl: string; pubUrl: string }, extra: Partial<GatewayConfig> = {}): Partial<GatewayConfig> {
+export function testConfig(
+  backend: { brokerUrl: string; pubUrl: string },
+  extra: Partial<GatewayConfig> = {},
+): Partial<GatewayConfig> {
   return {
     port: 0,
     host: "127.0.0.1",
@@ -74,7 +77,10 @@ export async function login(baseUrl: string, username: string, password: string)
 }
 
 /** Polls `check` until it returns a truthy value or the deadline passes. */
-export async function eventually<T>(check: () => T | Promise<T>, o: { timeoutMs?: number; intervalMs?: number; what?: string } = {}): Promise<T> {
+export async function eventually<T>(
+  check: () => T | Promise<T>,
+  o: { timeoutMs?: number; intervalMs?: number; what?: string } = {},
+): Promise<T> {
   const deadline = Date.now() + (o.timeoutMs ?? 15_000);
   let last: unknown;
   while (Date.now() < deadline) {

@@ -40,7 +40,9 @@ export function createClient(
 
 /** Collects a subscription's data and errors; stop() unsubscribes. */
 export function collect<T>(
-  subscribe: (handlers: { onData: (d: T) => void; onError: (e: unknown) => void; onComplete: () => void }) => { unsubscribe(): void },
+  subscribe: (handlers: { onData: (d: T) => void; onError: (e: unknown) => void; onComplete: () => void }) => {
+    unsubscribe(): void;
+  },
 ) {
   const data: T[] = [];
   const errors: unknown[] = [];

@@ -31,7 +31,8 @@ function toUtc(date: IsoDate): Date {
   const m = ISO_DATE.exec(date);
   if (!m) throw new RangeError(`not an ISO date (YYYY-MM-DD): "${date}"`);
   const d = new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])));
-  if (Number.isNaN(d.getTime()) || d.getUTCMonth() !== Number(m[2]) - 1 || d.getUTCDate() !== Number(m[3])) throw new RangeError(`not a calendar date: "${date}"`);
+  if (Number.isNaN(d.getTime()) || d.getUTCMonth() !== Number(m[2]) - 1 || d.getUTCDate() !== Number(m[3]))
+    throw new RangeError(`not a calendar date: "${date}"`);
   return d;
 }
 
@@ -77,7 +78,11 @@ export function listedMonths(today: IsoDate): ListedMonth[] {
   let quarter = addMonths(next, 1);
   while (!isQuarterMonth(quarter.month)) quarter = addMonths(quarter, 1);
   const nextQuarter = addMonths(quarter, 3);
-  const make = (which: Month, ym: YearMonth): ListedMonth => ({ which, ...ym, expiry: fourthWednesday(ym.year, ym.month) });
+  const make = (which: Month, ym: YearMonth): ListedMonth => ({
+    which,
+    ...ym,
+    expiry: fourthWednesday(ym.year, ym.month),
+  });
   return [
     make("current", current),
     make("next", next),

@@ -119,7 +119,14 @@ export function itmStrike(strikes: readonly number[], spot: number, right: Right
   return otmStrike(strikes, spot, right === "call" ? "put" : "call", steps);
 }
 
-const FAMILY_DIGIT: Record<string, number> = { "510050": 0, "510300": 1, "159919": 1, "510500": 2, "159922": 2, "159915": 3 };
+const FAMILY_DIGIT: Record<string, number> = {
+  "510050": 0,
+  "510300": 1,
+  "159919": 1,
+  "510500": 2,
+  "159922": 2,
+  "159915": 3,
+};
 
 /**
  * A deterministic eight-digit code: exchange (1 SSE, 9 SZSE), family*2+adjusted,
@@ -128,14 +135,26 @@ const FAMILY_DIGIT: Record<string, number> = { "510050": 0, "510300": 1, "159919
  * number identifies the expiry) for strikes below 50 yuan, which covers every
  * ETF here. Real exchange codes are sequence numbers; only the shape matches.
  */
-export function contractCode(underlying: Underlying, monthNumber: number, right: Right, strike: number, adjusted: boolean): string {
+export function contractCode(
+  underlying: Underlying,
+  monthNumber: number,
+  right: Right,
+  strike: number,
+  adjusted: boolean,
+): string {
   const exchange = underlying.exchange === "SSE" ? "1" : "9";
   const family = (FAMILY_DIGIT[underlying.code] ?? 0) * 2 + (adjusted ? 1 : 0);
   const slot = Math.round(strike / 0.05) % 1000;
   return `${exchange}${family}${String(monthNumber).padStart(2, "0")}${right === "call" ? 0 : 1}${String(slot).padStart(3, "0")}`;
 }
 
-export function contractName(underlying: Underlying, right: Right, monthNumber: number, strike: number, adjusted: boolean): string {
+export function contractName(
+  underlying: Underlying,
+  right: Right,
+  monthNumber: number,
+  strike: number,
+  adjusted: boolean,
+): string {
   return `${underlying.name}${right === "call" ? "购" : "沽"}${monthNumber}月${Math.round(strike * 1000)}${adjusted ? "A" : ""}`;
 }
 
@@ -187,4 +206,3 @@ export function buildChain(o: BuildChainOptions): OptionChain {
 export function findContract(chain: OptionChain, right: Right, strike: number): OptionContract | undefined {
   return chain.contracts.find((c) => !c.adjusted && c.right === right && Math.abs(c.strike - strike) < 1e-9);
 }
-

@@ -99,14 +99,24 @@ export function planLegs(instruction: StraddleInstruction | SingleInstruction, m
   }
   const lots = lotsForSize(instruction.size, perLot);
   if (lots === undefined) {
-    const per = instruction.size.unit === "vega" ? `${fmt(perLot.vega, 1)} yuan vega` : `${fmt(Math.abs(perLot.cashDelta))} yuan delta`;
-    return { ok: false, error: `${instruction.size.value} yuan of ${instruction.size.unit} is less than one lot (${per} per lot)` };
+    const per =
+      instruction.size.unit === "vega"
+        ? `${fmt(perLot.vega, 1)} yuan vega`
+        : `${fmt(Math.abs(perLot.cashDelta))} yuan delta`;
+    return {
+      ok: false,
+      error: `${instruction.size.value} yuan of ${instruction.size.unit} is less than one lot (${per} per lot)`,
+    };
   }
   return { ok: true, legs: found.legs.map((l) => ({ ...l, side: instruction.side, lots })) };
 }
 
 /** For a roll: the same right in another month, at the listed strike nearest the old one. */
-export function rollTarget(contract: OptionContract, to: Month, market: Pick<Market, "chain">): OptionContract | undefined {
+export function rollTarget(
+  contract: OptionContract,
+  to: Month,
+  market: Pick<Market, "chain">,
+): OptionContract | undefined {
   const chain = market.chain(contract.underlying, to);
   if (!chain) return undefined;
   return findContract(chain, contract.right, nearestStrike(chain.strikes, contract.strike));

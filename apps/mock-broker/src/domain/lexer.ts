@@ -170,13 +170,20 @@ function lexAmount(s: string, i: number): Amount | undefined {
   const n = lexCount(s, i);
   if (!n) return undefined;
   const suffix = s[n.end];
-  if (suffix === "万" || suffix === "w") return { value: n.value * 10_000, end: n.end + 1, hasDot: n.hasDot, quantity: true };
-  if (suffix === "千" || suffix === "k") return { value: n.value * 1_000, end: n.end + 1, hasDot: n.hasDot, quantity: true };
+  if (suffix === "万" || suffix === "w")
+    return { value: n.value * 10_000, end: n.end + 1, hasDot: n.hasDot, quantity: true };
+  if (suffix === "千" || suffix === "k")
+    return { value: n.value * 1_000, end: n.end + 1, hasDot: n.hasDot, quantity: true };
   // "1 万 v": a Chinese multiplier may stand apart from its number, unless it
   // starts the desk's 万N form ("500 万1v" is 500 then 万1 v).
   const spaced = skipSpaces(s, n.end);
   if (spaced > n.end && (s[spaced] === "万" || s[spaced] === "千") && !lexCount(s, skipSpaces(s, spaced + 1))) {
-    return { value: n.value * (s[spaced] === "万" ? 10_000 : 1_000), end: spaced + 1, hasDot: n.hasDot, quantity: true };
+    return {
+      value: n.value * (s[spaced] === "万" ? 10_000 : 1_000),
+      end: spaced + 1,
+      hasDot: n.hasDot,
+      quantity: true,
+    };
   }
   return { value: n.value, end: n.end, hasDot: n.hasDot, quantity: n.cn };
 }
@@ -272,9 +279,7 @@ function lexKeyword(s: string, i: number): Lexed | undefined {
 }
 
 function lexOne(s: string, i: number): Lexed | undefined {
-  return (
-    lexUnitFirst(s, i) ?? lexStrikeRel(s, i) ?? lexUnderlyingWord(s, i) ?? lexKeyword(s, i) ?? lexNumeric(s, i)
-  );
+  return lexUnitFirst(s, i) ?? lexStrikeRel(s, i) ?? lexUnderlyingWord(s, i) ?? lexKeyword(s, i) ?? lexNumeric(s, i);
 }
 
 /**

@@ -1,4 +1,11 @@
-import { type BsGreeks, bsGreeks, DEFAULT_RATE, TRADING_DAYS_PER_YEAR, thetaPerTradingDay, vegaPerVolPoint } from "./black-scholes.js";
+import {
+  type BsGreeks,
+  bsGreeks,
+  DEFAULT_RATE,
+  TRADING_DAYS_PER_YEAR,
+  thetaPerTradingDay,
+  vegaPerVolPoint,
+} from "./black-scholes.js";
 import { type IsoDate, listedMonths, shanghaiToday, tradingDaysBetween } from "./calendar.js";
 import { buildChain, type OptionChain, type OptionContract } from "./chain.js";
 import { createRng } from "./random.js";
@@ -95,7 +102,10 @@ const fix = (x: number, digits: number): number => Number(x.toFixed(digits));
 export function smileVol(atmVol: number, spot: number, strike: number, years: number, monthIndex: number): number {
   // Floor the time and clamp the moneyness: standardised moneyness explodes in
   // the last days before expiry, and a 150% wing vol would be a silly quote.
-  const x = Math.max(-2.5, Math.min(2.5, Math.log(strike / spot) / Math.sqrt(Math.max(years, 20 / TRADING_DAYS_PER_YEAR))));
+  const x = Math.max(
+    -2.5,
+    Math.min(2.5, Math.log(strike / spot) / Math.sqrt(Math.max(years, 20 / TRADING_DAYS_PER_YEAR))),
+  );
   const shape = 1 - 0.25 * x + 0.6 * x * x;
   const term = 1 + 0.02 * monthIndex;
   return Math.min(1.5, Math.max(0.05, atmVol * term * shape));
@@ -109,9 +119,19 @@ export interface PriceContractInput {
 }
 
 /** Theoretical value and per-lot risk of a contract at a given spot and vol. */
-export function priceContract(c: OptionContract, p: PriceContractInput): Omit<OptionQuote, "bid" | "ask" | "last" | keyof OptionContract> {
+export function priceContract(
+  c: OptionContract,
+  p: PriceContractInput,
+): Omit<OptionQuote, "bid" | "ask" | "last" | keyof OptionContract> {
   const years = tradingDaysBetween(p.today, c.expiry) / TRADING_DAYS_PER_YEAR;
-  const greeks = bsGreeks({ right: c.right, spot: p.spot, strike: c.strike, years, vol: p.vol, rate: p.rate ?? DEFAULT_RATE });
+  const greeks = bsGreeks({
+    right: c.right,
+    spot: p.spot,
+    strike: c.strike,
+    years,
+    vol: p.vol,
+    rate: p.rate ?? DEFAULT_RATE,
+  });
   return {
     spot: p.spot,
     years,
@@ -186,7 +206,10 @@ export function createMarket(o: MarketOptions = {}): Market {
       const move = s.atmVol * sqrtDt * z - 0.5 * s.atmVol * s.atmVol * dt;
       s.price = Math.max(ETF_TICK, s.price * Math.exp(move));
       // ATM vol mean-reverts to the ETF's typical vol and rises when it falls (leverage effect).
-      s.atmVol = Math.min(1, Math.max(0.05, s.atmVol + 0.05 * (s.u.referenceVol - s.atmVol) - 0.3 * move + 0.002 * rng.gaussian()));
+      s.atmVol = Math.min(
+        1,
+        Math.max(0.05, s.atmVol + 0.05 * (s.u.referenceVol - s.atmVol) - 0.3 * move + 0.002 * rng.gaussian()),
+      );
     }
     for (const [code, n] of noise) noise.set(code, 0.9 * n + 0.0005 * rng.gaussian());
   };
@@ -194,7 +217,10 @@ export function createMarket(o: MarketOptions = {}): Market {
   const buildQuote = (c: OptionContract, s: UnderlyingState): OptionQuote => {
     const spot = fix(roundTo(s.price, ETF_TICK), 3);
     const years = tradingDaysBetween(today, c.expiry) / TRADING_DAYS_PER_YEAR;
-    const vol = Math.max(0.05, smileVol(s.atmVol, spot, c.strike, years, MONTH_ORDER[c.month]) + (noise.get(c.code) ?? 0));
+    const vol = Math.max(
+      0.05,
+      smileVol(s.atmVol, spot, c.strike, years, MONTH_ORDER[c.month]) + (noise.get(c.code) ?? 0),
+    );
     const priced = priceContract(c, { spot, vol, today, rate });
     const half = Math.max(OPTION_TICK, priced.theo * 0.005);
     const bid = Math.max(0, fix(Math.floor((priced.theo - half) / OPTION_TICK) * OPTION_TICK, 4));

@@ -129,7 +129,12 @@ function fill(st: Statement, verb: Verb, slots: Slots, t: Token, o: Required<Par
       return;
     case "underlyingWord": {
       const u = resolveUnderlying(t.text, o.underlyingOverrides);
-      if (!u) throw new Refusal({ message: `unknown underlying "${t.text}" in "${st.text}"`, unread: t.text, position: t.start });
+      if (!u)
+        throw new Refusal({
+          message: `unknown underlying "${t.text}" in "${st.text}"`,
+          unread: t.text,
+          position: t.start,
+        });
       setUnderlying(st, slots, t, u.code);
       return;
     }
@@ -149,7 +154,11 @@ function fill(st: Statement, verb: Verb, slots: Slots, t: Token, o: Required<Par
       }
       if (u) throw refuseToken(st, t, `the underlying is already ${slots.underlying!.token.text}`);
       if (!slots.underlying) {
-        throw new Refusal({ message: `unknown underlying "${t.text}" in "${st.text}"`, unread: t.text, position: t.start });
+        throw new Refusal({
+          message: `unknown underlying "${t.text}" in "${st.text}"`,
+          unread: t.text,
+          position: t.start,
+        });
       }
       throw refuseToken(st, t, takesLegs ? `a size needs a unit (${SIZE_HINT})` : undefined);
     }
@@ -166,7 +175,8 @@ function fill(st: Statement, verb: Verb, slots: Slots, t: Token, o: Required<Par
         month = listed.which;
       }
       const limit = verb.type === "roll" ? 2 : 1;
-      if (slots.months.length >= limit) throw refuseToken(st, t, verb.type === "roll" ? "a roll takes two months" : "one month only");
+      if (slots.months.length >= limit)
+        throw refuseToken(st, t, verb.type === "roll" ? "a roll takes two months" : "one month only");
       slots.months.push({ month, token: t });
       return;
     }
@@ -179,7 +189,8 @@ function fill(st: Statement, verb: Verb, slots: Slots, t: Token, o: Required<Par
     case "strike": {
       if (!takesLegs) throw refuseToken(st, t);
       if (slots.strike) throw refuseToken(st, t, `the strike is already ${slots.strike.token.text}`);
-      if (verb.type === "straddle" && t.rel === "itm") throw refuseToken(st, t, "a straddle or strangle is at or out of the money");
+      if (verb.type === "straddle" && t.rel === "itm")
+        throw refuseToken(st, t, "a straddle or strangle is at or out of the money");
       const selector: StrikeSelector = t.rel === "atm" ? { kind: "atm" } : { kind: t.rel, steps: t.steps };
       slots.strike = { selector, token: t };
       return;
@@ -263,7 +274,8 @@ function build(st: Statement, verb: Verb, slots: Slots): Instruction {
       const [from, to] = slots.months;
       if (!from) throw refuseMissing(st, "the month to roll from (移仓 当月 到 下月)");
       if (!to) throw refuseMissing(st, "the month to roll to (移仓 当月 到 下月)");
-      if (from.month === to.month) throw refuseToken(st, to.token, `already ${MONTH_NAMES[from.month]}: roll to another month`);
+      if (from.month === to.month)
+        throw refuseToken(st, to.token, `already ${MONTH_NAMES[from.month]}: roll to another month`);
       const out: Instruction = { type: "roll", text, from: from.month, to: to.month };
       if (slots.underlying) out.underlying = slots.underlying.code;
       return out;
@@ -279,7 +291,10 @@ export function parseInstructions(text: string, options: ParseOptions = {}): Par
   };
   const statements = splitStatements(text, normalizeText(text));
   if (statements.length === 0) {
-    return { ok: false, error: { message: `no instruction in "${text}": expected one of ${VERBS_HINT}`, unread: text, position: 0 } };
+    return {
+      ok: false,
+      error: { message: `no instruction in "${text}": expected one of ${VERBS_HINT}`, unread: text, position: 0 },
+    };
   }
   try {
     return { ok: true, instructions: statements.map((st) => parseStatement(st, o)) };

@@ -33,7 +33,12 @@ export const UNDERLYINGS: readonly Underlying[] = [
 const BY_CODE = new Map(UNDERLYINGS.map((u) => [u.code, u]));
 
 /** Family default when the trader names no exchange. */
-const DEFAULT_CODE: Record<UnderlyingFamily, string> = { "50": "510050", "300": "510300", "500": "510500", cyb: "159915" };
+const DEFAULT_CODE: Record<UnderlyingFamily, string> = {
+  "50": "510050",
+  "300": "510300",
+  "500": "510500",
+  cyb: "159915",
+};
 
 const FAMILY_ALIASES: Record<string, UnderlyingFamily> = {
   "50": "50",
@@ -79,7 +84,10 @@ export function normalizeAlias(text: string): string {
  * `overrides` maps a family ("50", "300", "500", "cyb") or an alias to a code,
  * changing the default listing; an explicit code or exchange prefix still wins.
  */
-export function resolveUnderlying(text: string, overrides: Readonly<Record<string, string>> = {}): Underlying | undefined {
+export function resolveUnderlying(
+  text: string,
+  overrides: Readonly<Record<string, string>> = {},
+): Underlying | undefined {
   const alias = normalizeAlias(text);
   const direct = BY_CODE.get(alias);
   if (direct) return direct;

@@ -3,7 +3,10 @@ import type { EventSink } from "../events.js";
 import type { AlgorithmStore } from "../state/algorithms.js";
 import type { ServiceHandlers } from "./types.js";
 
-export function createAlgorithmService(algorithms: AlgorithmStore, events: EventSink): ServiceHandlers<"algorithm_service"> {
+export function createAlgorithmService(
+  algorithms: AlgorithmStore,
+  events: EventSink,
+): ServiceHandlers<"algorithm_service"> {
   return {
     get_algorithms: () => algorithms.list(),
     get_algorithm([id]) {

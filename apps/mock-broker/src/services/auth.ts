@@ -17,7 +17,8 @@ export function createAuthService(users: UserStore): ServiceHandlers<"auth_servi
     },
     async change_password([userId, oldPassword, newPassword], ctx) {
       if (!users.byId(userId)) throw notFound(`no user ${userId}`);
-      if (newPassword.length < MIN_PASSWORD) throw invalid(`the new password must have at least ${MIN_PASSWORD} characters`);
+      if (newPassword.length < MIN_PASSWORD)
+        throw invalid(`the new password must have at least ${MIN_PASSWORD} characters`);
       if (newPassword === oldPassword) throw invalid("the new password must differ from the old one");
       if (!(await users.changePassword(userId, oldPassword, newPassword))) {
         throw new ServiceError("UNAUTHENTICATED", "the old password is wrong");

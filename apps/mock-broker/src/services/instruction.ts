@@ -46,7 +46,10 @@ export function createInstructionService(d: InstructionServiceDeps): ServiceHand
       const legs: AccountLeg[] = [];
       for (const a of accounts) for (const i of instructions) legs.push(...legsForAccount(i, a, d.market));
       const execution = d.executions.create(legs, isDryRun);
-      ctx.logger.info({ executionId: execution.id, legs: legs.length, dryRun: isDryRun, accounts: accountIds, userId: ctx.userId }, "execution created");
+      ctx.logger.info(
+        { executionId: execution.id, legs: legs.length, dryRun: isDryRun, accounts: accountIds, userId: ctx.userId },
+        "execution created",
+      );
       return execution;
     },
     get_execution_status: ([id]) => findExecution(id),

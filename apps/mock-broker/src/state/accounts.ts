@@ -111,13 +111,20 @@ function seedContract(market: Market, p: SeedPosition): string {
     const adjusted = chain.contracts.find((c) => c.adjusted && c.right === p.right);
     if (adjusted) return adjusted.code;
   }
-  const strike = p.otm === 0 ? atmStrike(chain.strikes, spot) : (otmStrike(chain.strikes, spot, p.right, p.otm) ?? atmStrike(chain.strikes, spot));
+  const strike =
+    p.otm === 0
+      ? atmStrike(chain.strikes, spot)
+      : (otmStrike(chain.strikes, spot, p.right, p.otm) ?? atmStrike(chain.strikes, spot));
   const contract = findContract(chain, p.right, strike);
   if (!contract) throw new Error(`seed: no ${p.right} ${strike} in ${p.underlying} ${p.month}`);
   return contract.code;
 }
 
-export function createAccountStore(market: Market, rng: Rng, seed: readonly SeedAccount[] = SEED_ACCOUNTS): AccountStore {
+export function createAccountStore(
+  market: Market,
+  rng: Rng,
+  seed: readonly SeedAccount[] = SEED_ACCOUNTS,
+): AccountStore {
   const accounts = new Map<string, AccountRecord>();
   for (const s of seed) {
     const positions = new Map<string, PositionRecord>();

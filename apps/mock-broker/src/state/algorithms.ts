@@ -12,21 +12,73 @@ export interface AlgorithmStore {
   get(id: string): Algorithm | undefined;
   logs(id: string): AlgorithmLog[] | undefined;
   /** Applies a command or throws CONFLICT naming the status that forbids it. */
-  command(id: string, command: AlgorithmCommand, userId: string): { algorithm: Algorithm; log: AlgorithmLog } | undefined;
+  command(
+    id: string,
+    command: AlgorithmCommand,
+    userId: string,
+  ): { algorithm: Algorithm; log: AlgorithmLog } | undefined;
   /** One tick of work for every running algorithm: what changed, with its log line. */
   advance(): Array<{ algorithm: Algorithm; log: AlgorithmLog }>;
 }
 
 const MAX_LOGS = 500;
 
-type Seed = Pick<Algorithm, "id" | "name" | "kind" | "status" | "accountId" | "parameters" | "targetQuantity" | "filledQuantity">;
+type Seed = Pick<
+  Algorithm,
+  "id" | "name" | "kind" | "status" | "accountId" | "parameters" | "targetQuantity" | "filledQuantity"
+>;
 
 export const SEED_ALGORITHMS: readonly Seed[] = [
-  { id: "algo-001", name: "TWAP sell 500ETF calls", kind: "TWAP", status: "running", accountId: "account1", parameters: { underlying: "510500", side: "sell", durationMinutes: 60, sliceSeconds: 30 }, targetQuantity: 400, filledQuantity: 96 },
-  { id: "algo-002", name: "VWAP buy 300ETF puts", kind: "VWAP", status: "running", accountId: "account2", parameters: { underlying: "510300", side: "buy", maxParticipation: 0.1 }, targetQuantity: 600, filledQuantity: 30 },
-  { id: "algo-003", name: "Iceberg sell 50ETF strangle", kind: "ICEBERG", status: "paused", accountId: "account2", parameters: { underlying: "510050", side: "sell", displayQuantity: 10 }, targetQuantity: 200, filledQuantity: 80 },
-  { id: "algo-004", name: "Delta hedger account1", kind: "DELTA_HEDGER", status: "running", accountId: "account1", parameters: { underlying: "510500", band: 50_000, hedgeWith: "510500" }, targetQuantity: 100_000, filledQuantity: 0 },
-  { id: "algo-005", name: "TWAP close 创业板 calls", kind: "TWAP", status: "completed", accountId: "account3", parameters: { underlying: "159915", side: "buy", durationMinutes: 30 }, targetQuantity: 150, filledQuantity: 150 },
+  {
+    id: "algo-001",
+    name: "TWAP sell 500ETF calls",
+    kind: "TWAP",
+    status: "running",
+    accountId: "account1",
+    parameters: { underlying: "510500", side: "sell", durationMinutes: 60, sliceSeconds: 30 },
+    targetQuantity: 400,
+    filledQuantity: 96,
+  },
+  {
+    id: "algo-002",
+    name: "VWAP buy 300ETF puts",
+    kind: "VWAP",
+    status: "running",
+    accountId: "account2",
+    parameters: { underlying: "510300", side: "buy", maxParticipation: 0.1 },
+    targetQuantity: 600,
+    filledQuantity: 30,
+  },
+  {
+    id: "algo-003",
+    name: "Iceberg sell 50ETF strangle",
+    kind: "ICEBERG",
+    status: "paused",
+    accountId: "account2",
+    parameters: { underlying: "510050", side: "sell", displayQuantity: 10 },
+    targetQuantity: 200,
+    filledQuantity: 80,
+  },
+  {
+    id: "algo-004",
+    name: "Delta hedger account1",
+    kind: "DELTA_HEDGER",
+    status: "running",
+    accountId: "account1",
+    parameters: { underlying: "510500", band: 50_000, hedgeWith: "510500" },
+    targetQuantity: 100_000,
+    filledQuantity: 0,
+  },
+  {
+    id: "algo-005",
+    name: "TWAP close 创业板 calls",
+    kind: "TWAP",
+    status: "completed",
+    accountId: "account3",
+    parameters: { underlying: "159915", side: "buy", durationMinutes: 30 },
+    targetQuantity: 150,
+    filledQuantity: 150,
+  },
 ];
 
 /** Which statuses each command may start from, and where it leads. */
@@ -46,8 +98,23 @@ export function createAlgorithmStore(rng: Rng, clock: Clock, seed: readonly Seed
   const entries = new Map<string, Entry>();
   const started = clock();
   for (const s of seed) {
-    const algorithm: Algorithm = { ...s, parameters: { ...s.parameters }, progress: progressOf(s), createdAt: started, updatedAt: started };
-    entries.set(s.id, { algorithm, logs: [{ time: started, level: "info", message: `${s.kind} ${s.status}: ${s.filledQuantity}/${s.targetQuantity} filled` }] });
+    const algorithm: Algorithm = {
+      ...s,
+      parameters: { ...s.parameters },
+      progress: progressOf(s),
+      createdAt: started,
+      updatedAt: started,
+    };
+    entries.set(s.id, {
+      algorithm,
+      logs: [
+        {
+          time: started,
+          level: "info",
+          message: `${s.kind} ${s.status}: ${s.filledQuantity}/${s.targetQuantity} filled`,
+        },
+      ],
+    });
   }
 
   const log = (e: Entry, level: LogLevel, message: string): AlgorithmLog => {
@@ -71,7 +138,9 @@ export function createAlgorithmStore(rng: Rng, clock: Clock, seed: readonly Seed
       const rule = TRANSITIONS[command];
       const status = e.algorithm.status;
       if (!rule.from.includes(status)) {
-        throw conflict(`cannot ${command} algorithm ${id}: it is ${status} (${command} needs ${rule.from.join(" or ")})`);
+        throw conflict(
+          `cannot ${command} algorithm ${id}: it is ${status} (${command} needs ${rule.from.join(" or ")})`,
+        );
       }
       if (command === "start" && e.algorithm.filledQuantity >= e.algorithm.targetQuantity) {
         throw conflict(`cannot start algorithm ${id}: its target is already filled`);
@@ -84,7 +153,10 @@ export function createAlgorithmStore(rng: Rng, clock: Clock, seed: readonly Seed
       for (const e of entries.values()) {
         const a = e.algorithm;
         if (a.status !== "running") continue;
-        const lots = Math.min(a.targetQuantity - a.filledQuantity, rng.int(1, Math.max(1, Math.ceil(a.targetQuantity * 0.02))));
+        const lots = Math.min(
+          a.targetQuantity - a.filledQuantity,
+          rng.int(1, Math.max(1, Math.ceil(a.targetQuantity * 0.02))),
+        );
         const filledQuantity = a.filledQuantity + lots;
         const done = filledQuantity >= a.targetQuantity;
         e.algorithm = {
@@ -96,7 +168,11 @@ export function createAlgorithmStore(rng: Rng, clock: Clock, seed: readonly Seed
         };
         const line = done
           ? log(e, "info", `completed: ${filledQuantity}/${a.targetQuantity} filled`)
-          : log(e, "debug", `${a.kind === "DELTA_HEDGER" ? "hedged" : "filled"} ${lots} lots (${filledQuantity}/${a.targetQuantity})`);
+          : log(
+              e,
+              "debug",
+              `${a.kind === "DELTA_HEDGER" ? "hedged" : "filled"} ${lots} lots (${filledQuantity}/${a.targetQuantity})`,
+            );
         changed.push({ algorithm: snapshot(e), log: line });
       }
       return changed;

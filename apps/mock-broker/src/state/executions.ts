@@ -52,7 +52,13 @@ export function createExecutionStore(o: ExecutionStoreOptions): ExecutionStore {
     const filled = e.legs.reduce((s, l) => s + l.filledQuantity, 0);
     const fills = new Map<string, AccountFillSummary>();
     for (const l of e.legs) {
-      const f = fills.get(l.accountId) ?? { accountId: l.accountId, legs: 0, targetQuantity: 0, filledQuantity: 0, premium: 0 };
+      const f = fills.get(l.accountId) ?? {
+        accountId: l.accountId,
+        legs: 0,
+        targetQuantity: 0,
+        filledQuantity: 0,
+        premium: 0,
+      };
       const cash = (l.avgPrice ?? 0) * l.multiplier * l.filledQuantity;
       fills.set(l.accountId, {
         ...f,
@@ -66,7 +72,10 @@ export function createExecutionStore(o: ExecutionStoreOptions): ExecutionStore {
     return {
       ...e.execution,
       progress: done || target === 0 ? 1 : Math.round((filled / target) * 10_000) / 10_000,
-      legs: e.legs.map(({ multiplier: _m, ...leg }) => ({ ...leg, avgPrice: leg.avgPrice == null ? null : round(leg.avgPrice, 4) })),
+      legs: e.legs.map(({ multiplier: _m, ...leg }) => ({
+        ...leg,
+        avgPrice: leg.avgPrice == null ? null : round(leg.avgPrice, 4),
+      })),
       fills: [...fills.values()].map((f) => ({ ...f, premium: round(f.premium) })),
     };
   };
@@ -106,7 +115,10 @@ export function createExecutionStore(o: ExecutionStoreOptions): ExecutionStore {
         status: "pending",
         multiplier: p.contract.unit,
       }));
-      const e: Entry = { execution: { id, status: "running", dryRun, createdAt: now, updatedAt: now, error: null }, legs };
+      const e: Entry = {
+        execution: { id, status: "running", dryRun, createdAt: now, updatedAt: now, error: null },
+        legs,
+      };
       entries.set(id, e);
       if (dryRun || legs.length === 0) {
         // A dry run prices every leg as if it filled now at the touch, and sends nothing.
@@ -132,7 +144,8 @@ export function createExecutionStore(o: ExecutionStoreOptions): ExecutionStore {
       for (const e of entries.values()) {
         if (e.execution.status !== "running") continue;
         const leg = e.legs.find((l) => l.status === "pending" || l.status === "working");
-        if (leg) fillLeg(e, leg, Math.min(leg.targetQuantity - leg.filledQuantity, Math.ceil(leg.targetQuantity / slices)));
+        if (leg)
+          fillLeg(e, leg, Math.min(leg.targetQuantity - leg.filledQuantity, Math.ceil(leg.targetQuantity / slices)));
         if (e.legs.every((l) => l.status === "filled")) e.execution.status = "completed";
         changed(e);
       }

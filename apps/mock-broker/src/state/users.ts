@@ -37,9 +37,33 @@ export interface SeedUser {
 }
 
 export const SEED_USERS: readonly SeedUser[] = [
-  { id: "user-admin", username: "admin", displayName: "Administrator", role: "admin", password: "admin123", accounts: ["account1", "account2", "account3"], allAccounts: true },
-  { id: "user-trader1", username: "trader1", displayName: "Trader One", role: "trader", password: "trader123", accounts: ["account1", "account2"], allAccounts: false },
-  { id: "user-viewer1", username: "viewer1", displayName: "Viewer One", role: "viewer", password: "viewer123", accounts: ["account1", "account2", "account3"], allAccounts: true },
+  {
+    id: "user-admin",
+    username: "admin",
+    displayName: "Administrator",
+    role: "admin",
+    password: "admin123",
+    accounts: ["account1", "account2", "account3"],
+    allAccounts: true,
+  },
+  {
+    id: "user-trader1",
+    username: "trader1",
+    displayName: "Trader One",
+    role: "trader",
+    password: "trader123",
+    accounts: ["account1", "account2"],
+    allAccounts: false,
+  },
+  {
+    id: "user-viewer1",
+    username: "viewer1",
+    displayName: "Viewer One",
+    role: "viewer",
+    password: "viewer123",
+    accounts: ["account1", "account2", "account3"],
+    allAccounts: true,
+  },
 ];
 
 const KEY_LENGTH = 32;
@@ -50,7 +74,9 @@ function hashSync(password: string): PasswordHash {
 }
 
 function derive(password: string, salt: Buffer): Promise<Buffer> {
-  return new Promise((resolve, reject) => scrypt(password, salt, KEY_LENGTH, (err, key) => (err ? reject(err) : resolve(key))));
+  return new Promise((resolve, reject) =>
+    scrypt(password, salt, KEY_LENGTH, (err, key) => (err ? reject(err) : resolve(key))),
+  );
 }
 
 export interface UserStore {

@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { expiryOf, fourthWednesday, listedMonthByNumber, listedMonths, shanghaiToday, tradingDaysBetween } from "../../src/domain/index.js";
+import {
+  expiryOf,
+  fourthWednesday,
+  listedMonthByNumber,
+  listedMonths,
+  shanghaiToday,
+  tradingDaysBetween,
+} from "../../src/domain/index.js";
 
 const months = (today: string) => listedMonths(today).map((m) => `${m.which}:${m.year}-${m.month}:${m.expiry}`);
 

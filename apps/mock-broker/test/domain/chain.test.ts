@@ -62,7 +62,13 @@ describe("strike pickers", () => {
 describe("chains", () => {
   const u = underlyingByCode("510500")!;
   const monthly = buildChain({ underlying: u, month: "next", monthNumber: 12, expiry: "2025-12-24", spot: 5.9 });
-  const quarterly = buildChain({ underlying: u, month: "current_quarter", monthNumber: 3, expiry: "2026-03-25", spot: 5.9 });
+  const quarterly = buildChain({
+    underlying: u,
+    month: "current_quarter",
+    monthNumber: 3,
+    expiry: "2026-03-25",
+    spot: 5.9,
+  });
 
   it("lists a call and a put per strike with names and 8-digit codes", () => {
     expect(monthly.contracts).toHaveLength(22);

@@ -1,5 +1,13 @@
 import { describe, expect, it } from "vitest";
-import { createMarket, lotsForSize, parseInstructions, planLegs, rollTarget, type SingleInstruction, type StraddleInstruction } from "../../src/domain/index.js";
+import {
+  createMarket,
+  lotsForSize,
+  parseInstructions,
+  planLegs,
+  rollTarget,
+  type SingleInstruction,
+  type StraddleInstruction,
+} from "../../src/domain/index.js";
 
 const today = "2025-11-25";
 const market = createMarket({ seed: 5, today, underlyings: ["510500", "510300"] });
@@ -58,11 +66,17 @@ describe("planLegs", () => {
     if (!plan.ok) throw new Error(plan.error);
     const leg = plan.legs[0]!;
     expect(Math.abs(leg.lots * leg.quote.cashDeltaPerLot - 500_000)).toBeLessThanOrEqual(leg.quote.cashDeltaPerLot / 2);
-    expect(planLegs(parseOne("双卖 500 当月 1v"), market)).toMatchObject({ ok: false, error: expect.stringMatching(/less than one lot/) });
+    expect(planLegs(parseOne("双卖 500 当月 1v"), market)).toMatchObject({
+      ok: false,
+      error: expect.stringMatching(/less than one lot/),
+    });
   });
 
   it("refuses an underlying the market does not list", () => {
-    expect(planLegs(parseOne("双卖 50 当月 10手"), market)).toMatchObject({ ok: false, error: expect.stringMatching(/510050/) });
+    expect(planLegs(parseOne("双卖 50 当月 10手"), market)).toMatchObject({
+      ok: false,
+      error: expect.stringMatching(/510050/),
+    });
   });
 });
 

@@ -19,7 +19,12 @@ describe("market simulator", () => {
 
   it("starts near realistic prices and lists every month's chain", () => {
     const m = createMarket({ seed: 1, today });
-    for (const [code, ref] of [["510050", 2.7], ["510300", 3.9], ["510500", 5.9], ["159915", 2.1]] as const) {
+    for (const [code, ref] of [
+      ["510050", 2.7],
+      ["510300", 3.9],
+      ["510500", 5.9],
+      ["159915", 2.1],
+    ] as const) {
       expect(Math.abs(m.spot(code)! / ref - 1)).toBeLessThan(0.011);
     }
     expect(m.chains()).toHaveLength(6 * 4);
@@ -42,7 +47,9 @@ describe("market simulator", () => {
       expect(q.iv).toBeLessThan(1);
       expect(q.vegaPerLot).toBeCloseTo((q.greeks.vega * q.unit) / 100, 9);
       if (q.greeks.vega > 1e-3) {
-        expect(impliedVol({ right: q.right, spot: q.spot, strike: q.strike, years: q.years, price: q.theo, rate: m.rate })).toBeCloseTo(q.iv, 5);
+        expect(
+          impliedVol({ right: q.right, spot: q.spot, strike: q.strike, years: q.years, price: q.theo, rate: m.rate }),
+        ).toBeCloseTo(q.iv, 5);
       }
     }
   });
@@ -53,7 +60,8 @@ describe("market simulator", () => {
     const spot = m.spot("510500")!;
     const atm = chain.strikes.reduce((a, k) => (Math.abs(k - spot) < Math.abs(a - spot) ? k : a));
     const low = chain.strikes[0]!;
-    const q = (k: number) => m.snapshot().options.find((o) => o.month === "next" && o.right === "put" && !o.adjusted && o.strike === k)!;
+    const q = (k: number) =>
+      m.snapshot().options.find((o) => o.month === "next" && o.right === "put" && !o.adjusted && o.strike === k)!;
     expect(q(low).iv).toBeGreaterThan(q(atm).iv);
   });
 

@@ -37,7 +37,18 @@ const accepted: Array<[string, Expected]> = [
   ["双卖 500 当月 两万v", straddle("sell", "510500", "current", vega(20_000))],
   ["双卖 500 当月 1 万 v", straddle("sell", "510500", "current", vega(10_000))],
   ["双卖 500 当月 万 1 的 vega", straddle("sell", "510500", "current", vega(10_000))],
-  ["买购 500 当月 平值 5w delta", { type: "single", side: "buy", right: "call", underlying: "510500", month: "current", strike: { kind: "atm" }, size: delta(50_000) }],
+  [
+    "买购 500 当月 平值 5w delta",
+    {
+      type: "single",
+      side: "buy",
+      right: "call",
+      underlying: "510500",
+      month: "current",
+      strike: { kind: "atm" },
+      size: delta(50_000),
+    },
+  ],
   ["双卖 500 当月 10手", straddle("sell", "510500", "current", lots(10))],
   ["双卖 500 当月 20张", straddle("sell", "510500", "current", lots(20))],
   ["双卖 500 当月 10 手", straddle("sell", "510500", "current", lots(10))],
@@ -65,67 +76,195 @@ const accepted: Array<[string, Expected]> = [
   ["双卖，500，当月，万1的v", straddle("sell", "510500", "current", vega(10_000))],
   [
     "买购 500 当月 6000 10手",
-    { type: "single", side: "buy", right: "call", underlying: "510500", month: "current", strike: { kind: "price", price: 6 }, size: lots(10) },
+    {
+      type: "single",
+      side: "buy",
+      right: "call",
+      underlying: "510500",
+      month: "current",
+      strike: { kind: "price", price: 6 },
+      size: lots(10),
+    },
   ],
   [
     "买购 500 当月 6.0 10手",
-    { type: "single", side: "buy", right: "call", underlying: "510500", month: "current", strike: { kind: "price", price: 6 }, size: lots(10) },
+    {
+      type: "single",
+      side: "buy",
+      right: "call",
+      underlying: "510500",
+      month: "current",
+      strike: { kind: "price", price: 6 },
+      size: lots(10),
+    },
   ],
   [
     "卖购 50 下月 2.75 20张",
-    { type: "single", side: "sell", right: "call", underlying: "510050", month: "next", strike: { kind: "price", price: 2.75 }, size: lots(20) },
+    {
+      type: "single",
+      side: "sell",
+      right: "call",
+      underlying: "510050",
+      month: "next",
+      strike: { kind: "price", price: 2.75 },
+      size: lots(20),
+    },
   ],
   [
     "买沽 300 当月 平值 5手",
-    { type: "single", side: "buy", right: "put", underlying: "510300", month: "current", strike: { kind: "atm" }, size: lots(5) },
+    {
+      type: "single",
+      side: "buy",
+      right: "put",
+      underlying: "510300",
+      month: "current",
+      strike: { kind: "atm" },
+      size: lots(5),
+    },
   ],
   [
     "卖沽 500 当月 平值档 10手",
-    { type: "single", side: "sell", right: "put", underlying: "510500", month: "current", strike: { kind: "atm" }, size: lots(10) },
+    {
+      type: "single",
+      side: "sell",
+      right: "put",
+      underlying: "510500",
+      month: "current",
+      strike: { kind: "atm" },
+      size: lots(10),
+    },
   ],
   [
     "卖沽 500 当月 ATM 10手",
-    { type: "single", side: "sell", right: "put", underlying: "510500", month: "current", strike: { kind: "atm" }, size: lots(10) },
+    {
+      type: "single",
+      side: "sell",
+      right: "put",
+      underlying: "510500",
+      month: "current",
+      strike: { kind: "atm" },
+      size: lots(10),
+    },
   ],
   [
     "买购 500 当月 虚一档 10手",
-    { type: "single", side: "buy", right: "call", underlying: "510500", month: "current", strike: { kind: "otm", steps: 1 }, size: lots(10) },
+    {
+      type: "single",
+      side: "buy",
+      right: "call",
+      underlying: "510500",
+      month: "current",
+      strike: { kind: "otm", steps: 1 },
+      size: lots(10),
+    },
   ],
   [
     "买购 500 当月 虚1档 10手",
-    { type: "single", side: "buy", right: "call", underlying: "510500", month: "current", strike: { kind: "otm", steps: 1 }, size: lots(10) },
+    {
+      type: "single",
+      side: "buy",
+      right: "call",
+      underlying: "510500",
+      month: "current",
+      strike: { kind: "otm", steps: 1 },
+      size: lots(10),
+    },
   ],
   [
     "卖沽 50 当季 虚二档 delta 5万",
-    { type: "single", side: "sell", right: "put", underlying: "510050", month: "current_quarter", strike: { kind: "otm", steps: 2 }, size: delta(50_000) },
+    {
+      type: "single",
+      side: "sell",
+      right: "put",
+      underlying: "510050",
+      month: "current_quarter",
+      strike: { kind: "otm", steps: 2 },
+      size: delta(50_000),
+    },
   ],
   [
     "买沽 500 下月 实一档 万5 delta",
-    { type: "single", side: "buy", right: "put", underlying: "510500", month: "next", strike: { kind: "itm", steps: 1 }, size: delta(50_000) },
+    {
+      type: "single",
+      side: "buy",
+      right: "put",
+      underlying: "510500",
+      month: "next",
+      strike: { kind: "itm", steps: 1 },
+      size: delta(50_000),
+    },
   ],
   [
     "买购 创业板 当月 实值2档 1万v",
-    { type: "single", side: "buy", right: "call", underlying: "159915", month: "current", strike: { kind: "itm", steps: 2 }, size: vega(10_000) },
+    {
+      type: "single",
+      side: "buy",
+      right: "call",
+      underlying: "159915",
+      month: "current",
+      strike: { kind: "itm", steps: 2 },
+      size: vega(10_000),
+    },
   ],
   [
     "买认购 500 3月 6500 3手",
-    { type: "single", side: "buy", right: "call", underlying: "510500", month: "current_quarter", strike: { kind: "price", price: 6.5 }, size: lots(3) },
+    {
+      type: "single",
+      side: "buy",
+      right: "call",
+      underlying: "510500",
+      month: "current_quarter",
+      strike: { kind: "price", price: 6.5 },
+      size: lots(3),
+    },
   ],
   [
     "卖出认沽 300 下月 3900 十手",
-    { type: "single", side: "sell", right: "put", underlying: "510300", month: "next", strike: { kind: "price", price: 3.9 }, size: lots(10) },
+    {
+      type: "single",
+      side: "sell",
+      right: "put",
+      underlying: "510300",
+      month: "next",
+      strike: { kind: "price", price: 3.9 },
+      size: lots(10),
+    },
   ],
   [
     "买购 6000 500 当月 10手",
-    { type: "single", side: "buy", right: "call", underlying: "510500", month: "current", strike: { kind: "price", price: 6 }, size: lots(10) },
+    {
+      type: "single",
+      side: "buy",
+      right: "call",
+      underlying: "510500",
+      month: "current",
+      strike: { kind: "price", price: 6 },
+      size: lots(10),
+    },
   ],
   [
     "买购500当月6000 10手",
-    { type: "single", side: "buy", right: "call", underlying: "510500", month: "current", strike: { kind: "price", price: 6 }, size: lots(10) },
+    {
+      type: "single",
+      side: "buy",
+      right: "call",
+      underlying: "510500",
+      month: "current",
+      strike: { kind: "price", price: 6 },
+      size: lots(10),
+    },
   ],
   [
     "买购 500 当月 6000 vega 1万",
-    { type: "single", side: "buy", right: "call", underlying: "510500", month: "current", strike: { kind: "price", price: 6 }, size: vega(10_000) },
+    {
+      type: "single",
+      side: "buy",
+      right: "call",
+      underlying: "510500",
+      month: "current",
+      strike: { kind: "price", price: 6 },
+      size: vega(10_000),
+    },
   ],
   ["平仓", { type: "close" }],
   ["全部平仓", { type: "close" }],
@@ -177,7 +316,10 @@ describe("parseInstructions: accepted phrasings", () => {
   it("has at least 40 of them", () => expect(accepted.length).toBeGreaterThanOrEqual(40));
   it.each(accepted)("%s", (text, expected) => {
     const result = parseInstructions(text, { today });
-    expect(result).toEqual({ ok: true, instructions: [{ ...expected, text: text.trim().replace(/^[,，]+|[,，]+$/g, "") }] });
+    expect(result).toEqual({
+      ok: true,
+      instructions: [{ ...expected, text: text.trim().replace(/^[,，]+|[,，]+$/g, "") }],
+    });
     // What the parser emits is what the contracts accept.
     if (result.ok) for (const i of result.instructions) expect(InstructionSchema.safeParse(i).success).toBe(true);
   });
@@ -202,7 +344,12 @@ describe("parseInstructions: several instructions", () => {
     expect(r.ok).toBe(true);
     if (!r.ok) return;
     expect(r.instructions.map((i) => i.type)).toEqual(["straddle", "single", "close", "roll"]);
-    expect(r.instructions.map((i) => i.text)).toEqual(["双卖 500 当月 万1 的v", "买沽 300 下月 平值 10手", "平仓 50", "移仓 当月到下月"]);
+    expect(r.instructions.map((i) => i.text)).toEqual([
+      "双卖 500 当月 万1 的v",
+      "买沽 300 下月 平值 10手",
+      "平仓 50",
+      "移仓 当月到下月",
+    ]);
   });
 
   it("skips blank lines and reports the failing statement's position in the whole text", () => {

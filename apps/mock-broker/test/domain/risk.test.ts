@@ -1,9 +1,27 @@
 import { describe, expect, it } from "vitest";
-import { accountRisk, bsGreeks, deltaGammaVar, positionGreeks, type RiskPosition, Z_95, Z_99 } from "../../src/domain/index.js";
+import {
+  accountRisk,
+  bsGreeks,
+  deltaGammaVar,
+  positionGreeks,
+  type RiskPosition,
+  Z_95,
+  Z_99,
+} from "../../src/domain/index.js";
 
 function leg(right: "call" | "put", strike: number, qty: number, spot = 5.9, underlying = "510500"): RiskPosition {
   const g = bsGreeks({ right, spot, strike, years: 20 / 240, vol: 0.22 });
-  return { underlying, qty, unit: 10_000, spot, delta: g.delta, gamma: g.gamma, vega: g.vega, theta: g.theta, price: g.price };
+  return {
+    underlying,
+    qty,
+    unit: 10_000,
+    spot,
+    delta: g.delta,
+    gamma: g.gamma,
+    vega: g.vega,
+    theta: g.theta,
+    price: g.price,
+  };
 }
 
 describe("position greeks", () => {
@@ -67,10 +85,12 @@ describe("VaR", () => {
   });
 
   it("adds per-underlying VaR into the total and uses per-underlying vols", () => {
-    const risk = accountRisk([leg("call", 6, -10), leg("put", 2.7, -20, 2.7, "510050")], { vols: { "510500": 0.25, "510050": 0.15 } });
+    const risk = accountRisk([leg("call", 6, -10), leg("put", 2.7, -20, 2.7, "510050")], {
+      vols: { "510500": 0.25, "510050": 0.15 },
+    });
     expect(risk.byUnderlying.map((u) => u.underlying)).toEqual(["510050", "510500"]);
     expect(risk.byUnderlying[0]!.dailyVol).toBeCloseTo(0.15 / Math.sqrt(240), 12);
-    const [a, b] = risk.byUnderlying as [typeof risk.byUnderlying[0], typeof risk.byUnderlying[0]];
+    const [a, b] = risk.byUnderlying as [(typeof risk.byUnderlying)[0], (typeof risk.byUnderlying)[0]];
     expect(risk.total.var99).toBeCloseTo(a.var99 + b.var99, 9);
     expect(risk.total.vega).toBeCloseTo(a.vega + b.vega, 9);
     expect(risk.total.cashDelta).toBeCloseTo(a.cashDelta + b.cashDelta, 9);
