@@ -1,12 +1,11 @@
+import { nodePackage } from "@desk/tooling/tsup";
 import { defineConfig } from "tsup";
 
-export default defineConfig({
-  entry: ["src/index.ts", "src/main.ts"],
-  format: ["esm"],
-  dts: { entry: "src/index.ts" },
-  sourcemap: true,
-  clean: true,
-  target: "node20",
-  // A devDependency loaded only in mock mode: never bundled into the gateway.
-  external: ["@desk/mock-broker"],
-});
+export default defineConfig(
+  nodePackage({
+    entry: ["src/index.ts", "src/main.ts"],
+    dts: { entry: "src/index.ts" },
+    // A devDependency loaded only in mock mode: never bundled into the gateway.
+    external: ["@desk/mock-broker"],
+  }),
+);

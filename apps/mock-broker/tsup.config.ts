@@ -1,10 +1,4 @@
+import { nodePackage } from "@desk/tooling/tsup";
 import { defineConfig } from "tsup";
 
-export default defineConfig({
-  entry: ["src/index.ts", "src/main.ts"],
-  format: ["esm"],
-  dts: { entry: "src/index.ts" },
-  sourcemap: true,
-  clean: true,
-  target: "node20",
-});
+export default defineConfig(nodePackage({ entry: ["src/index.ts", "src/main.ts"], dts: { entry: "src/index.ts" } }));

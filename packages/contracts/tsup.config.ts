@@ -1,10 +1,4 @@
+import { nodePackage } from "@desk/tooling/tsup";
 import { defineConfig } from "tsup";
 
-export default defineConfig({
-  entry: ["src/index.ts"],
-  format: ["esm"],
-  dts: true,
-  sourcemap: true,
-  clean: true,
-  target: "node20",
-});
+export default defineConfig(nodePackage());

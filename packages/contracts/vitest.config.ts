@@ -1,8 +1,3 @@
-import { defineConfig } from "vitest/config";
+import { testConfig } from "@desk/tooling/vitest";
 
-export default defineConfig({
-  test: {
-    include: ["test/**/*.test.ts"],
-    testTimeout: 30000,
-  },
-});
+export default testConfig();

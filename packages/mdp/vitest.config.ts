@@ -1,11 +1,4 @@
-import { defineConfig } from "vitest/config";
+import { testConfig } from "@desk/tooling/vitest";
 
-export default defineConfig({
-  test: {
-    include: ["test/**/*.test.ts"],
-    testTimeout: 30_000,
-    hookTimeout: 30_000,
-    // Real sockets and child processes: keep files sequential on this 2-core box.
-    fileParallelism: false,
-  },
-});
+// Real sockets and child processes: keep files sequential on this 2-core box.
+export default testConfig({ sequential: true });

@@ -1,9 +1,4 @@
-import { defineConfig } from "vitest/config";
+import { testConfig } from "@desk/tooling/vitest";
 
-export default defineConfig({
-  test: {
-    include: ["test/**/*.test.ts"],
-    testTimeout: 60_000,
-    hookTimeout: 30_000,
-  },
-});
+// Round trips through CPython take their time on a loaded machine.
+export default testConfig({ timeoutMs: 60_000 });

@@ -1,5 +1,3 @@
-import { defineConfig } from "vitest/config";
+import { testConfig } from "@desk/tooling/vitest";
 
-export default defineConfig({
-  test: { include: ["test/**/*.test.ts"], testTimeout: 30_000, hookTimeout: 30_000 },
-});
+export default testConfig();

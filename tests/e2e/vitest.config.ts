@@ -1,11 +1,4 @@
-import { defineConfig } from "vitest/config";
+import { testConfig } from "@desk/tooling/vitest";
 
 // One gateway + mock backend per file, files in sequence: the machine has two shared cores.
-export default defineConfig({
-  test: {
-    include: ["test/**/*.test.ts"],
-    testTimeout: 60_000,
-    hookTimeout: 60_000,
-    fileParallelism: false,
-  },
-});
+export default testConfig({ sequential: true, timeoutMs: 60_000 });
