@@ -55,7 +55,7 @@ describe("connectionView", () => {
       online: true,
     });
     expect(v.status).toBe("reconnecting");
-    expect(v.detail).toBe("WebSocket closed");
+    expect(v.detail).toBe("connection lost, retrying");
   });
 
   it("is connecting on the first attempt, offline when the gateway does not answer or the browser is offline", () => {

@@ -51,12 +51,16 @@ export function useConnection(socket: Store<SocketState>): ConnectionView {
   });
 }
 
-/** Date.now(), re-rendered every `intervalMs`: tick ages and expiry countdowns. */
+/**
+ * Re-renders every `intervalMs` and returns the time of this render: ages shown stay
+ * current between ticks, and a render caused by a tick measures against its own clock
+ * (not the last timer's, which would make a fresh tick look as if from the future).
+ */
 export function useNow(intervalMs = 1_000): number {
-  const [now, setNow] = useState(() => Date.now());
+  const [, setBeat] = useState(0);
   useEffect(() => {
-    const timer = setInterval(() => setNow(Date.now()), intervalMs);
+    const timer = setInterval(() => setBeat((b) => b + 1), intervalMs);
     return () => clearInterval(timer);
   }, [intervalMs]);
-  return now;
+  return Date.now();
 }

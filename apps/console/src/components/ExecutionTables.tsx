@@ -24,7 +24,7 @@ export function ExecutionLegs({ execution, testId }: { execution: Execution; tes
           <tr key={leg.legId} data-leg={leg.legId}>
             <td className="muted small">{leg.legId.replace(`${execution.id}-`, "")}</td>
             <td>{leg.accountId}</td>
-            <td>
+            <td className="nowrap">
               {leg.name} <span className="muted small">{leg.code}</span>
             </td>
             <td className={leg.side === "sell" ? "down" : "up"}>{formatSide(leg.side)}</td>
@@ -34,7 +34,10 @@ export function ExecutionLegs({ execution, testId }: { execution: Execution; tes
             <td className="num">{formatYuan(leg.filledQuantity)}</td>
             <td className="num">{formatPrice(leg.avgPrice)}</td>
             <td>
-              <span className={`status status-${leg.status}`}>{leg.status}</span>
+              {/* A dry run "fills" at the touch without sending anything: call it what it is. */}
+              <span className={`status status-${leg.status}`}>
+                {execution.dryRun && leg.status === "filled" ? "priced" : leg.status}
+              </span>
             </td>
           </tr>
         ))}

@@ -21,7 +21,9 @@ export function PriceChart({
     if (!container.current) return;
     const api = createChart(container.current, {
       autoSize: true,
-      layout: { background: { color: "transparent" }, textColor: "#5b6472", fontSize: 11 },
+      // The attribution the library's licence asks for is a link under the charts (MarketScreen):
+      // at this size the logo would cover the line.
+      layout: { background: { color: "transparent" }, textColor: "#5b6472", fontSize: 11, attributionLogo: false },
       grid: { vertLines: { visible: false }, horzLines: { color: "#eef0f3" } },
       rightPriceScale: { borderVisible: false },
       timeScale: { borderVisible: false, timeVisible: true, secondsVisible: true, tickMarkFormatter: localTime },
@@ -48,6 +50,8 @@ export function PriceChart({
   useEffect(() => {
     if (!chart.current || version < 0) return;
     chart.current.series.setData(points.map((p) => ({ time: p.time as UTCTimestamp, value: p.value })));
+    // The whole (bounded) history across the width: a small chart has no room to scroll.
+    chart.current.api.timeScale().fitContent();
     chart.current.series.applyOptions({ color: stale ? "#9aa3ae" : "#2563eb" });
   }, [points, version, stale]);
 

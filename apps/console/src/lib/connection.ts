@@ -40,7 +40,8 @@ export function connectionView(i: ConnectionInputs): ConnectionView {
   if (i.health.unreachable) return { status: "offline", detail: "gateway unreachable", degraded: [] };
   if (i.socket?.state === "connecting") {
     if (i.wasConnected || i.socket.error) {
-      return { status: "reconnecting", detail: i.socket.error?.message || "WebSocket closed", degraded };
+      // tRPC's own wording ("Initialization error") says nothing to a trader.
+      return { status: "reconnecting", detail: "connection lost, retrying", degraded };
     }
     return { status: "connecting", detail: null, degraded };
   }

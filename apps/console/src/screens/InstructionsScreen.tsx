@@ -9,6 +9,7 @@ import { ExecutionFills, ExecutionLegs } from "../components/ExecutionTables";
 import { LiveOrderFeed } from "../components/LiveOrderFeed";
 import { ProgressBar } from "../components/ProgressBar";
 import { describeError } from "../lib/errors";
+import { formatSignedYuan } from "../lib/format";
 import { instructionRows } from "../lib/instruction-rows";
 import { draftKey, idleOrder, type OrderAction, type OrderState, orderReducer } from "../lib/order";
 import { locateParseError, splitAtSpan } from "../lib/parse-error";
@@ -140,6 +141,8 @@ export function InstructionsScreen() {
         </div>
       </div>
 
+      <OrderPanel order={order} dispatch={dispatch} preview={currentPreview} />
+
       {parseError ? (
         <div className="parse-error" data-testid="parse-error">
           <ErrorNote error={parseError} prefix="Cannot parse" />
@@ -194,7 +197,7 @@ export function InstructionsScreen() {
       ) : null}
 
       <ErrorNote error={dryRun.error} prefix="Preview failed" />
-      {currentPreview ? (
+      {currentPreview && (order.phase === "idle" || order.phase === "confirming") ? (
         <section className="block" data-testid="preview">
           <h3>
             Preview <span className="muted small">dry run · priced at the touch · nothing sent</span>
@@ -203,8 +206,6 @@ export function InstructionsScreen() {
           <ExecutionFills execution={currentPreview} />
         </section>
       ) : null}
-
-      <OrderPanel order={order} dispatch={dispatch} preview={currentPreview} />
     </div>
   );
 }
@@ -247,9 +248,8 @@ function OrderPanel({
         </ul>
         {preview ? (
           <p>
-            Preview: {preview.legs.length} orders, net premium{" "}
-            {preview.fills.map((f) => `${f.accountId} ${Math.round(f.premium).toLocaleString("en-US")}`).join(", ")}{" "}
-            yuan.
+            Preview: {preview.legs.length} orders; net premium (received &gt; 0){" "}
+            {preview.fills.map((f) => `${f.accountId} ¥${formatSignedYuan(f.premium)}`).join(", ")}.
           </p>
         ) : (
           <p className="muted">Not previewed: lots are sized by the trading system when it executes.</p>

@@ -18,12 +18,15 @@ const STALE_AFTER_MS = 15_000;
 /** Ticks can arrive dozens a second; the screen redraws at most this often. */
 const REDRAW_MS = 250;
 
-function FreshnessBadge({ freshness }: { freshness: Freshness }) {
-  const label = freshness.state === "live" ? "live" : freshness.state === "stale" ? "stale" : "waiting";
+function changeClass(change: number | undefined): string {
+  return change === undefined || Math.abs(change) < 0.00005 ? "" : change > 0 ? "up" : "down";
+}
+
+function FreshnessBadge({ freshness, withReason }: { freshness: Freshness; withReason: boolean }) {
   return (
     <span className={`fresh fresh-${freshness.state}`} data-freshness={freshness.state} title={freshness.reason ?? ""}>
-      {label}
-      {freshness.reason && freshness.state !== "live" ? ` · ${freshness.reason}` : ""}
+      {freshness.state}
+      {withReason && freshness.reason && freshness.state !== "live" ? ` · ${freshness.reason}` : ""}
     </span>
   );
 }
@@ -90,38 +93,58 @@ export function MarketScreen({ connection }: { connection: ConnectionStatus }) {
           {symbols.underlyings.length} underlyings · {symbols.contracts.length} held contracts
         </span>
       </div>
-      <ErrorNote error={ticks.error} prefix="Market feed" />
+      {/* While reconnecting the badge says so; only a feed that gave up is an error here. */}
+      <ErrorNote error={ticks.status === "error" ? ticks.error : null} prefix="Market feed" />
       <div className="underlyings">
         {symbols.underlyings.map((code) => {
           const quote = book.quote(code);
           const freshness = freshnessOf(code);
           const tick = quote?.tick;
           return (
-            <article key={code} className={`quote-card ${freshness.state}`} data-symbol={code} data-testid="quote-card">
+            <article
+              key={code}
+              className={`quote-card ${freshness.state}`}
+              data-symbol={code}
+              data-testid="quote-card"
+              data-tick-ts={tick?.ts ?? ""}
+            >
               <header>
                 <div>
                   <strong>{tick?.name ?? names.get(code) ?? code}</strong> <span className="muted">{code}</span>
                 </div>
-                <FreshnessBadge freshness={freshness} />
+                <FreshnessBadge freshness={freshness} withReason={false} />
               </header>
               <div className="quote-line">
                 <span className="last" data-testid="last">
                   {formatPrice(tick?.last, 3)}
                 </span>
-                <span className={tick && tick.change < 0 ? "down" : "up"}>{formatChange(tick?.change)}</span>
+                <span className={changeClass(tick?.change)}>{formatChange(tick?.change)}</span>
                 <span className="muted small">
                   bid {formatPrice(tick?.bid, 3)} · ask {formatPrice(tick?.ask, 3)}
                 </span>
               </div>
               <PriceChart points={book.history(code)} version={version} stale={freshness.state !== "live"} />
               <footer className="muted small">
-                <span data-testid="tick-age">last tick {formatAge(freshness.ageMs)} ago</span>
-                <span>vol {formatYuan(tick?.volume)}</span>
+                <span data-testid="tick-age">
+                  {freshness.ageMs === null ? "no tick yet" : `last tick ${formatAge(freshness.ageMs)} ago`}
+                </span>
+                {freshness.state === "stale" ? (
+                  <span className="stale-reason">{freshness.reason}</span>
+                ) : (
+                  <span>vol {formatYuan(tick?.volume)}</span>
+                )}
               </footer>
             </article>
           );
         })}
       </div>
+      <p className="muted small attribution">
+        Charts by{" "}
+        <a href="https://www.tradingview.com/" target="_blank" rel="noreferrer">
+          TradingView
+        </a>{" "}
+        Lightweight Charts™
+      </p>
       <h3>Held contracts</h3>
       <table className="grid" data-testid="contracts-table">
         <thead>
@@ -154,20 +177,20 @@ export function MarketScreen({ connection }: { connection: ConnectionStatus }) {
             const freshness = freshnessOf(code);
             return (
               <tr key={code} data-symbol={code} className={freshness.state}>
-                <td>
+                <td className="nowrap">
                   <div>{tick?.name ?? heldByCode.get(code)?.name ?? code}</div>
                   <div className="muted small">{code}</div>
                 </td>
                 <td className="num">{formatPrice(tick?.last)}</td>
                 <td className="num">{formatPrice(tick?.bid)}</td>
                 <td className="num">{formatPrice(tick?.ask)}</td>
-                <td className="num">{formatChange(tick?.change)}</td>
+                <td className={`num ${changeClass(tick?.change)}`}>{formatChange(tick?.change)}</td>
                 <td className="num">{formatPercent(option?.iv, 1)}</td>
                 <td className="num">{formatPrice(option?.greeks.delta, 3)}</td>
                 <td className="num">{formatPrice(option?.greeks.vega, 4)}</td>
                 <td className="num muted">{formatAge(freshness.ageMs)}</td>
                 <td>
-                  <FreshnessBadge freshness={freshness} />
+                  <FreshnessBadge freshness={freshness} withReason={true} />
                 </td>
               </tr>
             );

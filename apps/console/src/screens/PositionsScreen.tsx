@@ -96,7 +96,7 @@ function AccountPositions({ accountId }: { accountId: string }) {
             ) : null}
             {rows.map((p) => (
               <tr key={p.code} data-code={p.code}>
-                <td>
+                <td className="nowrap">
                   <div>{p.name}</div>
                   <div className="muted small">
                     {p.code} · {p.expiry}
