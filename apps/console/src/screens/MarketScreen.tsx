@@ -1,17 +1,19 @@
 import { useQueries, useQuery } from "@tanstack/react-query";
 import { useSubscription } from "@trpc/tanstack-react-query";
-import { useEffect, useMemo, useRef } from "react";
+import { lazy, Suspense, useEffect, useMemo, useRef } from "react";
 import { useDesk } from "../api/desk-context";
 import { useHealth, useNow, useStore } from "../api/hooks";
 import { useTRPC } from "../api/trpc";
 import { ErrorNote } from "../components/ErrorNote";
-import { PriceChart } from "../components/PriceChart";
 import type { ConnectionStatus } from "../lib/connection";
 import { formatAge, formatChange, formatPercent, formatPrice, formatYuan } from "../lib/format";
 import { type Freshness, tickFreshness } from "../lib/freshness";
 import { createStore } from "../lib/store";
 import { createTickBook } from "../lib/tick-book";
 import { marketSymbols, UNDERLYINGS } from "../lib/underlyings";
+
+// lightweight-charts is a third of the bundle: loaded after login, not with the login page.
+const PriceChart = lazy(() => import("../components/PriceChart").then((m) => ({ default: m.PriceChart })));
 
 /** No tick for this long and a quote is shown as stale (the mock publishes every 5 s). */
 const STALE_AFTER_MS = 15_000;
@@ -123,7 +125,9 @@ export function MarketScreen({ connection }: { connection: ConnectionStatus }) {
                   bid {formatPrice(tick?.bid, 3)} · ask {formatPrice(tick?.ask, 3)}
                 </span>
               </div>
-              <PriceChart points={book.history(code)} version={version} stale={freshness.state !== "live"} />
+              <Suspense fallback={<div className="chart" />}>
+                <PriceChart points={book.history(code)} version={version} stale={freshness.state !== "live"} />
+              </Suspense>
               <footer className="muted small">
                 <span data-testid="tick-age">
                   {freshness.ageMs === null ? "no tick yet" : `last tick ${formatAge(freshness.ageMs)} ago`}
