@@ -1,16 +1,13 @@
 // The browser side of the console tests: Debian's Chromium driven by playwright-core (no
-// browser download), the console's BUILT files served by Vite's preview server, which
-// forwards /trpc (HTTP and WebSocket) and /health to the test's gateway: the same origin
-// layout as production, where the gateway serves the console itself.
+// browser download), and the console's BUILT files, which the test's gateway serves at `/`
+// exactly as in production.
 import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import { type BrowserContext, chromium, type Page } from "playwright-core";
-import { preview } from "vite";
 
 // playwright adds --headless itself (headless: true) and a profile dir (launchPersistentContext).
 const CHROMIUM_FLAGS = [
@@ -39,42 +36,21 @@ export function chromiumForSuite(label: string): string | undefined {
   return undefined;
 }
 
-export interface ConsoleServer {
-  /** http://127.0.0.1:<port>/ */
-  readonly url: string;
-  close(): Promise<void>;
-}
-
-/** Serves apps/console/dist (built by turbo before the tests) in front of `gatewayUrl`. */
-export async function serveConsole(gatewayUrl: string): Promise<ConsoleServer> {
-  const consoleDir = dirname(createRequire(import.meta.url).resolve("@desk/console/package.json"));
-  if (!existsSync(join(consoleDir, "dist", "index.html"))) {
-    throw new Error(`${consoleDir}/dist is missing: build the console first (pnpm --filter @desk/console build)`);
+/**
+ * apps/console/dist, built by turbo before the tests. The tests' gateway serves it at `/`
+ * (CONSOLE_DIR), as in production: same origin for the page, /trpc and its WebSocket.
+ */
+export function consoleDist(): string {
+  const dir = join(dirname(createRequire(import.meta.url).resolve("@desk/console/package.json")), "dist");
+  if (!existsSync(join(dir, "index.html"))) {
+    throw new Error(`${dir} is missing: build the console first (pnpm --filter @desk/console build)`);
   }
-  const toGateway = { target: gatewayUrl, changeOrigin: false };
-  const server = await preview({
-    root: consoleDir,
-    configFile: false,
-    logLevel: "silent",
-    build: { outDir: "dist" },
-    preview: {
-      host: "127.0.0.1",
-      port: 0,
-      strictPort: true,
-      open: false,
-      proxy: { "/trpc": { ...toGateway, ws: true }, "/health": toGateway, "/api": toGateway },
-    },
-  });
-  const { port } = server.httpServer.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}/`,
-    close: () => server.close(),
-  };
+  return dir;
 }
 
 export interface Browser {
   context: BrowserContext;
-  /** A new tab at 1280×800 (its own sessionStorage, so its own login), with page errors collected. */
+  /** A new tab at 1280×800 (its own sessionStorage, so its own login), with page errors and CSP violations collected. */
   newPage(): Promise<Page & { errors: string[] }>;
   close(): Promise<void>;
 }
@@ -97,6 +73,10 @@ export async function launchBrowser(executablePath: string): Promise<Browser> {
     async newPage() {
       const page = Object.assign(await context.newPage(), { errors: [] as string[] });
       page.on("pageerror", (err) => page.errors.push(err.message));
+      page.on("console", (message) => {
+        if (message.type() === "error" && /Content Security Policy/i.test(message.text()))
+          page.errors.push(message.text());
+      });
       return page;
     },
     async close() {

@@ -18,7 +18,9 @@ export interface Stack {
 
 const JWT_SECRET = "e2e-secret-at-least-16-characters";
 
-export async function startStack(o: { tickMs?: number; jwtTtlSeconds?: number } = {}): Promise<Stack> {
+export async function startStack(
+  o: { tickMs?: number; jwtTtlSeconds?: number; consoleDir?: string } = {},
+): Promise<Stack> {
   const backend = await startMockBackend({
     brokerEndpoint: "tcp://127.0.0.1:*",
     pubEndpoint: "tcp://127.0.0.1:*",
@@ -37,6 +39,8 @@ export async function startStack(o: { tickMs?: number; jwtTtlSeconds?: number } 
     zmqTimeout: 5_000,
     logLevel: "silent" as const,
     ...(o.jwtTtlSeconds ? { jwtTtlSeconds: o.jwtTtlSeconds } : {}),
+    // The built console at `/` when a test wants it, none otherwise.
+    consoleDir: o.consoleDir ?? null,
   });
   let gateway: Awaited<ReturnType<typeof startGateway>> | null = await startGateway(gatewayConfig(0)).catch(
     async (err: unknown) => {

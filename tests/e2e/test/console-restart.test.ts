@@ -3,15 +3,7 @@
 // trader back to the login form with a clear message.
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  type Browser,
-  type ConsoleServer,
-  chromiumForSuite,
-  launchBrowser,
-  logIn,
-  screenshot,
-  serveConsole,
-} from "../src/browser.js";
+import { type Browser, chromiumForSuite, consoleDist, launchBrowser, logIn, screenshot } from "../src/browser.js";
 import { type Stack, startStack } from "../src/stack.js";
 
 const chromiumPath = chromiumForSuite("console-restart");
@@ -48,21 +40,18 @@ describe.skipIf(!chromiumPath)("the console through a gateway restart and a toke
 
   describe("a gateway restart", () => {
     let stack: Stack;
-    let site: ConsoleServer;
 
     beforeAll(async () => {
-      stack = await startStack({ tickMs: 200 });
-      site = await serveConsole(stack.url);
+      stack = await startStack({ tickMs: 200, consoleDir: consoleDist() });
     });
 
     afterAll(async () => {
-      await site?.close();
       await stack?.close();
     });
 
     it("shows the outage, reconnects by itself and receives ticks again", async () => {
       const page = await browser.newPage();
-      await logIn(page, site.url, "trader1", "trader123");
+      await logIn(page, `${stack.url}/`, "trader1", "trader123");
       await page.getByRole("link", { name: "Market" }).click();
       const card = page.locator("[data-testid=quote-card][data-symbol='510500']");
       await expect.poll(() => card.getAttribute("data-tick-ts"), { timeout: 15_000 }).toMatch(/^\d{4}-/);
@@ -97,21 +86,18 @@ describe.skipIf(!chromiumPath)("the console through a gateway restart and a toke
 
   describe("a token that expires", () => {
     let stack: Stack;
-    let site: ConsoleServer;
 
     beforeAll(async () => {
-      stack = await startStack({ tickMs: 500, jwtTtlSeconds: 3 });
-      site = await serveConsole(stack.url);
+      stack = await startStack({ tickMs: 500, jwtTtlSeconds: 3, consoleDir: consoleDist() });
     });
 
     afterAll(async () => {
-      await site?.close();
       await stack?.close();
     });
 
     it("sends the trader back to the login form and says why", async () => {
       const page = await browser.newPage();
-      await logIn(page, site.url, "trader1", "trader123");
+      await logIn(page, `${stack.url}/`, "trader1", "trader123");
       const notice = page.getByTestId("signed-out-notice");
       await notice.waitFor({ timeout: 15_000 });
       expect(await notice.textContent()).toMatch(

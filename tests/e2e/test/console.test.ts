@@ -4,22 +4,13 @@
 import { closeGatewayClient, createGatewayClient, type GatewayClient, login, toGatewayError } from "@desk/sdk";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  type Browser,
-  type ConsoleServer,
-  chromiumForSuite,
-  launchBrowser,
-  logIn,
-  screenshot,
-  serveConsole,
-} from "../src/browser.js";
+import { type Browser, chromiumForSuite, consoleDist, launchBrowser, logIn, screenshot } from "../src/browser.js";
 import { type Stack, startStack } from "../src/stack.js";
 
 const chromiumPath = chromiumForSuite("console");
 const NUMBER = /^[+-]?\d{1,3}(,\d{3})*$/;
 
 let stack: Stack;
-let site: ConsoleServer;
 let browser: Browser;
 let trader: Page & { errors: string[] };
 let sdk: GatewayClient;
@@ -27,8 +18,7 @@ const shots: string[] = [];
 
 describe.skipIf(!chromiumPath)("the desk console in Chromium", () => {
   beforeAll(async () => {
-    stack = await startStack({ tickMs: 300 });
-    site = await serveConsole(stack.url);
+    stack = await startStack({ tickMs: 300, consoleDir: consoleDist() });
     browser = await launchBrowser(chromiumPath!);
     trader = await browser.newPage();
     const { token } = await login(stack.url, "trader1", "trader123");
@@ -39,12 +29,11 @@ describe.skipIf(!chromiumPath)("the desk console in Chromium", () => {
     if (shots.length > 0) console.info(`[console] screenshots:\n  ${shots.join("\n  ")}`);
     if (sdk) await closeGatewayClient(sdk);
     await browser?.close();
-    await site?.close();
     await stack?.close();
   });
 
   it("shows the login form, refuses a wrong password readably, then logs trader1 in", async () => {
-    await trader.goto(site.url);
+    await trader.goto(`${stack.url}/`);
     await trader.getByTestId("connection").and(trader.locator("[data-status=connected]")).waitFor();
     shots.push(await screenshot(trader, "01-login"));
     await trader.getByLabel("Username").fill("trader1");
@@ -52,7 +41,7 @@ describe.skipIf(!chromiumPath)("the desk console in Chromium", () => {
     await trader.getByRole("button", { name: "Log in" }).click();
     await expect.poll(() => trader.getByRole("alert").textContent()).toBe("Wrong username or password");
 
-    await logIn(trader, site.url, "trader1", "trader123");
+    await logIn(trader, `${stack.url}/`, "trader1", "trader123");
     expect(await trader.getByTestId("role").textContent()).toBe("trader");
   });
 
@@ -211,7 +200,7 @@ describe.skipIf(!chromiumPath)("the desk console in Chromium", () => {
   it("gives viewer1 no buttons it cannot use, and the gateway refuses a forced call", async () => {
     const viewer = await browser.newPage();
     try {
-      await logIn(viewer, site.url, "viewer1", "viewer123");
+      await logIn(viewer, `${stack.url}/`, "viewer1", "viewer123");
       expect(await viewer.getByTestId("role").textContent()).toBe("viewer");
       await viewer.locator("[data-account=account3]").waitFor();
       expect(await viewer.getByRole("switch").count()).toBe(0);
