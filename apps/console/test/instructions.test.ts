@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { instructionRows } from "../src/lib/instruction-rows";
 import { locateParseError, splitAtSpan } from "../src/lib/parse-error";
-import type { Instruction } from "../src/lib/types";
+import { shortStraddle } from "./fixtures";
 
 describe("locateParseError", () => {
   it("marks the part the trading system could not read", () => {
@@ -39,17 +39,7 @@ describe("locateParseError", () => {
 
 describe("instructionRows", () => {
   it("shows a short straddle as a call and a put leg", () => {
-    const straddle: Instruction = {
-      type: "straddle",
-      text: "双卖 500 当月 万1 的v",
-      side: "sell",
-      structure: "straddle",
-      otmSteps: 0,
-      underlying: "510500",
-      month: "current",
-      size: { unit: "vega", value: 10_000 },
-    };
-    const rows = instructionRows([straddle]);
+    const rows = instructionRows([shortStraddle]);
     expect(rows.map((r) => [r.side, r.right, r.strike, r.month, r.size])).toEqual([
       ["Sell", "Call 购", "ATM", "当月", "vega ¥10,000 / vol pt"],
       ["Sell", "Put 沽", "ATM", "当月", "vega ¥10,000 / vol pt"],

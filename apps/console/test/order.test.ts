@@ -8,22 +8,9 @@ import {
   orderReducer,
 } from "../src/lib/order";
 import type { Execution } from "../src/lib/types";
+import { shortStraddle } from "./fixtures";
 
-const draft: OrderDraft = {
-  instructions: [
-    {
-      type: "straddle",
-      text: "双卖 500 当月 万1 的v",
-      side: "sell",
-      structure: "straddle",
-      otmSteps: 0,
-      underlying: "510500",
-      month: "current",
-      size: { unit: "vega", value: 10_000 },
-    },
-  ],
-  accounts: ["account1", "account2"],
-};
+const draft: OrderDraft = { instructions: [shortStraddle], accounts: ["account1", "account2"] };
 
 function execution(status: Execution["status"], updatedAt: string, id = "exec-000001"): Execution {
   return {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { capabilitiesOf, commandsFor, visibleCommands } from "../src/lib/permissions";
+import { TRADER_PERMISSIONS } from "./fixtures";
 
 describe("capabilitiesOf", () => {
   it("gives a viewer no write buttons", () => {
@@ -16,15 +17,7 @@ describe("capabilitiesOf", () => {
   });
 
   it("gives a trader what its permissions say", () => {
-    const trader = capabilitiesOf([
-      "account:read",
-      "account:write",
-      "algorithm:read",
-      "algorithm:control",
-      "instruction:parse",
-      "instruction:execute",
-      "market:read",
-    ]);
+    const trader = capabilitiesOf(TRADER_PERMISSIONS);
     expect(Object.values(trader).every(Boolean)).toBe(true);
   });
 

@@ -5,6 +5,7 @@ import { useNow, useStore } from "../api/hooks";
 import { useTRPC } from "../api/trpc";
 import { ConfirmDialog } from "../components/ConfirmDialog";
 import { ErrorNote } from "../components/ErrorNote";
+import { MessageRow } from "../components/MessageRow";
 import { replaceById } from "../lib/collections";
 import { formatAge, formatSignedYuan, formatYuan } from "../lib/format";
 import { routeHash } from "../lib/route";
@@ -55,13 +56,7 @@ export function AccountsScreen() {
           </tr>
         </thead>
         <tbody>
-          {accounts.isPending ? (
-            <tr>
-              <td colSpan={9} className="muted">
-                Loading accounts…
-              </td>
-            </tr>
-          ) : null}
+          <MessageRow columns={9} text="Loading accounts…" when={accounts.isPending} />
           {(accounts.data ?? []).map((a) => (
             <tr key={a.id} data-account={a.id}>
               <td>

@@ -4,6 +4,7 @@ import { Fragment, useState } from "react";
 import { useDesk } from "../api/desk-context";
 import { useTRPC } from "../api/trpc";
 import { ErrorNote } from "../components/ErrorNote";
+import { MessageRow } from "../components/MessageRow";
 import { ProgressBar } from "../components/ProgressBar";
 import { appendBounded, replaceById } from "../lib/collections";
 import { formatTime, formatYuan } from "../lib/format";
@@ -83,13 +84,7 @@ export function AlgorithmsScreen() {
           </tr>
         </thead>
         <tbody>
-          {algorithms.isPending ? (
-            <tr>
-              <td colSpan={8} className="muted">
-                Loading algorithms…
-              </td>
-            </tr>
-          ) : null}
+          <MessageRow columns={8} text="Loading algorithms…" when={algorithms.isPending} />
           {(algorithms.data ?? []).map((a) => (
             <Fragment key={a.id}>
               <tr data-algorithm={a.id}>

@@ -5,6 +5,7 @@ import { useDesk } from "../api/desk-context";
 import { useHealth, useNow, useStore } from "../api/hooks";
 import { useTRPC } from "../api/trpc";
 import { ErrorNote } from "../components/ErrorNote";
+import { MessageRow } from "../components/MessageRow";
 import type { ConnectionStatus } from "../lib/connection";
 import { formatAge, formatChange, formatPercent, formatPrice, formatYuan } from "../lib/format";
 import { type Freshness, tickFreshness } from "../lib/freshness";
@@ -168,13 +169,7 @@ export function MarketScreen({ connection }: { connection: ConnectionStatus }) {
           </tr>
         </thead>
         <tbody>
-          {symbols.contracts.length === 0 ? (
-            <tr>
-              <td colSpan={10} className="muted">
-                No held contracts.
-              </td>
-            </tr>
-          ) : null}
+          <MessageRow columns={10} text="No held contracts." when={symbols.contracts.length === 0} />
           {symbols.contracts.map((code) => {
             const tick = book.quote(code)?.tick;
             const option = tick?.kind === "option" ? tick : undefined;

@@ -1,6 +1,7 @@
 import { useQuery } from "@tanstack/react-query";
 import { useTRPC } from "../api/trpc";
 import { ErrorNote } from "../components/ErrorNote";
+import { MessageRow } from "../components/MessageRow";
 import { formatPrice, formatQuantity, formatSignedYuan, formatTime, formatYuan } from "../lib/format";
 import { positionSide, positionTotals } from "../lib/positions";
 import { routeHash } from "../lib/route";
@@ -80,20 +81,8 @@ function AccountPositions({ accountId }: { accountId: string }) {
             </tr>
           </thead>
           <tbody>
-            {positions.isPending ? (
-              <tr>
-                <td colSpan={11} className="muted">
-                  Loading positions…
-                </td>
-              </tr>
-            ) : null}
-            {positions.data && rows.length === 0 ? (
-              <tr>
-                <td colSpan={11} className="muted">
-                  No positions.
-                </td>
-              </tr>
-            ) : null}
+            <MessageRow columns={11} text="Loading positions…" when={positions.isPending} />
+            <MessageRow columns={11} text="No positions." when={positions.isSuccess && rows.length === 0} />
             {rows.map((p) => (
               <tr key={p.code} data-code={p.code}>
                 <td className="nowrap">
