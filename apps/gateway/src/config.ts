@@ -1,3 +1,6 @@
+import { existsSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { z } from "zod";
 
 /**
@@ -68,6 +71,11 @@ export interface GatewayConfig {
   loginFailuresPerMinute: number;
   /** Browser origins allowed to call /trpc and /api/v1 cross-origin ("*" for any); empty: no CORS headers. */
   corsOrigins: string[];
+  /**
+   * The built desk console (apps/console/dist), served at `/`. Default: the repository's,
+   * when it has been built; null: no console (only the API answers).
+   */
+  consoleDir: string | null;
 }
 
 /** Thrown by loadConfig: its message is the one line to print. */
@@ -161,6 +169,15 @@ const variables = {
   },
   JWT_TTL_SECONDS: { schema: int(10, 30 * 24 * 3600), allowed: "seconds, 10..2592000", fallback: "28800" },
   MOCK_TICK_MS: { schema: int(10, 600_000), allowed: "milliseconds, 10..600000", fallback: undefined },
+  CONSOLE_DIR: {
+    schema: z
+      .string()
+      .trim()
+      .transform((dir) => (dir.toLowerCase() === "off" ? null : resolve(dir)))
+      .refine((dir) => dir === null || existsSync(join(dir, "index.html"))),
+    allowed: 'a directory holding the built console (its index.html), or "off"',
+    fallback: undefined,
+  },
   CORS_ORIGINS: {
     schema: z
       .string()
@@ -223,7 +240,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
     production: env.NODE_ENV === "production",
     mockTickMs: p.MOCK_TICK_MS,
     corsOrigins: p.CORS_ORIGINS ?? [],
+    consoleDir: p.CONSOLE_DIR === undefined ? builtConsole() : p.CONSOLE_DIR,
   };
+}
+
+/** The repository's apps/console/dist, if it was built (this file sits in apps/gateway/src or apps/gateway/dist). */
+function builtConsole(): string | null {
+  const dir = fileURLToPath(new URL("../../console/dist", import.meta.url));
+  return existsSync(join(dir, "index.html")) ? dir : null;
 }
 
 /** Knobs that are not environment variables (tests and embedders override them). */

@@ -189,6 +189,7 @@ export async function startGateway(overrides: Partial<GatewayConfig> = {}): Prom
       wsSlowClientGraceMs: config.wsSlowClientGraceMs,
       corsOrigins: config.corsOrigins,
       isDraining: () => lifecycle.draining,
+      consoleDir: config.consoleDir,
     });
     wsClients = http.wsClientCount;
     cleanups.push(() => http.closeAll());
@@ -197,7 +198,10 @@ export async function startGateway(overrides: Partial<GatewayConfig> = {}): Prom
     const hostForUrl = publicHost.includes(":") ? `[${publicHost}]` : publicHost;
     const url = `http://${hostForUrl}:${port}`;
     const wsUrl = `ws://${hostForUrl}:${port}/trpc`;
-    logger.info({ url, wsUrl, brokerUrl, pubUrl, mock: mock !== undefined, codec: codec.kind }, "gateway listening");
+    logger.info(
+      { url, wsUrl, brokerUrl, pubUrl, mock: mock !== undefined, codec: codec.kind, console: config.consoleDir },
+      "gateway listening",
+    );
 
     let closing: Promise<void> | undefined;
     const close = () => {

@@ -10,12 +10,17 @@ export interface Stack {
   readonly port: number;
   /** Closes the gateway and starts a new one on the same port (the backend keeps running). */
   restartGateway(): Promise<void>;
+  /** The two halves of a restart, for tests that look at the client while the gateway is away. */
+  stopGateway(): Promise<void>;
+  startGateway(): Promise<void>;
   close(): Promise<void>;
 }
 
 const JWT_SECRET = "e2e-secret-at-least-16-characters";
 
-export async function startStack(o: { tickMs?: number } = {}): Promise<Stack> {
+export async function startStack(
+  o: { tickMs?: number; jwtTtlSeconds?: number; consoleDir?: string } = {},
+): Promise<Stack> {
   const backend = await startMockBackend({
     brokerEndpoint: "tcp://127.0.0.1:*",
     pubEndpoint: "tcp://127.0.0.1:*",
@@ -33,22 +38,38 @@ export async function startStack(o: { tickMs?: number } = {}): Promise<Stack> {
     heartbeatInterval: 200,
     zmqTimeout: 5_000,
     logLevel: "silent" as const,
+    ...(o.jwtTtlSeconds ? { jwtTtlSeconds: o.jwtTtlSeconds } : {}),
+    // The built console at `/` when a test wants it, none otherwise.
+    consoleDir: o.consoleDir ?? null,
   });
-  let gateway = await startGateway(gatewayConfig(0)).catch(async (err: unknown) => {
-    await backend.close();
-    throw err;
-  });
+  let gateway: Awaited<ReturnType<typeof startGateway>> | null = await startGateway(gatewayConfig(0)).catch(
+    async (err: unknown) => {
+      await backend.close();
+      throw err;
+    },
+  );
   const port = gateway.port;
 
+  const stopGateway = async () => {
+    const running = gateway;
+    gateway = null;
+    await running?.close();
+  };
+  const startAgain = async () => {
+    if (gateway) throw new Error("the gateway is already running");
+    gateway = await startGateway(gatewayConfig(port));
+  };
   return {
     url: `http://127.0.0.1:${port}`,
     port,
+    stopGateway,
+    startGateway: startAgain,
     async restartGateway() {
-      await gateway.close();
-      gateway = await startGateway(gatewayConfig(port));
+      await stopGateway();
+      await startAgain();
     },
     async close() {
-      await gateway.close();
+      await stopGateway();
       await backend.close();
     },
   };

@@ -9,6 +9,7 @@ import type { HealthReport } from "../health.js";
 import type { Logger } from "../logger.js";
 import type { Metrics } from "../metrics.js";
 import { RetryAfter } from "../rate-limit.js";
+import { createConsoleFiles } from "./console-files.js";
 import { BodyError, readJsonBody } from "./json-body.js";
 import { preventInputCoercion } from "./no-coercion.js";
 
@@ -26,6 +27,8 @@ export interface ServerOptions {
   corsOrigins: string[];
   /** While draining, plain HTTP routes answer 503 too. */
   isDraining: () => boolean;
+  /** The built desk console, served at / (GET and HEAD) for paths no route above took; null: none. */
+  consoleDir: string | null;
 }
 
 function sendJson(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
@@ -82,6 +85,7 @@ export function createGatewayServer(o: ServerOptions) {
     onError,
     responseMeta: retryAfterMeta,
   });
+  const consoleFiles = o.consoleDir ? createConsoleFiles(o.consoleDir) : null;
   let openApiDocument: unknown;
   const openApi = () => {
     openApiDocument ??= generateOpenApiDocument(router, {
@@ -160,7 +164,9 @@ export function createGatewayServer(o: ServerOptions) {
       trpcHandler(req, res);
       return;
     }
-    sendJson(res, 404, { message: `No route for ${req.method} ${path}`, code: "NOT_FOUND" });
+    const notFound = () => sendJson(res, 404, { message: `No route for ${req.method} ${path}`, code: "NOT_FOUND" });
+    if (consoleFiles && (req.method === "GET" || req.method === "HEAD")) return consoleFiles(req, res, notFound);
+    notFound();
   }
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_BODY_BYTES });
