@@ -99,13 +99,13 @@ describe("broker input validation", () => {
     expect(broker.stats().services.svc?.workers ?? 0).toBe(0);
   });
 
-  it("a busy worker that disconnects costs its client WORKER_LOST, retried with the same id", async () => {
+  it("a busy worker that disconnects costs its client WORKER_LOST, a read retried with the same id", async () => {
     const { url, broker } = await h.broker();
     const rogue = rawDealer(url);
     await rogue.send(["", W, b(0x01), "svc"]);
     await waitFor(() => broker.stats().services.svc?.workers === 1, "registered");
     const client = h.client(url, { timeout: 5000, retries: 2 });
-    const pending = client.request("svc", Buffer.from("x"), { requestId: "keep-me" });
+    const pending = client.request("svc", Buffer.from("x"), { requestId: "keep-me", idempotent: true });
     const req = await receiveWithin(rogue, 3000);
     expect(req.map(String).slice(-2)).toEqual(["keep-me", "x"]);
     await rogue.send(["", W, b(0x05)]); // leaves mid-request
@@ -123,8 +123,29 @@ describe("broker input validation", () => {
 });
 
 describe("retried writes", () => {
+  it("a write whose busy worker disconnects is not retried: OUTCOME_UNKNOWN at once", async () => {
+    const { url, broker } = await h.broker();
+    const rogue = rawDealer(url);
+    await rogue.send(["", W, b(0x01), "svc"]);
+    await waitFor(() => broker.stats().services.svc?.workers === 1, "registered");
+    let executions = 0;
+    await h.worker(url, "svc", (p) => {
+      executions++;
+      return p;
+    });
+    await waitFor(() => broker.stats().services.svc?.workers === 2, "spare registered");
+    const client = h.client(url, { timeout: 5000, retries: 3 });
+    // The rogue registered first, so it is the least recently used idle worker and gets it.
+    const pending = client.request("svc", Buffer.from("order"), { requestId: "order-1" });
+    await receiveWithin(rogue, 3000);
+    await rogue.send(["", W, b(0x05)]);
+    await expect(pending).rejects.toMatchObject({ code: "OUTCOME_UNKNOWN", requestId: "order-1", tries: 1 });
+    expect(executions).toBe(0);
+    expect(client.stats()).toMatchObject({ outcomeUnknown: 1, retries: 0 });
+  });
+
   it("a retry that arrives while the first try still runs joins it instead of executing again", async () => {
-    const { url } = await h.broker();
+    const { url, broker } = await h.broker();
     let executions = 0;
     const worker = await h.worker(
       url,
@@ -137,10 +158,14 @@ describe("retried writes", () => {
       { concurrency: 3 },
     );
     const client = h.client(url, { timeout: 200, retries: 10 });
-    expect((await client.request("write", Buffer.from("order-1"), { requestId: "w-42" })).toString()).toBe("order-1");
+    // idempotent: this backend deduplicates by requestId, so retries are allowed.
+    const reply = await client.request("write", Buffer.from("order-1"), { requestId: "w-42", idempotent: true });
+    expect(reply.toString()).toBe("order-1");
     expect(executions).toBe(1);
     expect(client.stats().retries).toBeGreaterThan(0);
-    expect(worker.stats().cacheHits).toBeGreaterThan(0);
+    // The broker joined the retries (same session, new sockets) instead of queueing copies.
+    expect(broker.stats().joined).toBeGreaterThan(0);
+    expect(worker.stats().handled).toBe(1);
   });
 
   it("WORKER_LOST on the last try surfaces as MdpError WORKER_LOST", async () => {
@@ -149,7 +174,7 @@ describe("retried writes", () => {
     await rogue.send(["", W, b(0x01), "svc"]);
     await waitFor(() => broker.stats().services.svc?.workers === 1, "registered");
     const client = h.client(url, { timeout: 5000, retries: 1 });
-    const pending = client.request("svc", Buffer.from("x"));
+    const pending = client.request("svc", Buffer.from("x"), { idempotent: true });
     await receiveWithin(rogue, 3000);
     await rogue.send(["", W, b(0x05)]);
     await expect(pending).rejects.toMatchObject({ code: "WORKER_LOST", tries: 1, service: "svc" });
@@ -187,7 +212,13 @@ describe("queue bounds and mmi", () => {
   });
 
   it("bounds queues across services: made-up service names cannot queue without limit", async () => {
-    const { url, broker } = await h.broker({ maxQueue: 2, maxQueueTotal: 3, requestTtl: 10_000 });
+    const { url, broker } = await h.broker({
+      maxQueue: 2,
+      maxQueueTotal: 3,
+      maxQueueUnserved: 10,
+      maxQueuePerClient: 10,
+      requestTtl: 10_000,
+    });
     const client = h.client(url, { timeout: 10_000, retries: 1 });
     const queued = ["a", "b", "c"].map((name) => client.request(name, Buffer.from(name)));
     await waitFor(() => Object.values(broker.stats().services).reduce((n, s) => n + s.queued, 0) === 3, "three queued");
