@@ -77,6 +77,8 @@ export interface MdpBrokerStats {
   workersGone: number;
   /** Requests whose worker went away while holding them (answered WORKER_LOST). */
   workersLost: number;
+  /** HEARTBEATs received from registered workers. */
+  heartbeats: number;
   requests: number;
   replies: number;
   /** Retries of a request already queued or running: joined, not queued again. */
@@ -92,6 +94,8 @@ export interface MdpBrokerStats {
   undelivered: number;
   /** Messages waiting now for peers whose pipe is full. */
   backlog: number;
+  /** Messages that had to wait for a full peer since start (sent later, not dropped). */
+  deferred: number;
   /** Answers held now for sessions whose socket went away (until the client reconnects, or requestTtl). */
   held: number;
   /** Connections closed: peers gone, or refused by the socket (a frame above maxMessageSize). */
@@ -198,6 +202,7 @@ export class MdpBroker {
     workersExpired: 0,
     workersGone: 0,
     workersLost: 0,
+    heartbeats: 0,
     requests: 0,
     replies: 0,
     joined: 0,
@@ -267,6 +272,7 @@ export class MdpBroker {
       dropped: c.malformed + c.badProtocol + c.protocolErrors + c.unknownWorker,
       ...c,
       backlog: this.sender.waiting,
+      deferred: this.sender.deferred,
       held: this.heldTotal,
       sessions: this.sessions.size,
     };
@@ -593,6 +599,7 @@ export class MdpBroker {
         return;
       case MdpCommand.HEARTBEAT:
         if (worker === undefined) this.rejectUnknown(identity);
+        else this.counters.heartbeats++;
         return;
       case MdpCommand.DISCONNECT:
         if (worker === undefined) {

@@ -142,6 +142,8 @@ function positiveInt(name: string, value: number | undefined, fallback: number):
   return Math.floor(value);
 }
 
+const noop = (): void => {};
+
 function remember<V>(map: Map<string, V>, key: string, value: V): void {
   map.set(key, value);
   if (map.size > MAX_REMEMBERED) map.delete(map.keys().next().value as string);
@@ -334,10 +336,11 @@ export class MdpClient {
       this.declareSession(conn);
       // libzmq reconnects a DEALER by itself when the broker restarts; the new broker
       // process has never heard of our session, so declare it again on every connect.
+      // Only from the current socket: answers follow the socket that declared last.
       let first = true;
       socket.events.on("connect", () => {
         if (first) first = false;
-        else if (!socket.closed) this.declareSession(conn);
+        else if (conn === this.conn && !socket.closed) this.declareSession(conn);
       });
     }
     return conn;
@@ -566,6 +569,8 @@ export class MdpClient {
     }
     if (p.tries >= p.maxTries) {
       this.fail(p, "TIMEOUT", `no reply from ${p.service} after ${p.tries} tries of ${p.timeout} ms`);
+      // Nobody waits for it any more: a copy still queued at our broker must not run later.
+      if (this.conn.extensions === true) this.probe(this.conn, MMI_CANCEL, p.id, noop);
       return;
     }
     p.tries++;
@@ -613,9 +618,10 @@ export class MdpClient {
     p.cancelTimer = undefined;
     const receipt = p.receipt;
     if (this.pending.get(p.id) !== p || receipt?.state !== SendState.SENT) return;
-    const conn = receipt.conn;
-    if (conn.extensions !== true || conn.socket.closed) return;
-    // On the socket the write left on: the broker sees the cancel after the write.
+    // On the socket the write left on, so the broker sees the cancel after the write;
+    // on the current one if that socket is gone (the write left long ago: it is there).
+    const conn = receipt.conn.socket.closed ? this.conn : receipt.conn;
+    if (conn.extensions !== true) return;
     this.probe(conn, MMI_CANCEL, p.id, (code) => {
       if (code !== MmiCode.OK || this.pending.get(p.id) !== p) return;
       this.counters.withdrawn++;

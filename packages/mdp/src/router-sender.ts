@@ -49,6 +49,7 @@ export class RouterSender<R> {
   /** Peers whose backlog head is being sent right now (its reaction decides what next). */
   private readonly pumping = new Set<string>();
   private backlogged = 0;
+  private deferredTotal = 0;
   private retryTimer: NodeJS.Timeout | undefined;
   private retryDelay = RETRY_MIN_MS;
 
@@ -65,6 +66,11 @@ export class RouterSender<R> {
   /** Messages waiting for peers whose pipe was full. */
   get waiting(): number {
     return this.backlogged;
+  }
+
+  /** Messages that ever had to wait for a full peer (since start). */
+  get deferred(): number {
+    return this.deferredTotal;
   }
 
   send(frames: Frames, kind: Outbound, ref: R): void {
@@ -165,6 +171,7 @@ export class RouterSender<R> {
     }
     backlog.push(message);
     this.backlogged++;
+    this.deferredTotal++;
     this.scheduleRetry();
   }
 

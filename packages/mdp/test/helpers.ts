@@ -6,8 +6,8 @@ import { waitFor as poll } from "@desk/testkit";
 export const FAST = { heartbeatInterval: 100, liveness: 5 } as const;
 
 /** Polls until `check` holds, or fails with `what` after the deadline (no fixed sleeps). */
-export const waitFor = (check: () => boolean, what: string, deadlineMs = 10_000): Promise<true> =>
-  poll(() => check() || undefined, what, deadlineMs);
+export const waitFor = (check: () => boolean | Promise<boolean>, what: string, deadlineMs = 10_000): Promise<true> =>
+  poll(async () => (await check()) || undefined, what, deadlineMs);
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
