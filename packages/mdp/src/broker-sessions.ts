@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { Fifo } from "./fifo.js";
 import type { Frames } from "./socket-writer.js";
 
@@ -10,6 +11,14 @@ import type { Frames } from "./socket-writer.js";
  */
 export interface Session {
   readonly token: string;
+  /**
+   * The client frame workers see in this session's REQUESTs (RFC 7's "client address"):
+   * stable across the client's reconnects and our restarts, so a worker can tell one
+   * client from another over time, yet derived one-way from the token, so a worker
+   * learns nothing it could join with. 17 bytes starting with "S": never equal to a
+   * libzmq-generated identity (5 bytes starting with 0).
+   */
+  readonly alias: Buffer;
   /** The socket that declared the session last: answers go there. */
   identity: Buffer;
   /** Answers whose socket had gone before the client reconnected, oldest first. */
@@ -42,7 +51,8 @@ export class SessionRegistry {
   declare(identity: Buffer, identityKey: string, token: string): Session {
     let session = this.byToken.get(token);
     if (session === undefined) {
-      session = { token, identity, held: new Fifo() };
+      const alias = Buffer.concat([Buffer.from("S"), createHash("sha256").update(token).digest().subarray(0, 16)]);
+      session = { token, alias, identity, held: new Fifo() };
     } else {
       session.identity = identity;
       this.byToken.delete(token);

@@ -567,11 +567,11 @@ export class MdpBroker {
       const worker = service.idle.shift() as WorkerRec;
       job.state = JobState.RUNNING;
       job.worker = worker;
-      job.origin = job.client;
+      job.origin = job.session?.alias ?? job.client;
       worker.job = job;
       // [worker, "", "MDPW01", 0x02, client, "", ...body]
       const msg = job.msg;
-      const frames: Frames = [worker.identity, EMPTY_FRAME, WORKER_FRAME, REQUEST_FRAME, job.client, EMPTY_FRAME];
+      const frames: Frames = [worker.identity, EMPTY_FRAME, WORKER_FRAME, REQUEST_FRAME, job.origin, EMPTY_FRAME];
       for (let i = 4; i < msg.length; i++) frames.push(msg[i] as Buffer);
       this.sender.send(frames, Outbound.DISPATCH, job);
     }

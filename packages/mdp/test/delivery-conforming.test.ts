@@ -65,6 +65,23 @@ describe.skipIf(python === undefined)("delivery through a conforming broker (zgu
     );
   }, 60_000);
 
+  it("a write's answer still arrives after a read's timeout moved the client to a new socket (the old one is kept for it)", async () => {
+    const url = await zguideBroker();
+    const log = join(peers.tempDir(), "w.log");
+    const client = h.client(url, { timeout: 1000, retries: 5 });
+    await peers.plainWorker(url, "orders", log);
+    await served(client, "orders", log);
+    const write = call(client, "orders", "delay=2500;order", "write", { timeout: 1000, retries: 5 });
+    // Nobody serves "nobody": its try times out after 1 s and the client reconnects (Lazy Pirate).
+    const read = call(client, "nobody", "x", "read", { timeout: 1000, retries: 2 });
+    const [w, r] = await Promise.all([write, read]);
+    expect(r.code).toBe("TIMEOUT");
+    expect(client.stats().reconnects).toBeGreaterThanOrEqual(1);
+    // The zguide broker answers the old socket's identity; the client kept that socket open for it.
+    expect(w.code, w.message).toBe("OK");
+    checkDelivery([w, r], executions(log));
+  }, 60_000);
+
   it("writes sent while no worker is registered: OUTCOME_UNKNOWN (this broker keeps them), run once later", async () => {
     const url = await zguideBroker();
     const log = join(peers.tempDir(), "w.log");
