@@ -107,8 +107,9 @@ interface Connection {
   readonly openedAt: number;
   /** The broker's answer to mmi.session: undefined until it comes. */
   extensions: boolean | undefined;
-  /** Replaced by a newer connection, kept open only for the answers of writes sent on it. */
+  /** Replaced by a newer connection, kept reading for answers still on their way to it. */
   retired: boolean;
+  retiredAt: number;
   /** Requests last sent on this connection and not settled. */
   inFlight: number;
   /** Writes that left on this connection and wait for their answer. */
@@ -328,6 +329,7 @@ export class MdpClient {
       openedAt: Date.now(),
       extensions: undefined,
       retired: false,
+      retiredAt: 0,
       inFlight: 0,
       writesAwaiting: 0,
     };
@@ -386,22 +388,30 @@ export class MdpClient {
     // What never left the old socket is dropped from it now; writes among it are sent
     // again on the new socket as their receipts settle (see onWriteSettled).
     old.writer.clear();
-    if (old.writesAwaiting > 0 && !old.writer.busy) this.retire(old);
-    else this.shut(old);
+    // A socket with a send stuck in zeromq was never connected: nothing will come there.
+    if (old.writer.busy) this.shut(old);
+    else this.retire(old);
     // Idempotent requests move to the new socket with their same ids, without being
     // charged a try. Writes that left stay where they are: never sent twice.
     for (const p of this.pending.values()) if (p.idempotent) this.transmit(p);
   }
 
-  /** Keeps an old socket reading: a write's answer may still come there (the broker may have been only slow). */
+  /**
+   * Keeps a replaced socket reading for one timeout, and for as long as writes sent on
+   * it wait: the broker may have been only slow, and until our new socket's mmi.session
+   * reaches it, our broker still routes answers to the old one. (Closing at once would
+   * lose them: a send into a pipe libzmq has not torn down yet looks successful.)
+   */
   private retire(conn: Connection): void {
     conn.retired = true;
+    conn.retiredAt = Date.now();
     this.retired.push(conn);
     if (this.retired.length > MAX_RETIRED) this.shut(this.retired.shift() as Connection);
+    setTimeout(() => this.release(conn), this.timeout).unref();
   }
 
   private release(conn: Connection): void {
-    if (!conn.retired || conn.writesAwaiting > 0) return;
+    if (!conn.retired || conn.writesAwaiting > 0 || Date.now() - conn.retiredAt < this.timeout) return;
     const i = this.retired.indexOf(conn);
     if (i >= 0) this.retired.splice(i, 1);
     this.shut(conn);
