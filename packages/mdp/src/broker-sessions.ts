@@ -11,6 +11,8 @@ import type { Frames } from "./socket-writer.js";
  */
 export interface Session {
   readonly token: string;
+  /** Its join scope ("s" + token), built once rather than per request. */
+  readonly scope: string;
   /**
    * The client frame workers see in this session's REQUESTs (RFC 7's "client address"):
    * stable across the client's reconnects and our restarts, so a worker can tell one
@@ -52,7 +54,7 @@ export class SessionRegistry {
     let session = this.byToken.get(token);
     if (session === undefined) {
       const alias = Buffer.concat([Buffer.from("S"), createHash("sha256").update(token).digest().subarray(0, 16)]);
-      session = { token, alias, identity, held: new Fifo() };
+      session = { token, scope: `s${token}`, alias, identity, held: new Fifo() };
     } else {
       session.identity = identity;
       this.byToken.delete(token);

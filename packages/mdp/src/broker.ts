@@ -345,7 +345,7 @@ export class MdpBroker {
     this.counters.requests++;
     const identityKey = client.toString("latin1");
     const session = this.sessions.of(identityKey);
-    const scope = session !== undefined ? `s${session.token}` : `i${identityKey}`;
+    const scope = session !== undefined ? session.scope : `i${identityKey}`;
     const key = withId ? `${scope}\0${body.toString("latin1")}` : undefined;
     if (key !== undefined) {
       const running = this.jobs.get(key);
@@ -393,6 +393,11 @@ export class MdpBroker {
       origin: null,
     };
     if (key !== undefined) this.jobs.set(key, job);
+    if (!waits && service.queued === 0) {
+      // The common case: a worker is idle and nobody waits ahead. No queue bookkeeping.
+      this.run(job, service.idle.shift() as WorkerRec);
+      return;
+    }
     this.enqueue(job, false);
     this.dispatch(service);
   }
@@ -448,7 +453,7 @@ export class MdpBroker {
   private cancel(client: Buffer, requestId: Buffer): string {
     const identityKey = client.toString("latin1");
     const session = this.sessions.of(identityKey);
-    const scope = session !== undefined ? `s${session.token}` : `i${identityKey}`;
+    const scope = session !== undefined ? session.scope : `i${identityKey}`;
     const job = this.jobs.get(`${scope}\0${requestId.toString("latin1")}`);
     if (job === undefined) return MmiCode.NOT_FOUND;
     if (job.state !== JobState.QUEUED) return MmiCode.CONFLICT;
@@ -564,17 +569,21 @@ export class MdpBroker {
       if (job === undefined) return;
       service.queue.shift();
       this.dequeued(job);
-      const worker = service.idle.shift() as WorkerRec;
-      job.state = JobState.RUNNING;
-      job.worker = worker;
-      job.origin = job.session?.alias ?? job.client;
-      worker.job = job;
-      // [worker, "", "MDPW01", 0x02, client, "", ...body]
-      const msg = job.msg;
-      const frames: Frames = [worker.identity, EMPTY_FRAME, WORKER_FRAME, REQUEST_FRAME, job.origin, EMPTY_FRAME];
-      for (let i = 4; i < msg.length; i++) frames.push(msg[i] as Buffer);
-      this.sender.send(frames, Outbound.DISPATCH, job);
+      this.run(job, service.idle.shift() as WorkerRec);
     }
+  }
+
+  /** Hands a job to an idle worker. */
+  private run(job: Job, worker: WorkerRec): void {
+    job.state = JobState.RUNNING;
+    job.worker = worker;
+    job.origin = job.session?.alias ?? job.client;
+    worker.job = job;
+    // [worker, "", "MDPW01", 0x02, client, "", ...body]
+    const msg = job.msg;
+    const frames: Frames = [worker.identity, EMPTY_FRAME, WORKER_FRAME, REQUEST_FRAME, job.origin, EMPTY_FRAME];
+    for (let i = 4; i < msg.length; i++) frames.push(msg[i] as Buffer);
+    this.sender.send(frames, Outbound.DISPATCH, job);
   }
 
   // ---- workers -------------------------------------------------------------
