@@ -110,10 +110,13 @@ interface Connection {
   /** Replaced by a newer connection, kept reading for answers still on their way to it. */
   retired: boolean;
   retiredAt: number;
+  releaseTimer: NodeJS.Timeout | undefined;
   /** Requests last sent on this connection and not settled. */
   inFlight: number;
   /** Writes that left on this connection and wait for their answer. */
   writesAwaiting: number;
+  /** Writes that left on it and ended OUTCOME_UNKNOWN: a conforming broker sends their late answer here. */
+  unknownAwaiting: number;
 }
 
 interface WriteReceipt extends SendReceipt {
@@ -126,6 +129,11 @@ const KNOWN_BROKER_CODES: ReadonlySet<string> = new Set(Object.values(BrokerErro
 const MAX_RETIRED = 4;
 /** Remembered unanswered mmi.* probes and unknown-outcome writes (for onLateReply). */
 const MAX_REMEMBERED = 10_000;
+/**
+ * How long a replaced socket stays open for the late answer of a write that ended
+ * OUTCOME_UNKNOWN on it: our broker's default busy limit, the longest a worker may take.
+ */
+const LATE_REPLY_WINDOW_MS = MDP_DEFAULTS.busyTimeout;
 
 function parseEndpoints(endpoints: string | string[]): string[] {
   const list = (Array.isArray(endpoints) ? endpoints : endpoints.split(","))
@@ -145,9 +153,14 @@ function positiveInt(name: string, value: number | undefined, fallback: number):
 
 const noop = (): void => {};
 
-function remember<V>(map: Map<string, V>, key: string, value: V): void {
+/** Sets, and evicts the oldest entry past MAX_REMEMBERED; returns what it evicted. */
+function remember<V>(map: Map<string, V>, key: string, value: V): V | undefined {
   map.set(key, value);
-  if (map.size > MAX_REMEMBERED) map.delete(map.keys().next().value as string);
+  if (map.size <= MAX_REMEMBERED) return undefined;
+  const oldest = map.keys().next().value as string;
+  const evicted = map.get(oldest);
+  map.delete(oldest);
+  return evicted;
 }
 
 /** How long before a write's deadline its withdrawal is asked for: enough for a round trip. */
@@ -173,7 +186,7 @@ export class MdpClient {
   private readonly serviceFrames = new Map<string, Buffer>();
   /** mmi.* requests of our own, by id: what to do with the answer code. */
   private readonly probes = new Map<string, (code: string) => void>();
-  private readonly unknownOutcomes = new Map<string, string>();
+  private readonly unknownOutcomes = new Map<string, { service: string; conn: Connection }>();
   private readonly retired: Connection[] = [];
   private endpointIndex = 0;
   private conn: Connection;
@@ -330,8 +343,10 @@ export class MdpClient {
       extensions: undefined,
       retired: false,
       retiredAt: 0,
+      releaseTimer: undefined,
       inFlight: 0,
       writesAwaiting: 0,
+      unknownAwaiting: 0,
     };
     void readLoop(socket, (msg) => this.onReply(conn, msg), this.logger, "mdp client");
     if (this.sessionToken !== undefined) {
@@ -371,6 +386,7 @@ export class MdpClient {
   }
 
   private shut(conn: Connection): void {
+    if (conn.releaseTimer !== undefined) clearTimeout(conn.releaseTimer);
     conn.writer.clear();
     if (!conn.socket.closed) conn.socket.close();
   }
@@ -407,11 +423,27 @@ export class MdpClient {
     conn.retiredAt = Date.now();
     this.retired.push(conn);
     if (this.retired.length > MAX_RETIRED) this.shut(this.retired.shift() as Connection);
-    setTimeout(() => this.release(conn), this.timeout).unref();
+    this.releaseLater(conn, this.timeout);
+  }
+
+  private releaseLater(conn: Connection, delay: number): void {
+    if (conn.releaseTimer !== undefined) return;
+    conn.releaseTimer = setTimeout(() => {
+      conn.releaseTimer = undefined;
+      this.release(conn);
+    }, delay);
+    conn.releaseTimer.unref();
   }
 
   private release(conn: Connection): void {
-    if (!conn.retired || conn.writesAwaiting > 0 || Date.now() - conn.retiredAt < this.timeout) return;
+    if (!conn.retired || conn.writesAwaiting > 0) return;
+    const age = Date.now() - conn.retiredAt;
+    if (age < this.timeout) return;
+    if (conn.unknownAwaiting > 0 && age < LATE_REPLY_WINDOW_MS) {
+      // A write of unknown outcome left on it: a conforming broker answers it here, if at all.
+      this.releaseLater(conn, LATE_REPLY_WINDOW_MS - age);
+      return;
+    }
     const i = this.retired.indexOf(conn);
     if (i >= 0) this.retired.splice(i, 1);
     this.shut(conn);
@@ -506,11 +538,14 @@ export class MdpClient {
       probe((msg[msg.length - 1] as Buffer).toString());
       return;
     }
-    const unknownService = this.unknownOutcomes.get(id);
-    if (unknownService !== undefined) {
+    const unknown = this.unknownOutcomes.get(id);
+    if (unknown !== undefined) {
       // The answer to a write whose caller was told OUTCOME_UNKNOWN: now it is known.
+      const unknownService = unknown.service;
       this.counters.lateReplies++;
       this.unknownOutcomes.delete(id);
+      unknown.conn.unknownAwaiting--;
+      this.release(unknown.conn);
       this.logger.warn(
         { requestId: id, service: unknownService },
         "mdp client: late reply to a write of unknown outcome",
@@ -695,7 +730,10 @@ export class MdpClient {
   private failUnknown(p: Pending, why: string): void {
     if (this.pending.get(p.id) !== p) return;
     this.counters.outcomeUnknown++;
-    remember(this.unknownOutcomes, p.id, p.service);
+    const conn = p.receipt !== undefined && p.receipt.state === SendState.SENT ? p.receipt.conn : p.conn;
+    conn.unknownAwaiting++;
+    const evicted = remember(this.unknownOutcomes, p.id, { service: p.service, conn });
+    if (evicted !== undefined) evicted.conn.unknownAwaiting--;
     this.logger.warn({ requestId: p.id, service: p.service, why }, "mdp client: write outcome unknown");
     this.fail(p, "OUTCOME_UNKNOWN", `outcome of ${p.service} request ${p.id} unknown: ${why}`);
   }

@@ -82,6 +82,26 @@ describe.skipIf(python === undefined)("delivery through a conforming broker (zgu
     checkDelivery([w, r], executions(log));
   }, 60_000);
 
+  it("the late answer of a write that ended OUTCOME_UNKNOWN reaches onLateReply, though the client moved to a new socket", async () => {
+    const url = await zguideBroker();
+    const log = join(peers.tempDir(), "w.log");
+    const late: string[] = [];
+    const client = h.client(url, { timeout: 1000, retries: 2, onLateReply: (l) => late.push(l.requestId) });
+    await peers.plainWorker(url, "orders", log);
+    await served(client, "orders", log);
+    const o = { timeout: 1000, retries: 2 };
+    // The work (4 s) outlasts the write's budget (2 s); a read that nobody serves makes the client reconnect.
+    const [w, r] = await Promise.all([
+      call(client, "orders", "delay=4000;order", "write", o),
+      call(client, "nobody", "x", "read", o),
+    ]);
+    expect([w.code, r.code]).toEqual(["OUTCOME_UNKNOWN", "TIMEOUT"]);
+    expect(client.stats().reconnects).toBeGreaterThanOrEqual(1);
+    // The zguide broker answers the socket the write left on; the client kept it open for that.
+    await waitFor(() => late.includes(w.id), "the late answer", 15_000);
+    checkDelivery([w, r], executions(log));
+  }, 60_000);
+
   it("writes sent while no worker is registered: OUTCOME_UNKNOWN (this broker keeps them), run once later", async () => {
     const url = await zguideBroker();
     const log = join(peers.tempDir(), "w.log");
