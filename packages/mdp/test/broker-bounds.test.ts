@@ -1,30 +1,15 @@
-import { Dealer } from "zeromq";
+import type { Dealer } from "zeromq";
 import { afterEach, describe, expect, it } from "vitest";
 import type { MdpLogger } from "../src/index.js";
-import { Harness, echo, waitFor } from "./helpers.js";
+import { C, Harness, W, cmd, echo, waitFor } from "./helpers.js";
 
 const h = new Harness();
-const raw: Dealer[] = [];
-afterEach(async () => {
-  for (const d of raw.splice(0)) d.close();
-  await h.closeAll();
-});
-
-function rawDealer(url: string, o: ConstructorParameters<typeof Dealer>[0] = {}): Dealer {
-  const d = new Dealer({ linger: 0, receiveTimeout: 5000, ...o });
-  d.connect(url);
-  raw.push(d);
-  return d;
-}
-
-const W = "MDPW01";
-const C = "MDPC01";
-const b = (n: number): Buffer => Buffer.from([n]);
+afterEach(() => h.closeAll());
 
 /** A registered worker that takes one request and never answers: its service is served, and queues. */
 async function stuckWorker(url: string, service: string): Promise<Dealer> {
-  const d = rawDealer(url);
-  await d.send(["", W, b(0x01), service]);
+  const d = h.rawDealer(url);
+  await d.send(["", W, cmd(0x01), service]);
   return d;
 }
 
@@ -48,11 +33,11 @@ describe("queue bounds are fair", () => {
     const { url, broker } = await h.broker({ maxQueue: 100, maxQueuePerClient: 5 });
     await stuckWorker(url, "svc");
     await waitFor(() => broker.stats().services.svc?.workers === 1, "worker registered");
-    const flood = rawDealer(url);
+    const flood = h.rawDealer(url);
     for (let i = 0; i < 11; i++) await flood.send(["", C, "svc", `f-${i}`, "x"]);
     // The first goes to the worker; five wait; five are refused.
     expect(errorCodes(await receiveN(flood, 5))).toEqual({ QUEUE_FULL: 5 });
-    const polite = rawDealer(url);
+    const polite = h.rawDealer(url);
     await polite.send(["", C, "svc", "p-1", "x"]);
     await waitFor(() => broker.stats().services.svc?.queued === 6, "the other client's request queued");
     expect(broker.stats().queueFull).toBe(5);
@@ -60,7 +45,7 @@ describe("queue bounds are fair", () => {
 
   it("requests for services nobody serves share a small bound of their own, so made-up names cannot starve real ones", async () => {
     const { url, broker } = await h.broker({ maxQueueUnserved: 3, requestTtl: 10_000 });
-    const flood = rawDealer(url);
+    const flood = h.rawDealer(url);
     for (let i = 0; i < 5; i++) await flood.send(["", C, `made-up-${i}`, `f-${i}`, "x"]);
     expect(errorCodes(await receiveN(flood, 2))).toEqual({ QUEUE_FULL: 2 });
     expect(broker.stats().services["made-up-4"]).toBeUndefined();
@@ -81,7 +66,7 @@ describe("queue bounds are fair", () => {
   it("a frame above maxMessageSize is refused at the socket (the peer is disconnected, counted) and nothing else suffers", async () => {
     const { url, broker } = await h.broker({ maxMessageSize: 1024 * 1024 });
     await h.worker(url, "echo", echo);
-    const big = rawDealer(url);
+    const big = h.rawDealer(url);
     await big.send(["", C, "echo", "big-1", Buffer.alloc(2 * 1024 * 1024)]);
     await waitFor(() => broker.stats().disconnects >= 1, "oversized peer disconnected");
     expect(broker.stats().requests).toBe(0);
@@ -98,7 +83,7 @@ describe("no answer is dropped silently", () => {
 
   async function floodWithoutReading(url: string, total: number): Promise<Dealer> {
     await h.worker(url, "big", big, { concurrency: 4 });
-    const slow = rawDealer(url, { receiveHighWaterMark: 10 });
+    const slow = h.rawDealer(url, { receiveHighWaterMark: 10 });
     for (let i = 0; i < total; i++) await slow.send(["", C, "big", `r-${i}`, "x"]);
     return slow;
   }

@@ -1,24 +1,9 @@
-import { Dealer } from "zeromq";
 import { afterEach, describe, expect, it } from "vitest";
-import { Harness, echo, waitFor } from "./helpers.js";
+import { C, Harness, W, cmd, echo, waitFor } from "./helpers.js";
 
 const h = new Harness();
-const raw: Dealer[] = [];
-afterEach(async () => {
-  for (const d of raw.splice(0)) d.close();
-  await h.closeAll();
-});
+afterEach(() => h.closeAll());
 
-function rawDealer(url: string, o: ConstructorParameters<typeof Dealer>[0] = {}): Dealer {
-  const d = new Dealer({ linger: 0, receiveTimeout: 5000, ...o });
-  d.connect(url);
-  raw.push(d);
-  return d;
-}
-
-const W = "MDPW01";
-const C = "MDPC01";
-const b = (n: number): Buffer => Buffer.from([n]);
 const TOKEN_A = "a".repeat(32);
 const TOKEN_H = "h".repeat(32);
 const text = (msg: Buffer[]): string[] => msg.map(String);
@@ -26,7 +11,7 @@ const text = (msg: Buffer[]): string[] => msg.map(String);
 describe("joins: a retry never becomes a second execution", () => {
   it("the same (socket, requestId) queued twice is joined: one execution, one answer", async () => {
     const { url, broker } = await h.broker();
-    const d = rawDealer(url);
+    const d = h.rawDealer(url);
     await d.send(["", C, "svc", "r-1", "x"]);
     await d.send(["", C, "svc", "r-1", "x"]);
     await waitFor(() => broker.stats().joined === 1, "second one joined");
@@ -42,13 +27,13 @@ describe("joins: a retry never becomes a second execution", () => {
 
   it("a reconnected client (new socket, same session) joins, and the answer goes to the new socket", async () => {
     const { url, broker } = await h.broker();
-    const first = rawDealer(url);
+    const first = h.rawDealer(url);
     await first.send(["", C, "mmi.session", "m-1", TOKEN_A]);
     expect(text(await first.receive())).toEqual(["", C, "mmi.session", "m-1", "200"]);
     await first.send(["", C, "svc", "r-1", "x"]); // a read: the client will retry it
     await first.send(["", C, "svc", "w-1", "y"]); // a write: the client will not send it again
     await waitFor(() => broker.stats().services.svc?.queued === 2, "queued");
-    const second = rawDealer(url);
+    const second = h.rawDealer(url);
     await second.send(["", C, "mmi.session", "m-2", TOKEN_A]);
     await second.send(["", C, "svc", "r-1", "x"]);
     await waitFor(() => broker.stats().joined === 1, "retry joined");
@@ -66,26 +51,26 @@ describe("joins: a retry never becomes a second execution", () => {
 
   it("a peer reusing someone's requestId without their session token is a separate request: it cannot join or steal", async () => {
     const { url, broker } = await h.broker();
-    const owner = rawDealer(url);
+    const owner = h.rawDealer(url);
     await owner.send(["", C, "mmi.session", "m-1", TOKEN_A]);
     await owner.receive();
     await owner.send(["", C, "svc", "order-7", "mine"]);
-    const hostile = rawDealer(url);
+    const hostile = h.rawDealer(url);
     await hostile.send(["", C, "svc", "order-7", "theirs"]); // no session
-    const sessioned = rawDealer(url);
+    const sessioned = h.rawDealer(url);
     await sessioned.send(["", C, "mmi.session", "m-1", TOKEN_H]); // a session of its own
     await sessioned.receive();
     await sessioned.send(["", C, "svc", "order-7", "also theirs"]);
     await waitFor(() => broker.stats().services.svc?.queued === 3, "three separate requests");
     expect(broker.stats().joined).toBe(0);
     // A raw worker (no reply cache in the way) sees three REQUESTs; each answer goes to its own asker.
-    const worker = rawDealer(url);
-    await worker.send(["", W, b(0x01), "svc"]);
+    const worker = h.rawDealer(url);
+    await worker.send(["", W, cmd(0x01), "svc"]);
     const clients = new Set<string>();
     for (let i = 0; i < 3; i++) {
       const req = await worker.receive();
       clients.add((req[3] as Buffer).toString("hex"));
-      await worker.send(["", W, b(0x03), req[3] as Buffer, "", "order-7", `done:${String(req[6])}`]);
+      await worker.send(["", W, cmd(0x03), req[3] as Buffer, "", "order-7", `done:${String(req[6])}`]);
     }
     expect(clients.size, "three different client frames").toBe(3);
     expect(text(await owner.receive()).at(-1)).toBe("done:mine");
@@ -95,7 +80,7 @@ describe("joins: a retry never becomes a second execution", () => {
 
   it("mmi.session refuses a short token with 400; a plain RFC 8 body of one frame is answered with one frame", async () => {
     const { url } = await h.broker();
-    const d = rawDealer(url);
+    const d = h.rawDealer(url);
     await d.send(["", C, "mmi.session", "m-1", "short"]);
     expect(text(await d.receive())).toEqual(["", C, "mmi.session", "m-1", "400"]);
     await d.send(["", C, "mmi.session", TOKEN_A]);
@@ -104,7 +89,7 @@ describe("joins: a retry never becomes a second execution", () => {
 
   it("an answer whose socket went away is held for the session and delivered when the client comes back", async () => {
     const { url, broker } = await h.broker();
-    const gone = rawDealer(url);
+    const gone = h.rawDealer(url);
     await gone.send(["", C, "mmi.session", "m-1", TOKEN_A]);
     await gone.receive();
     await gone.send(["", C, "svc", "r-1", "x"]);
@@ -113,7 +98,7 @@ describe("joins: a retry never becomes a second execution", () => {
     await waitFor(() => broker.stats().disconnects >= 1, "the broker saw it go");
     await h.worker(url, "svc", echo);
     await waitFor(() => broker.stats().held === 1, "answer held");
-    const back = rawDealer(url);
+    const back = h.rawDealer(url);
     await back.send(["", C, "mmi.session", "m-2", TOKEN_A]);
     const answers = [text(await back.receive()), text(await back.receive())];
     expect(answers).toContainEqual(["", C, "svc", "r-1", "x"]);
@@ -124,7 +109,7 @@ describe("joins: a retry never becomes a second execution", () => {
 describe("mmi.cancel: withdraw a request that no worker took", () => {
   it("answers 200 for a queued request (never dispatched later), 409 for a running one, 404 for an unknown one", async () => {
     const { url, broker } = await h.broker();
-    const d = rawDealer(url);
+    const d = h.rawDealer(url);
     await d.send(["", C, "svc", "queued-1", "x"]);
     await waitFor(() => broker.stats().services.svc?.queued === 1, "queued");
     await d.send(["", C, "mmi.cancel", "m-1", "queued-1"]);
@@ -132,8 +117,8 @@ describe("mmi.cancel: withdraw a request that no worker took", () => {
     await d.send(["", C, "mmi.cancel", "m-2", "nobody-sent-this"]);
     expect(text(await d.receive())).toEqual(["", C, "mmi.cancel", "m-2", "404"]);
 
-    const rogue = rawDealer(url);
-    await rogue.send(["", W, b(0x01), "svc"]);
+    const rogue = h.rawDealer(url);
+    await rogue.send(["", W, cmd(0x01), "svc"]);
     await waitFor(() => broker.stats().services.svc?.workers === 1, "worker registered");
     await d.send(["", C, "svc", "running-1", "y"]);
     const req = await rogue.receive();
@@ -148,7 +133,7 @@ describe("mmi.cancel: withdraw a request that no worker took", () => {
 describe("every request gets an answer", () => {
   it("a request without a body, or without a service, is answered MALFORMED", async () => {
     const { url, broker } = await h.broker();
-    const d = rawDealer(url);
+    const d = h.rawDealer(url);
     await d.send(["", C, "svc"]);
     expect(text(await d.receive())).toEqual(["", C, "svc", "", "MDPERR", "MALFORMED", "request has no body"]);
     await d.send(["", C]);
@@ -158,8 +143,8 @@ describe("every request gets an answer", () => {
 
   it("a worker reply without the requestId frame is answered BAD_REPLY at once, and the worker keeps serving", async () => {
     const { url, broker } = await h.broker();
-    const rogue = rawDealer(url);
-    await rogue.send(["", W, b(0x01), "svc"]);
+    const rogue = h.rawDealer(url);
+    await rogue.send(["", W, cmd(0x01), "svc"]);
     await waitFor(() => broker.stats().services.svc?.workers === 1, "registered");
     const client = h.client(url, { timeout: 10_000 });
     // Caught at once: the first is rejected while the second is still being answered.
@@ -168,7 +153,7 @@ describe("every request gets an answer", () => {
     for (const _ of [read, write]) {
       const req = await rogue.receive();
       // REPLY [client, "", result]: the plain RFC 7 shape, our requestId frame dropped.
-      await rogue.send(["", W, b(0x03), req[3] as Buffer, "", "result"]);
+      await rogue.send(["", W, cmd(0x03), req[3] as Buffer, "", "result"]);
     }
     expect(await read).toMatchObject({ code: "BAD_REPLY" });
     // A write's worker did answer, so it ran: the caller must check before resending.
