@@ -28,7 +28,7 @@ def main() -> int:
     ap.add_argument("--delay", type=int, default=0)
     a = ap.parse_args()
 
-    def work(payload: bytes) -> bytes:
+    def work(payload: bytes, _request_id) -> bytes:
         if a.delay:
             time.sleep(a.delay / 1000)
         return payload if a.mode == "echo" else b"py:" + payload.upper()

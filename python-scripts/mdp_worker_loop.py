@@ -7,6 +7,7 @@ request body is [requestId, payload] and is answered [requestId, result]; a plai
 RFC 7 body of one frame is answered with one frame.
 """
 import time
+from collections import OrderedDict
 
 import zmq
 
@@ -14,11 +15,31 @@ W = b"MDPW01"
 READY, REQUEST, REPLY, HEARTBEAT, DISCONNECT = b"\x01", b"\x02", b"\x03", b"\x04", b"\x05"
 
 
-def serve(endpoint, handlers, heartbeat_ms, liveness, reconnect_ms, on_ready, heartbeat_before_work=False):
-    """Serves `handlers` ({service: payload -> result bytes}) until KeyboardInterrupt.
+class ReplyCache:
+    """The last `size` replies by requestId: a repeated id is answered, not executed again."""
 
-    `heartbeat_before_work` sends a HEARTBEAT just before a (synchronous, possibly slow)
-    handler runs, so the broker hears from a busy worker too.
+    def __init__(self, size=10_000):
+        self.size = size
+        self.replies = OrderedDict()
+
+    def get(self, request_id):
+        return self.replies.get(request_id)
+
+    def put(self, request_id, reply):
+        self.replies[request_id] = reply
+        self.replies.move_to_end(request_id)
+        while len(self.replies) > self.size:
+            self.replies.popitem(last=False)
+
+
+def serve(endpoint, handlers, heartbeat_ms, liveness, reconnect_ms, on_ready, heartbeat_before_work=False,
+          reply_cache=None):
+    """Serves `handlers` ({service: (payload, request_id) -> result bytes}) until KeyboardInterrupt.
+
+    request_id is None for a plain RFC 7 body of one frame. Like the zguide's worker API,
+    nothing is sent while a handler runs; `heartbeat_before_work` sends a HEARTBEAT just
+    before it starts, so the broker heard from a busy worker recently. With a
+    `reply_cache` a repeated requestId is answered from it instead of running again.
     """
     ctx = zmq.Context()
     poller = zmq.Poller()
@@ -56,9 +77,14 @@ def serve(endpoint, handlers, heartbeat_ms, liveness, reconnect_ms, on_ready, he
                 command = msg[2]
                 if command == REQUEST and len(msg) >= 6:
                     client, body = msg[3], msg[5:]
-                    if heartbeat_before_work:
-                        s.send_multipart([b"", W, HEARTBEAT])
-                    result = handlers[service](body[-1])
+                    request_id = body[0] if len(body) >= 2 else None
+                    result = reply_cache.get((service, request_id)) if reply_cache is not None and request_id else None
+                    if result is None:
+                        if heartbeat_before_work:
+                            s.send_multipart([b"", W, HEARTBEAT])
+                        result = handlers[service](body[-1], request_id)
+                        if reply_cache is not None and request_id:
+                            reply_cache.put((service, request_id), result)
                     reply = [body[0], result] if len(body) >= 2 else [result]
                     s.send_multipart([b"", W, REPLY, client, b""] + reply)
                 elif command == DISCONNECT:

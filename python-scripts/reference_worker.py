@@ -14,7 +14,8 @@ Usage: reference_worker.py ENDPOINT SERVICE [SERVICE ...] [--heartbeat MS]
        [--liveness N] [--reconnect MS] [--schema PATH]
 SERVICE is auth_service, account_service, algorithm_service or instruction_service.
 Prints "ready <validation>" once READY is sent for every service, where
-<validation> is "jsonschema" or "no-jsonschema".
+<validation> is "jsonschema" or "no-jsonschema". A repeated requestId (a retried
+write) is answered from a reply cache of the last 10,000 replies, never executed twice.
 """
 import argparse
 import json
@@ -23,7 +24,7 @@ import pickle
 import sys
 from datetime import datetime, timezone
 
-from mdp_worker_loop import serve
+from mdp_worker_loop import ReplyCache, serve
 
 
 class ServiceError(Exception):
@@ -194,11 +195,13 @@ def main():
 
     return serve(
         a.endpoint,
-        {service: (lambda payload, service=service: handle(service, payload, validate)) for service in a.services},
+        {service: (lambda payload, _rid, service=service: handle(service, payload, validate)) for service in a.services},
         a.heartbeat,
         a.liveness,
         a.reconnect,
         on_ready=lambda: print("ready " + ("jsonschema" if validate else "no-jsonschema"), flush=True),
+        # Writes are deduplicated by requestId, as the gateway's ZMQ_DEDUPE_WRITES setting assumes.
+        reply_cache=ReplyCache(),
     )
 
 if __name__ == "__main__":

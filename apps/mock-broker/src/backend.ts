@@ -1,5 +1,5 @@
 import type { ServiceName } from "@desk/contracts";
-import { MdpBroker, type MdpLogger, type MdpWorker } from "@desk/mdp";
+import { MdpBroker, type MdpBrokerStats, type MdpLogger, type MdpWorker } from "@desk/mdp";
 import { createMarket, createRng } from "./domain/index.js";
 import { createEventSink } from "./events.js";
 import { createPublisher } from "./publisher.js";
@@ -37,6 +37,8 @@ export interface MockBackend {
   /** Resolved broker endpoint with its real port, e.g. tcp://127.0.0.1:40123. */
   brokerUrl: string;
   pubUrl: string;
+  /** The broker's counters (queues, joins, undelivered answers...), for a /health or /metrics. */
+  brokerStats(): MdpBrokerStats;
   close(): Promise<void>;
 }
 
@@ -115,6 +117,7 @@ export async function startMockBackend(options: MockBackendOptions = {}): Promis
     return {
       brokerUrl,
       pubUrl: publisher.url,
+      brokerStats: () => broker.stats(),
       close: () => {
         closing ??= closeAll().then(() => logger.info({}, "mock backend closed"));
         return closing;

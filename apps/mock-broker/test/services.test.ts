@@ -316,6 +316,7 @@ describe("every method", () => {
       ["account1"],
     ]);
     const requestId = h.client.nextRequestId();
+    const requestsBefore = h.backend.brokerStats().requests;
     const first = await h.call("instruction_service", "execute_instructions", [instructions, ["account1"], true], {
       requestId,
     });
@@ -326,5 +327,7 @@ describe("every method", () => {
     const next = await h.call("instruction_service", "execute_instructions", [instructions, ["account1"], true]);
     // Counter-based ids: the repeat did not create an execution in between.
     expect(Number(next.id.slice(5))).toBe(Number(first.id.slice(5)) + 1);
+    // Three requests reached the broker (the repeat was a new request, answered from the worker's cache).
+    expect(h.backend.brokerStats()).toMatchObject({ requests: requestsBefore + 3, undelivered: 0 });
   });
 });

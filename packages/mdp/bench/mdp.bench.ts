@@ -41,6 +41,8 @@ export interface BenchOptions {
   layout?: "split" | "processes" | "single";
   /** RFC 7 worker sockets serving MDP requests (default min(16, concurrency)). */
   workerSessions?: number;
+  /** Send as reads (default) or as writes (at most once: each send tracked by a receipt). */
+  idempotent?: boolean;
 }
 
 export interface MdpBenchResults {
@@ -236,7 +238,9 @@ export async function benchMdp(o: BenchOptions): Promise<BenchCase> {
     for (let i = 0; i < 200 && (await client.mmi("bench.echo")) !== "200"; i++) {
       await new Promise((r) => setTimeout(r, 10));
     }
-    return await measure("MDP client->broker->worker", o, () => client.request("bench.echo", payload));
+    const idempotent = o.idempotent ?? true;
+    const name = idempotent ? "MDP client->broker->worker" : "MDP client->broker->worker (writes)";
+    return await measure(name, o, () => client.request("bench.echo", payload, { idempotent }));
   } finally {
     await client.close();
     await backend.close();

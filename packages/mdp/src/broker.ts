@@ -1,6 +1,8 @@
 import { Router } from "zeromq";
+import { type Session, SESSION_TOKEN_MAX, SESSION_TOKEN_MIN, SessionRegistry } from "./broker-sessions.js";
 import { Fifo } from "./fifo.js";
 import { type MdpLogger, silentLogger } from "./logger.js";
+import { positiveOption } from "./options.js";
 import {
   BrokerErrorCode,
   CLIENT_FRAME,
@@ -9,20 +11,26 @@ import {
   ERROR_MARKER_FRAME,
   HEARTBEAT_FRAME,
   MDP_DEFAULTS,
+  MMI_CANCEL,
   MMI_PREFIX,
   MMI_SERVICE,
+  MMI_SESSION,
   MdpCommand,
+  MmiCode,
   REQUEST_FRAME,
   WORKER_FRAME,
   frameEquals,
 } from "./protocol.js";
-import { positiveOption } from "./options.js";
 import { readLoop } from "./read-loop.js";
-import { type Frames, SocketWriter } from "./socket-writer.js";
+import { Outbound, type OutboundMessage, RouterSender } from "./router-sender.js";
+import type { Frames } from "./socket-writer.js";
 
 export interface MdpBrokerOptions {
   heartbeatInterval?: number;
+  /** Heartbeat intervals an idle worker may stay silent (RFC 7 liveness). */
   liveness?: number;
+  /** How long (ms) a busy worker may stay silent before it is declared lost. */
+  busyTimeout?: number;
   /** Most requests queued per service; more are answered QUEUE_FULL. */
   maxQueue?: number;
   /**
@@ -31,8 +39,18 @@ export interface MdpBrokerOptions {
    * maxQueue requests under each of endless made-up names.
    */
   maxQueueTotal?: number;
-  /** Most time a request may wait for a worker (ms); older ones are answered EXPIRED. */
+  /** Most requests one client (session, or socket without one) may have queued. */
+  maxQueuePerClient?: number;
+  /** Most requests queued, all together, for services that no worker serves. */
+  maxQueueUnserved?: number;
+  /** Most time a request may wait for a worker (ms); it is never dispatched later, and is answered EXPIRED. */
   requestTtl?: number;
+  /** Largest inbound frame in bytes (ZMQ_MAXMSGSIZE): a peer sending a larger one is disconnected. */
+  maxMessageSize?: number;
+  /** Most messages held for one peer whose pipe is full, or for a session whose socket went away. */
+  maxPeerBacklog?: number;
+  /** Most client sessions remembered (mmi.session). */
+  maxSessions?: number;
   logger?: MdpLogger;
 }
 
@@ -40,7 +58,7 @@ export interface MdpBrokerStats {
   services: Record<string, { workers: number; idle: number; queued: number }>;
   /** Every inbound message dropped for any reason below (their sum). */
   dropped: number;
-  /** Too few frames, non-empty delimiter, bad command frame. */
+  /** Too few or too many frames, non-empty delimiter, bad command frame. */
   malformed: number;
   /** Neither MDPC01 nor MDPW01 in the protocol frame. */
   badProtocol: number;
@@ -53,63 +71,126 @@ export interface MdpBrokerStats {
   /** DISCONNECT from an idle worker (handled: the worker is removed). */
   idleDisconnects: number;
   workersRegistered: number;
+  /** Removed for silence: idle past liveness, or busy past busyTimeout. */
   workersExpired: number;
+  /** Removed because a send to them failed: their socket is gone (ROUTER_MANDATORY). */
+  workersGone: number;
+  /** Requests whose worker went away while holding them (answered WORKER_LOST). */
   workersLost: number;
+  /** HEARTBEATs received from registered workers. */
+  heartbeats: number;
   requests: number;
   replies: number;
+  /** Retries of a request already queued or running: joined, not queued again. */
+  joined: number;
+  /** Requests withdrawn from a queue by mmi.cancel. */
+  cancelled: number;
   expired: number;
   queueFull: number;
+  /** Worker replies without the requestId of their request (answered BAD_REPLY). */
+  badReplies: number;
   mmi: number;
+  /** Answers that never reached their client, each logged: the client's socket was gone, or its backlog full. */
+  undelivered: number;
+  /** Messages waiting now for peers whose pipe is full. */
+  backlog: number;
+  /** Messages that had to wait for a full peer since start (sent later, not dropped). */
+  deferred: number;
+  /** Answers held now for sessions whose socket went away (until the client reconnects, or requestTtl). */
+  held: number;
+  /** Connections closed: peers gone, or refused by the socket (a frame above maxMessageSize). */
+  disconnects: number;
+  sessions: number;
 }
 
+const JobState = { QUEUED: 0, RUNNING: 1, DONE: 2 } as const;
+type JobState = (typeof JobState)[keyof typeof JobState];
+
 interface Job {
-  readonly client: Buffer;
+  /** (session token or socket, requestId): a retry with the same key joins this job. Undefined without a requestId. */
+  readonly key: string | undefined;
+  /** Whose per-client bound it counts against. */
+  readonly scope: string;
+  /** The socket that asked last (for a client without a session). */
+  client: Buffer;
+  readonly session: Session | undefined;
   /** The client's whole message; frames from index 4 on are the opaque body (requestId first). */
   readonly msg: Buffer[];
   readonly at: number;
+  readonly service: Service;
+  state: JobState;
+  worker: WorkerRec | null;
+  /** The client frame put in the REQUEST, which the worker's REPLY must echo. */
+  origin: Buffer | null;
 }
 
 interface WorkerRec {
   readonly identity: Buffer;
   readonly key: string;
   readonly service: Service;
-  expiresAt: number;
+  lastHeard: number;
   job: Job | null;
 }
 
 interface Service {
   readonly name: string;
   readonly frame: Buffer;
+  /** Waiting jobs in arrival order; cancelled ones stay as DONE tombstones until they reach the front. */
   readonly queue: Fifo<Job>;
+  /** Jobs really waiting (the queue minus tombstones). */
+  queued: number;
   /** Idle workers, least recently used first. */
   readonly idle: WorkerRec[];
   readonly workers: Set<WorkerRec>;
 }
 
+type Ref = Job | WorkerRec | Session | undefined;
+
+/** More frames than any MDP client message needs (ours has 5): refused, not parsed. */
+const MAX_CLIENT_FRAMES = 32;
+const MAX_REQUEST_ID = 255;
+/** After a peer disconnects, probe the workers this soon (and once more a little later). */
+const PROBE_DELAYS_MS = [5, 100] as const;
+
 const positive = positiveOption("MdpBroker");
 
 /**
- * MDP/0.1 broker (RFC 7 + RFC 8 mmi.service) on one ROUTER socket. Unlike the
- * zguide brokers it tracks busy workers' liveness too, answers WORKER_LOST
- * when a busy worker dies, bounds its queues in length and age, and survives
- * any input.
+ * MDP/0.1 broker (RFC 7 + RFC 8 mmi.service, and our mmi.session / mmi.cancel) on one
+ * ROUTER socket. Unlike the zguide brokers it joins retries instead of queueing
+ * copies, never dispatches a request past its age limit, tells a slow busy worker
+ * from a dead one, answers WORKER_LOST to the socket waiting now, never drops an
+ * answer without counting and logging it, bounds its queues per client, and
+ * survives any input.
  */
 export class MdpBroker {
   private readonly heartbeatInterval: number;
   private readonly expiry: number;
+  private readonly busyTimeout: number;
   private readonly maxQueue: number;
   private readonly maxQueueTotal: number;
-  private queuedTotal = 0;
+  private readonly maxQueuePerClient: number;
+  private readonly maxQueueUnserved: number;
+  private readonly maxPeerBacklog: number;
   private readonly requestTtl: number;
   private readonly logger: MdpLogger;
   private readonly socket: Router;
-  private readonly writer: SocketWriter;
+  private readonly sender: RouterSender<Ref>;
   private readonly services = new Map<string, Service>();
   private readonly workers = new Map<string, WorkerRec>();
+  /** Queued and running jobs by key, so a retry joins instead of queueing a copy. */
+  private readonly jobs = new Map<string, Job>();
+  private readonly queuedByClient = new Map<string, number>();
+  private readonly sessions: SessionRegistry;
+  private readonly holding = new Set<Session>();
+  private queuedTotal = 0;
+  private queuedUnserved = 0;
+  private heldTotal = 0;
   private timer: NodeJS.Timeout | undefined;
+  private readonly probeTimers: Array<NodeJS.Timeout | undefined> = [];
   private nextHeartbeatAt = 0;
   private loop: Promise<void> | undefined;
   private closed = false;
+  private readonly lastWarned = new Map<string, { at: number; suppressed: number }>();
   private readonly counters = {
     malformed: 0,
     badProtocol: 0,
@@ -119,25 +200,49 @@ export class MdpBroker {
     idleDisconnects: 0,
     workersRegistered: 0,
     workersExpired: 0,
+    workersGone: 0,
     workersLost: 0,
+    heartbeats: 0,
     requests: 0,
     replies: 0,
+    joined: 0,
+    cancelled: 0,
     expired: 0,
     queueFull: 0,
+    badReplies: 0,
     mmi: 0,
+    undelivered: 0,
+    disconnects: 0,
   };
 
   constructor(o: MdpBrokerOptions = {}) {
     this.heartbeatInterval = positive("heartbeatInterval", o.heartbeatInterval, MDP_DEFAULTS.heartbeatInterval);
     this.expiry = this.heartbeatInterval * positive("liveness", o.liveness, MDP_DEFAULTS.liveness);
+    this.busyTimeout = positive("busyTimeout", o.busyTimeout, MDP_DEFAULTS.busyTimeout);
     this.maxQueue = Math.floor(positive("maxQueue", o.maxQueue, MDP_DEFAULTS.maxQueue));
     this.maxQueueTotal = Math.floor(positive("maxQueueTotal", o.maxQueueTotal, 4 * this.maxQueue));
+    this.maxQueuePerClient = Math.floor(
+      positive("maxQueuePerClient", o.maxQueuePerClient, Math.min(MDP_DEFAULTS.maxQueuePerClient, this.maxQueue)),
+    );
+    this.maxQueueUnserved = Math.floor(
+      positive("maxQueueUnserved", o.maxQueueUnserved, Math.min(MDP_DEFAULTS.maxQueueUnserved, this.maxQueue)),
+    );
     this.requestTtl = positive("requestTtl", o.requestTtl, MDP_DEFAULTS.requestTtl);
+    this.maxPeerBacklog = Math.floor(positive("maxPeerBacklog", o.maxPeerBacklog, MDP_DEFAULTS.maxPeerBacklog));
+    const maxMessageSize = Math.floor(positive("maxMessageSize", o.maxMessageSize, MDP_DEFAULTS.maxMessageSize));
+    this.sessions = new SessionRegistry(Math.floor(positive("maxSessions", o.maxSessions, 10_000)));
     this.logger = o.logger ?? silentLogger;
-    // sendTimeout 0: a (non-mandatory) ROUTER never blocks, it drops at the
-    // high-water mark; skipping the writability probe saves a syscall per send.
-    this.socket = new Router({ linger: 0, sendTimeout: 0 });
-    this.writer = new SocketWriter(this.socket, (err) => this.logger.warn({ err }, "mdp broker: send failed"));
+    // mandatory: a full or vanished peer is an error we see, not a silent drop.
+    // sendTimeout 0: never block the one thread serving everyone on one slow peer.
+    this.socket = new Router({ linger: 0, sendTimeout: 0, mandatory: true, maxMessageSize });
+    this.sender = new RouterSender<Ref>(this.socket, this.maxPeerBacklog, 4 * this.maxPeerBacklog, {
+      unroutable: (m) => this.onUnroutable(m),
+      overflow: (m) => this.onOverflow(m),
+      failed: (m, err) => this.onSendFailed(m, err),
+    });
+    // A peer's TCP connection closing is the fastest sign that a worker died: probe
+    // the workers at once, and a send to the dead one fails with EHOSTUNREACH.
+    this.socket.events.on("disconnect", this.onDisconnectEvent);
   }
 
   /** Binds (more than once is fine) and returns the resolved endpoint, e.g. the port chosen for tcp://127.0.0.1:*. */
@@ -159,13 +264,17 @@ export class MdpBroker {
   stats(): MdpBrokerStats {
     const services: MdpBrokerStats["services"] = {};
     for (const s of this.services.values()) {
-      services[s.name] = { workers: s.workers.size, idle: s.idle.length, queued: s.queue.length };
+      services[s.name] = { workers: s.workers.size, idle: s.idle.length, queued: s.queued };
     }
     const c = this.counters;
     return {
       services,
       dropped: c.malformed + c.badProtocol + c.protocolErrors + c.unknownWorker,
       ...c,
+      backlog: this.sender.waiting,
+      deferred: this.sender.deferred,
+      held: this.heldTotal,
+      sessions: this.sessions.size,
     };
   }
 
@@ -173,7 +282,9 @@ export class MdpBroker {
     if (this.closed) return;
     this.closed = true;
     if (this.timer !== undefined) clearInterval(this.timer);
-    this.writer.clear();
+    for (const t of this.probeTimers) if (t !== undefined) clearTimeout(t);
+    this.sender.clear();
+    this.socket.events.off("disconnect", this.onDisconnectEvent);
     this.socket.close();
     await this.loop;
   }
@@ -200,21 +311,30 @@ export class MdpBroker {
 
   private onClient(msg: Buffer[]): void {
     // [client, "", "MDPC01", service, requestId, ...body]
-    if (msg.length < 5) {
+    const client = msg[0] as Buffer;
+    const serviceFrame = msg[3];
+    // Every client message is answered, even one we cannot use: silence would cost the caller its whole timeout.
+    if (serviceFrame === undefined || msg.length < 5) {
       this.counters.malformed++;
+      this.refuse(client, serviceFrame ?? EMPTY_FRAME, EMPTY_FRAME, "request has no body");
       return;
     }
-    const client = msg[0] as Buffer;
-    const serviceFrame = msg[3] as Buffer;
+    const body = msg[4] as Buffer;
+    if (msg.length > MAX_CLIENT_FRAMES) {
+      this.counters.malformed++;
+      this.refuse(client, serviceFrame, body, `more than ${MAX_CLIENT_FRAMES - 4} body frames`);
+      return;
+    }
     if (serviceFrame.length === 0 || serviceFrame.length > 255) {
       this.counters.malformed++;
-      this.sendError(
-        client,
-        serviceFrame,
-        msg[4] as Buffer,
-        BrokerErrorCode.MALFORMED,
-        "service name must be 1..255 bytes",
-      );
+      this.refuse(client, serviceFrame, body, "service name must be 1..255 bytes");
+      return;
+    }
+    // Our body convention is [requestId, payload]; a plain RFC 7 body of one frame has no id to join by.
+    const withId = msg.length >= 6;
+    if (withId && body.length > MAX_REQUEST_ID) {
+      this.counters.malformed++;
+      this.refuse(client, serviceFrame, EMPTY_FRAME, `requestId must be at most ${MAX_REQUEST_ID} bytes`);
       return;
     }
     const name = serviceFrame.toString();
@@ -223,75 +343,247 @@ export class MdpBroker {
       return;
     }
     this.counters.requests++;
-    const service = this.serviceFor(name, serviceFrame);
-    if (service.queue.length >= this.maxQueue || this.queuedTotal >= this.maxQueueTotal) {
-      this.counters.queueFull++;
-      const why =
-        service.queue.length >= this.maxQueue
-          ? `queue of ${name} is full (${this.maxQueue})`
-          : `broker queues are full (${this.maxQueueTotal} requests across services)`;
-      this.sendError(client, service.frame, msg[4] as Buffer, BrokerErrorCode.QUEUE_FULL, why);
-      if (service.workers.size === 0 && service.queue.length === 0) this.services.delete(name);
+    const identityKey = client.toString("latin1");
+    const session = this.sessions.of(identityKey);
+    const scope = session !== undefined ? session.scope : `i${identityKey}`;
+    const key = withId ? `${scope}\0${body.toString("latin1")}` : undefined;
+    if (key !== undefined) {
+      const running = this.jobs.get(key);
+      if (running !== undefined) {
+        // A retry (maybe from the client's new socket): one execution, and the answer goes where it asked last.
+        running.client = client;
+        this.counters.joined++;
+        return;
+      }
+    }
+    let service = this.services.get(name);
+    const waits = service === undefined || service.idle.length === 0;
+    if (waits) {
+      const refusal = this.queueRefusal(name, service, scope);
+      if (refusal !== undefined) {
+        this.counters.queueFull++;
+        this.throttledWarn("queue full", { service: name, why: refusal });
+        this.sendToClient(
+          [
+            client,
+            EMPTY_FRAME,
+            CLIENT_FRAME,
+            serviceFrame,
+            body,
+            ERROR_MARKER_FRAME,
+            BrokerErrorCode.QUEUE_FULL,
+            refusal,
+          ],
+          session,
+        );
+        return;
+      }
+    }
+    service ??= this.serviceFor(name, serviceFrame);
+    const job: Job = {
+      key,
+      scope,
+      client,
+      session,
+      msg,
+      at: Date.now(),
+      service,
+      state: JobState.QUEUED,
+      worker: null,
+      origin: null,
+    };
+    if (key !== undefined) this.jobs.set(key, job);
+    if (!waits && service.queued === 0) {
+      // The common case: a worker is idle and nobody waits ahead. No queue bookkeeping.
+      this.run(job, service.idle.shift() as WorkerRec);
       return;
     }
-    service.queue.push({ client, msg, at: Date.now() });
-    this.queuedTotal++;
+    this.enqueue(job, false);
     this.dispatch(service);
   }
 
+  /** Why a request that would have to wait may not, if it may not. */
+  private queueRefusal(name: string, service: Service | undefined, scope: string): string | undefined {
+    const queued = service?.queued ?? 0;
+    if (queued >= this.maxQueue) return `queue of ${name} is full (${this.maxQueue})`;
+    if ((this.queuedByClient.get(scope) ?? 0) >= this.maxQueuePerClient) {
+      return `this client already has ${this.maxQueuePerClient} requests waiting`;
+    }
+    if ((service === undefined || service.workers.size === 0) && this.queuedUnserved >= this.maxQueueUnserved) {
+      return `${this.maxQueueUnserved} requests already wait for services no worker serves`;
+    }
+    if (this.queuedTotal >= this.maxQueueTotal) return `broker queues are full (${this.maxQueueTotal} requests)`;
+    return undefined;
+  }
+
   private onMmi(client: Buffer, name: string, msg: Buffer[]): void {
-    // Ours: body [requestId, serviceName] -> [requestId, code]. Plain RFC 8: body [serviceName] -> [code].
+    // Ours: body [requestId, argument] -> [requestId, code]. Plain RFC 8: body [argument] -> [code].
     this.counters.mmi++;
     const withId = msg.length >= 6;
-    const asked = (withId ? msg[5] : msg[4]) as Buffer;
-    let code = "501";
+    const argument = (withId ? msg[5] : msg[4]) as Buffer;
+    let code: string = MmiCode.NOT_IMPLEMENTED;
     if (name === MMI_SERVICE) {
-      const service = this.services.get(asked.toString());
-      code = service !== undefined && service.workers.size > 0 ? "200" : "404";
+      const service = this.services.get(argument.toString());
+      code = service !== undefined && service.workers.size > 0 ? MmiCode.OK : MmiCode.NOT_FOUND;
+    } else if (name === MMI_SESSION) {
+      code = this.declareSession(client, argument);
+    } else if (name === MMI_CANCEL) {
+      code = this.cancel(client, argument);
     }
     const frames: Frames = withId
       ? [client, EMPTY_FRAME, CLIENT_FRAME, msg[3] as Buffer, msg[4] as Buffer, code]
       : [client, EMPTY_FRAME, CLIENT_FRAME, msg[3] as Buffer, code];
-    this.writer.send(frames);
+    this.sender.send(frames, Outbound.CLIENT, undefined);
   }
 
-  private sendError(
-    client: Buffer,
-    serviceFrame: Buffer,
-    requestId: Buffer,
-    code: BrokerErrorCode,
-    message: string,
-  ): void {
-    this.writer.send([client, EMPTY_FRAME, CLIENT_FRAME, serviceFrame, requestId, ERROR_MARKER_FRAME, code, message]);
+  private declareSession(client: Buffer, token: Buffer): string {
+    if (token.length < SESSION_TOKEN_MIN || token.length > SESSION_TOKEN_MAX) return MmiCode.BAD_REQUEST;
+    const session = this.sessions.declare(client, client.toString("latin1"), token.toString("latin1"));
+    // Answers that found the old socket gone were kept for this moment.
+    if (this.holding.delete(session)) {
+      for (let held = session.held.shift(); held !== undefined; held = session.held.shift()) {
+        this.heldTotal--;
+        held.frames[0] = client;
+        this.sender.send(held.frames, Outbound.CLIENT, session);
+      }
+    }
+    return MmiCode.OK;
   }
 
-  private serviceFor(name: string, frame?: Buffer): Service {
+  private cancel(client: Buffer, requestId: Buffer): string {
+    const identityKey = client.toString("latin1");
+    const session = this.sessions.of(identityKey);
+    const scope = session !== undefined ? session.scope : `i${identityKey}`;
+    const job = this.jobs.get(`${scope}\0${requestId.toString("latin1")}`);
+    if (job === undefined) return MmiCode.NOT_FOUND;
+    if (job.state !== JobState.QUEUED) return MmiCode.CONFLICT;
+    // Left in the queue as a tombstone: dispatch and expiry skip it.
+    this.dequeued(job);
+    this.finish(job);
+    this.counters.cancelled++;
+    return MmiCode.OK;
+  }
+
+  /** An error answer to a message that never became a job. */
+  private refuse(client: Buffer, serviceFrame: Buffer, requestId: Buffer, message: string): void {
+    this.sender.send(
+      [
+        client,
+        EMPTY_FRAME,
+        CLIENT_FRAME,
+        serviceFrame,
+        requestId,
+        ERROR_MARKER_FRAME,
+        BrokerErrorCode.MALFORMED,
+        message,
+      ],
+      Outbound.CLIENT,
+      undefined,
+    );
+  }
+
+  /** Where a job's answer goes: the socket its session declared last, or the socket that asked last. */
+  private answer(job: Job, frames: Frames): void {
+    frames[0] = job.session?.identity ?? job.client;
+    this.sendToClient(frames, job.session);
+  }
+
+  private answerError(job: Job, code: BrokerErrorCode, message: string): void {
+    this.answer(job, [
+      EMPTY_FRAME,
+      EMPTY_FRAME,
+      CLIENT_FRAME,
+      job.service.frame,
+      job.msg[4] as Buffer,
+      ERROR_MARKER_FRAME,
+      code,
+      message,
+    ]);
+  }
+
+  private sendToClient(frames: Frames, session: Session | undefined): void {
+    this.sender.send(frames, Outbound.CLIENT, session);
+  }
+
+  private serviceFor(name: string, frame: Buffer): Service {
     let service = this.services.get(name);
     if (service === undefined) {
-      service = {
-        name,
-        frame: frame !== undefined ? Buffer.from(frame) : Buffer.from(name),
-        queue: new Fifo<Job>(),
-        idle: [],
-        workers: new Set(),
-      };
+      service = { name, frame: Buffer.from(frame), queue: new Fifo<Job>(), queued: 0, idle: [], workers: new Set() };
       this.services.set(name, service);
     }
     return service;
   }
 
-  private dispatch(service: Service): void {
-    while (service.idle.length > 0 && service.queue.length > 0) {
-      const worker = service.idle.shift() as WorkerRec;
-      const job = service.queue.shift() as Job;
-      this.queuedTotal--;
-      worker.job = job;
-      // [worker, "", "MDPW01", 0x02, client, "", ...body]
-      const msg = job.msg;
-      const frames: Frames = [worker.identity, EMPTY_FRAME, WORKER_FRAME, REQUEST_FRAME, job.client, EMPTY_FRAME];
-      for (let i = 4; i < msg.length; i++) frames.push(msg[i] as Buffer);
-      this.writer.send(frames);
+  // ---- queue accounting ------------------------------------------------------
+
+  private enqueue(job: Job, front: boolean): void {
+    const service = job.service;
+    job.state = JobState.QUEUED;
+    if (front) service.queue.unshift(job);
+    else service.queue.push(job);
+    service.queued++;
+    this.queuedTotal++;
+    this.queuedByClient.set(job.scope, (this.queuedByClient.get(job.scope) ?? 0) + 1);
+    if (service.workers.size === 0) this.queuedUnserved++;
+  }
+
+  /** Bookkeeping for a job leaving the waiting state (dispatched, expired or cancelled). */
+  private dequeued(job: Job): void {
+    const service = job.service;
+    service.queued--;
+    this.queuedTotal--;
+    const left = (this.queuedByClient.get(job.scope) ?? 1) - 1;
+    if (left > 0) this.queuedByClient.set(job.scope, left);
+    else this.queuedByClient.delete(job.scope);
+    if (service.workers.size === 0) this.queuedUnserved--;
+  }
+
+  private finish(job: Job): void {
+    job.state = JobState.DONE;
+    if (job.key !== undefined && this.jobs.get(job.key) === job) this.jobs.delete(job.key);
+  }
+
+  /** The first job still waiting and young enough; older ones are answered EXPIRED on the way. */
+  private nextQueued(service: Service, now: number): Job | undefined {
+    for (let job = service.queue.peek(); job !== undefined; job = service.queue.peek()) {
+      if (job.state !== JobState.QUEUED) {
+        service.queue.shift(); // a cancelled tombstone
+        continue;
+      }
+      if (now - job.at <= this.requestTtl) return job;
+      service.queue.shift();
+      this.dequeued(job);
+      this.finish(job);
+      this.counters.expired++;
+      this.answerError(job, BrokerErrorCode.EXPIRED, `no ${service.name} worker within ${this.requestTtl} ms`);
     }
+    return undefined;
+  }
+
+  private dispatch(service: Service): void {
+    if (service.idle.length === 0) return;
+    const now = Date.now();
+    while (service.idle.length > 0) {
+      // Checked here too, not only on the sweep: a request past its age is never dispatched.
+      const job = this.nextQueued(service, now);
+      if (job === undefined) return;
+      service.queue.shift();
+      this.dequeued(job);
+      this.run(job, service.idle.shift() as WorkerRec);
+    }
+  }
+
+  /** Hands a job to an idle worker. */
+  private run(job: Job, worker: WorkerRec): void {
+    job.state = JobState.RUNNING;
+    job.worker = worker;
+    job.origin = job.session?.alias ?? job.client;
+    worker.job = job;
+    // [worker, "", "MDPW01", 0x02, client, "", ...body]
+    const msg = job.msg;
+    const frames: Frames = [worker.identity, EMPTY_FRAME, WORKER_FRAME, REQUEST_FRAME, job.origin, EMPTY_FRAME];
+    for (let i = 4; i < msg.length; i++) frames.push(msg[i] as Buffer);
+    this.sender.send(frames, Outbound.DISPATCH, job);
   }
 
   // ---- workers -------------------------------------------------------------
@@ -306,7 +598,7 @@ export class MdpBroker {
     const identity = msg[0] as Buffer;
     const key = identity.toString("latin1");
     const worker = this.workers.get(key);
-    if (worker !== undefined) worker.expiresAt = Date.now() + this.expiry;
+    if (worker !== undefined) worker.lastHeard = Date.now();
     switch (command[0]) {
       case MdpCommand.READY:
         this.onReady(identity, key, worker, msg);
@@ -316,6 +608,7 @@ export class MdpBroker {
         return;
       case MdpCommand.HEARTBEAT:
         if (worker === undefined) this.rejectUnknown(identity);
+        else this.counters.heartbeats++;
         return;
       case MdpCommand.DISCONNECT:
         if (worker === undefined) {
@@ -340,17 +633,19 @@ export class MdpBroker {
     const serviceFrame = msg[4];
     if (msg.length !== 5 || serviceFrame === undefined || serviceFrame.length === 0 || serviceFrame.length > 255) {
       this.counters.malformed++;
-      this.sendToWorker(identity, DISCONNECT_FRAME);
+      this.sendToWorker(identity, DISCONNECT_FRAME, undefined);
       return;
     }
     const name = serviceFrame.toString();
     if (name.startsWith(MMI_PREFIX)) {
       this.counters.protocolErrors++;
-      this.sendToWorker(identity, DISCONNECT_FRAME);
+      this.sendToWorker(identity, DISCONNECT_FRAME, undefined);
       return;
     }
     const service = this.serviceFor(name, serviceFrame);
-    const rec: WorkerRec = { identity, key, service, expiresAt: Date.now() + this.expiry, job: null };
+    const rec: WorkerRec = { identity, key, service, lastHeard: Date.now(), job: null };
+    // Its queue stops counting against the bound for services nobody serves.
+    if (service.workers.size === 0) this.queuedUnserved -= service.queued;
     this.workers.set(key, rec);
     service.workers.add(rec);
     service.idle.push(rec);
@@ -375,17 +670,28 @@ export class MdpBroker {
       this.protocolError(worker, "REPLY without a request");
       return;
     }
-    if (!job.client.equals(msg[4] as Buffer)) {
+    if (!(job.origin as Buffer).equals(msg[4] as Buffer)) {
       this.protocolError(worker, "REPLY addressed to another client");
       return;
     }
     this.counters.replies++;
     const service = worker.service;
-    // [client, "", "MDPC01", service, ...body]
-    const frames: Frames = [job.client, EMPTY_FRAME, CLIENT_FRAME, service.frame];
-    for (let i = 6; i < msg.length; i++) frames.push(msg[i] as Buffer);
-    this.writer.send(frames);
     worker.job = null;
+    job.worker = null;
+    this.finish(job);
+    // The worker runs one request at a time, so a reply that lost its requestId is still
+    // known to be this job's: tell the client now rather than let it time out.
+    const requestId = job.msg.length >= 6 ? (job.msg[4] as Buffer) : undefined;
+    if (requestId !== undefined && (msg.length < 8 || !requestId.equals(msg[6] as Buffer))) {
+      this.counters.badReplies++;
+      this.throttledWarn("bad reply", { service: service.name, requestId: requestId.toString() });
+      this.answerError(job, BrokerErrorCode.BAD_REPLY, `the ${service.name} worker replied without the requestId`);
+    } else {
+      // [client, "", "MDPC01", service, ...body]
+      const frames: Frames = [EMPTY_FRAME, EMPTY_FRAME, CLIENT_FRAME, service.frame];
+      for (let i = 6; i < msg.length; i++) frames.push(msg[i] as Buffer);
+      this.answer(job, frames);
+    }
     service.idle.push(worker);
     this.dispatch(service);
   }
@@ -393,7 +699,7 @@ export class MdpBroker {
   private rejectUnknown(identity: Buffer): void {
     // RFC 7: a command from a worker that is not registered gets DISCONNECT (it will re-READY).
     this.counters.unknownWorker++;
-    this.sendToWorker(identity, DISCONNECT_FRAME);
+    this.sendToWorker(identity, DISCONNECT_FRAME, undefined);
   }
 
   private protocolError(worker: WorkerRec, why: string): void {
@@ -402,11 +708,15 @@ export class MdpBroker {
     this.removeWorker(worker, true, why);
   }
 
-  private sendToWorker(identity: Buffer, command: Buffer): void {
-    this.writer.send([identity, EMPTY_FRAME, WORKER_FRAME, command]);
+  private sendToWorker(identity: Buffer, command: Buffer, worker: WorkerRec | undefined): void {
+    this.sender.send([identity, EMPTY_FRAME, WORKER_FRAME, command], Outbound.WORKER, worker);
   }
 
-  /** A busy worker that goes away costs its client a WORKER_LOST at once, never silence. */
+  /**
+   * A busy worker that goes away costs its client a WORKER_LOST at once, never silence;
+   * unless its REQUEST never left the broker, in which case the job goes back to the
+   * front of the queue: it certainly did not run.
+   */
   private removeWorker(worker: WorkerRec, disconnect: boolean, why: string): void {
     if (this.workers.get(worker.key) !== worker) return;
     this.workers.delete(worker.key);
@@ -414,58 +724,175 @@ export class MdpBroker {
     service.workers.delete(worker);
     const i = service.idle.indexOf(worker);
     if (i >= 0) service.idle.splice(i, 1);
-    if (disconnect) this.sendToWorker(worker.identity, DISCONNECT_FRAME);
     const job = worker.job;
-    if (job !== null) {
-      worker.job = null;
-      this.counters.workersLost++;
-      this.sendError(
-        job.client,
-        service.frame,
-        job.msg[4] as Buffer,
-        BrokerErrorCode.WORKER_LOST,
-        `worker for ${service.name} lost: ${why}`,
-      );
+    worker.job = null;
+    const undelivered = this.sender.discard(worker.identity);
+    if (service.workers.size === 0) this.queuedUnserved += service.queued;
+    if (disconnect) this.sendToWorker(worker.identity, DISCONNECT_FRAME, undefined);
+    if (job === null) return;
+    job.worker = null;
+    if (undelivered.some((m) => m.kind === Outbound.DISPATCH && m.ref === job)) {
+      this.requeue(job);
+      return;
     }
+    this.finish(job);
+    this.counters.workersLost++;
+    this.logger.warn({ service: service.name, why }, "mdp broker: worker lost with a request");
+    this.answerError(job, BrokerErrorCode.WORKER_LOST, `worker for ${service.name} lost: ${why}`);
+  }
+
+  private requeue(job: Job): void {
+    job.origin = null;
+    this.enqueue(job, true);
+    this.dispatch(job.service);
+  }
+
+  // ---- failed sends ----------------------------------------------------------
+
+  private onUnroutable(m: OutboundMessage<Ref>): void {
+    switch (m.kind) {
+      case Outbound.CLIENT: {
+        const session = m.ref as Session | undefined;
+        if (session === undefined) {
+          this.lose(m, "the client's socket is gone");
+          return;
+        }
+        if (!session.identity.equals(m.frames[0] as Buffer)) {
+          // The client reconnected in the meantime: its new socket gets it.
+          m.frames[0] = session.identity;
+          this.sender.send(m.frames, Outbound.CLIENT, session);
+          return;
+        }
+        if (session.held.length >= this.maxPeerBacklog) {
+          this.lose(m, "too many answers held for a client whose socket is gone");
+          return;
+        }
+        session.held.push({ frames: m.frames, at: Date.now() });
+        this.heldTotal++;
+        this.holding.add(session);
+        return;
+      }
+      case Outbound.DISPATCH: {
+        // The REQUEST never left: the worker is gone and the job certainly did not run there.
+        const job = m.ref as Job;
+        const worker = job.worker;
+        if (worker === null || worker.job !== job) return;
+        worker.job = null;
+        job.worker = null;
+        this.counters.workersGone++;
+        this.removeWorker(worker, false, "worker socket gone");
+        this.requeue(job);
+        return;
+      }
+      default: {
+        const worker = m.ref as WorkerRec | undefined;
+        if (worker === undefined || this.workers.get(worker.key) !== worker) return;
+        this.counters.workersGone++;
+        this.removeWorker(worker, false, "worker socket gone");
+      }
+    }
+  }
+
+  private onOverflow(m: OutboundMessage<Ref>): void {
+    if (m.kind === Outbound.CLIENT) {
+      this.lose(m, "the client is not reading its answers (backlog full)");
+      return;
+    }
+    // A worker that lets thousands of messages pile up is not reading: treat it as gone.
+    const worker = m.kind === Outbound.DISPATCH ? (m.ref as Job).worker : (m.ref as WorkerRec | undefined);
+    if (worker !== null && worker !== undefined) {
+      this.counters.workersGone++;
+      if (m.kind === Outbound.DISPATCH && worker.job === m.ref) {
+        const job = m.ref as Job;
+        worker.job = null;
+        job.worker = null;
+        this.removeWorker(worker, true, "worker not reading");
+        this.requeue(job);
+      } else {
+        this.removeWorker(worker, true, "worker not reading");
+      }
+    }
+  }
+
+  private onSendFailed(m: OutboundMessage<Ref>, err: unknown): void {
+    if (this.closed) return;
+    this.logger.error({ err, kind: m.kind }, "mdp broker: send failed");
+    if (m.kind === Outbound.CLIENT) this.counters.undelivered++;
+  }
+
+  private lose(m: OutboundMessage<Ref>, why: string): void {
+    this.counters.undelivered++;
+    const requestId = m.frames.length > 4 ? String(m.frames[4]) : undefined;
+    this.throttledWarn("undelivered", { why, service: String(m.frames[3] ?? ""), requestId });
+  }
+
+  /** One warning per kind of trouble per second, with how many were folded into it. */
+  private throttledWarn(what: string, detail: object): void {
+    const now = Date.now();
+    const last = this.lastWarned.get(what);
+    if (last !== undefined && now - last.at < 1000) {
+      last.suppressed++;
+      return;
+    }
+    this.lastWarned.set(what, { at: now, suppressed: 0 });
+    this.logger.warn({ ...detail, similarSinceLastLog: last?.suppressed ?? 0 }, `mdp broker: ${what}`);
   }
 
   // ---- housekeeping --------------------------------------------------------
 
+  private readonly onDisconnectEvent = (): void => {
+    this.counters.disconnects++;
+    PROBE_DELAYS_MS.forEach((delay, i) => {
+      if (this.probeTimers[i] === undefined && !this.closed) {
+        this.probeTimers[i] = setTimeout(() => {
+          this.probeTimers[i] = undefined;
+          this.probeWorkers();
+        }, delay);
+      }
+    });
+  };
+
+  /** An extra HEARTBEAT to every worker: a send to one whose socket is gone fails, and it is removed. */
+  private probeWorkers(): void {
+    for (const worker of this.workers.values()) this.sendToWorker(worker.identity, HEARTBEAT_FRAME, worker);
+  }
+
   private readonly tick = (): void => {
     const now = Date.now();
     for (const service of this.services.values()) {
-      this.expireQueued(service, now);
-      if (service.workers.size === 0 && service.queue.length === 0) this.services.delete(service.name);
+      this.nextQueued(service, now);
+      if (service.workers.size === 0 && service.queued === 0) this.services.delete(service.name);
     }
+    this.expireHeld(now);
     if (now < this.nextHeartbeatAt) return;
     this.nextHeartbeatAt = now + this.heartbeatInterval;
     for (const worker of this.workers.values()) {
-      if (now > worker.expiresAt) {
+      // RFC 7 liveness for idle workers; a busy one may be a zguide-style worker that
+      // is silent while its handler runs, so it gets the (much longer) busy limit.
+      const limit = worker.job === null ? this.expiry : this.busyTimeout;
+      if (now - worker.lastHeard > limit) {
         this.counters.workersExpired++;
         this.logger.warn({ service: worker.service.name, busy: worker.job !== null }, "mdp broker: worker expired");
-        this.removeWorker(worker, true, "worker expired");
+        this.removeWorker(worker, true, worker.job === null ? "worker expired" : "busy worker silent too long");
       } else {
-        this.sendToWorker(worker.identity, HEARTBEAT_FRAME);
+        this.sendToWorker(worker.identity, HEARTBEAT_FRAME, worker);
       }
     }
   };
 
-  private expireQueued(service: Service, now: number): void {
-    for (
-      let job = service.queue.peek();
-      job !== undefined && now - job.at > this.requestTtl;
-      job = service.queue.peek()
-    ) {
-      service.queue.shift();
-      this.queuedTotal--;
-      this.counters.expired++;
-      this.sendError(
-        job.client,
-        service.frame,
-        job.msg[4] as Buffer,
-        BrokerErrorCode.EXPIRED,
-        `no ${service.name} worker within ${this.requestTtl} ms`,
-      );
+  private expireHeld(now: number): void {
+    if (this.holding.size === 0) return;
+    for (const session of this.holding) {
+      for (
+        let held = session.held.peek();
+        held !== undefined && now - held.at > this.requestTtl;
+        held = session.held.peek()
+      ) {
+        session.held.shift();
+        this.heldTotal--;
+        this.lose({ frames: held.frames, kind: Outbound.CLIENT, ref: session }, "the client did not come back in time");
+      }
+      if (session.held.length === 0) this.holding.delete(session);
     }
   }
 }

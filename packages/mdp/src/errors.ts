@@ -6,9 +6,16 @@ export type MdpErrorCode =
   | "CLOSED"
   | "ABORTED"
   | "BAD_REPLY"
-  | "MALFORMED";
+  | "MALFORMED"
+  | "OUTCOME_UNKNOWN";
 
-/** Every failure of an MDP request surfaces as one of these, with a code callers can switch on. */
+/**
+ * Every failure of an MDP request surfaces as one of these, with a code callers can switch on.
+ *
+ * For a request sent with `idempotent: false` (the default: a write), OUTCOME_UNKNOWN is
+ * the only code that means "it may have been executed": every other code means it
+ * certainly never reached a worker, so sending it again is safe.
+ */
 export class MdpError extends Error {
   override readonly name = "MdpError";
   readonly code: MdpErrorCode;

@@ -11,6 +11,12 @@ export class Fifo<T> {
     this.items.push(item);
   }
 
+  /** Puts an item back at the front (O(1) after a shift, which is the only way it is used). */
+  unshift(item: T): void {
+    if (this.head > 0) this.items[--this.head] = item;
+    else this.items.unshift(item);
+  }
+
   peek(): T | undefined {
     return this.items[this.head];
   }

@@ -81,27 +81,39 @@ describe("request/reply through the broker", () => {
     expect(() => h.client("")).toThrow(/endpoint/);
   });
 
-  it("supports AbortSignal", async () => {
-    const { url } = await h.broker();
+  it("supports AbortSignal: a read is ABORTED, a write that left is OUTCOME_UNKNOWN", async () => {
+    const { url, broker } = await h.broker();
     const client = h.client(url, { timeout: 5000 });
     const ac = new AbortController();
-    const pending = client.request("nobody", Buffer.from("x"), { signal: ac.signal });
+    const read = client.request("nobody", Buffer.from("x"), { signal: ac.signal, idempotent: true });
+    const write = client.request("nobody", Buffer.from("w"), { signal: ac.signal, requestId: "w-abort" });
+    await waitFor(() => broker.stats().services.nobody?.queued === 2, "both queued at the broker");
     ac.abort();
-    await expect(pending).rejects.toMatchObject({ code: "ABORTED" });
+    await expect(read).rejects.toMatchObject({ code: "ABORTED" });
+    // It reached the broker: whether it runs is not this client's to know any more.
+    await expect(write).rejects.toMatchObject({ code: "OUTCOME_UNKNOWN", requestId: "w-abort" });
     expect(client.stats().inFlight).toBe(0);
+    // ...but the client asked our broker to withdraw it, so it will not run later.
+    await waitFor(() => broker.stats().cancelled === 1, "the aborted write withdrawn");
   });
 
-  it("close() rejects pending calls with CLOSED and does not hang", async () => {
-    const { url } = await h.broker();
+  it("close() rejects pending reads with CLOSED, sent writes with OUTCOME_UNKNOWN, and does not hang", async () => {
+    const { url, broker } = await h.broker();
     const client = h.client(url, { timeout: 60_000 });
-    const pending = [client.request("nobody", Buffer.from("a")), client.request("nobody", Buffer.from("b"))];
-    await waitFor(() => client.stats().sent === 2, "requests sent");
+    const reads = [
+      client.request("nobody", Buffer.from("a"), { idempotent: true }),
+      client.request("nobody", Buffer.from("b"), { idempotent: true }),
+    ];
+    const write = client.request("nobody", Buffer.from("c"));
+    // At the broker: a write still waiting for the connection would (rightly) end CLOSED.
+    await waitFor(() => broker.stats().services.nobody?.queued === 3, "requests at the broker");
     await client.close();
-    for (const p of pending) {
+    for (const p of reads) {
       const err = await p.catch((e: unknown) => e);
       expect(err).toBeInstanceOf(MdpError);
       expect((err as MdpError).code).toBe("CLOSED");
     }
+    await expect(write).rejects.toMatchObject({ code: "OUTCOME_UNKNOWN" });
     await expect(client.request("x", Buffer.from("y"))).rejects.toMatchObject({ code: "CLOSED" });
   });
 });

@@ -1,25 +1,10 @@
-import { Dealer } from "zeromq";
+import type { Dealer } from "zeromq";
 import { afterEach, describe, expect, it } from "vitest";
 import { MdpError } from "../src/index.js";
-import { Harness, echo, waitFor } from "./helpers.js";
+import { C, Harness, W, cmd, echo, waitFor } from "./helpers.js";
 
 const h = new Harness();
-const raw: Dealer[] = [];
-afterEach(async () => {
-  for (const d of raw.splice(0)) d.close();
-  await h.closeAll();
-});
-
-function rawDealer(url: string): Dealer {
-  const d = new Dealer({ linger: 0 });
-  d.connect(url);
-  raw.push(d);
-  return d;
-}
-
-const W = "MDPW01";
-const C = "MDPC01";
-const b = (n: number): Buffer => Buffer.from([n]);
+afterEach(() => h.closeAll());
 
 async function receiveWithin(d: Dealer, ms: number): Promise<Buffer[]> {
   d.receiveTimeout = ms;
@@ -30,7 +15,7 @@ describe("broker input validation", () => {
   it("drops and counts malformed frames and wrong protocol headers, and keeps serving", async () => {
     const { url, broker } = await h.broker();
     await h.worker(url, "echo", echo);
-    const d = rawDealer(url);
+    const d = h.rawDealer(url);
     const garbage: Array<Array<string | Buffer>> = [
       ["x"], // no delimiter, no protocol
       ["not-empty", C, "echo", "id", "x"], // non-empty delimiter
@@ -40,9 +25,9 @@ describe("broker input validation", () => {
       ["", C, "echo"], // no body
       ["", W], // no command
       ["", W, Buffer.from([1, 2])], // command frame too long
-      ["", W, b(0x09)], // unknown command from an unknown worker
-      ["", W, b(0x03), "client", "", "id", "x"], // REPLY from an unknown worker
-      ["", W, b(0x04)], // HEARTBEAT from an unknown worker
+      ["", W, cmd(0x09)], // unknown command from an unknown worker
+      ["", W, cmd(0x03), "client", "", "id", "x"], // REPLY from an unknown worker
+      ["", W, cmd(0x04)], // HEARTBEAT from an unknown worker
     ];
     for (const msg of garbage) await d.send(msg);
     const client = h.client(url);
@@ -56,7 +41,7 @@ describe("broker input validation", () => {
 
   it("answers MALFORMED for an empty service name", async () => {
     const { url } = await h.broker();
-    const d = rawDealer(url);
+    const d = h.rawDealer(url);
     await d.send(["", C, "", "rid-1", "x"]);
     const reply = await receiveWithin(d, 3000);
     expect(reply.map(String)).toEqual(["", C, "", "rid-1", "MDPERR", "MALFORMED", "service name must be 1..255 bytes"]);
@@ -64,17 +49,17 @@ describe("broker input validation", () => {
 
   it("survives DISCONNECT from an idle worker and disconnects a worker that sends READY twice", async () => {
     const { url, broker } = await h.broker();
-    const idle = rawDealer(url);
-    await idle.send(["", W, b(0x01), "svc"]);
+    const idle = h.rawDealer(url);
+    await idle.send(["", W, cmd(0x01), "svc"]);
     await waitFor(() => broker.stats().services.svc?.workers === 1, "raw worker registered");
-    await idle.send(["", W, b(0x05)]);
+    await idle.send(["", W, cmd(0x05)]);
     await waitFor(() => broker.stats().idleDisconnects === 1, "idle disconnect handled");
     expect(broker.stats().services.svc?.workers ?? 0).toBe(0);
 
-    const twice = rawDealer(url);
-    await twice.send(["", W, b(0x01), "svc"]);
+    const twice = h.rawDealer(url);
+    await twice.send(["", W, cmd(0x01), "svc"]);
     await waitFor(() => broker.stats().services.svc?.workers === 1, "second raw worker registered");
-    await twice.send(["", W, b(0x01), "svc"]);
+    await twice.send(["", W, cmd(0x01), "svc"]);
     // Heartbeats may arrive first; the DISCONNECT must follow.
     for (;;) {
       const msg = await receiveWithin(twice, 3000);
@@ -86,29 +71,29 @@ describe("broker input validation", () => {
 
   it("disconnects a worker that replies without a request, and a worker that sends REQUEST", async () => {
     const { url, broker } = await h.broker();
-    const w1 = rawDealer(url);
-    await w1.send(["", W, b(0x01), "svc"]);
+    const w1 = h.rawDealer(url);
+    await w1.send(["", W, cmd(0x01), "svc"]);
     await waitFor(() => broker.stats().services.svc?.workers === 1, "registered");
-    await w1.send(["", W, b(0x03), "someone", "", "id", "x"]);
+    await w1.send(["", W, cmd(0x03), "someone", "", "id", "x"]);
     await waitFor(() => broker.stats().replyWithoutRequest === 1, "reply without request counted");
-    const w2 = rawDealer(url);
-    await w2.send(["", W, b(0x01), "svc"]);
+    const w2 = h.rawDealer(url);
+    await w2.send(["", W, cmd(0x01), "svc"]);
     await waitFor(() => broker.stats().services.svc?.workers === 1, "registered again");
-    await w2.send(["", W, b(0x02), "client", "", "id", "x"]);
+    await w2.send(["", W, cmd(0x02), "client", "", "id", "x"]);
     await waitFor(() => broker.stats().protocolErrors === 2, "REQUEST from a worker counted");
     expect(broker.stats().services.svc?.workers ?? 0).toBe(0);
   });
 
-  it("a busy worker that disconnects costs its client WORKER_LOST, retried with the same id", async () => {
+  it("a busy worker that disconnects costs its client WORKER_LOST, a read retried with the same id", async () => {
     const { url, broker } = await h.broker();
-    const rogue = rawDealer(url);
-    await rogue.send(["", W, b(0x01), "svc"]);
+    const rogue = h.rawDealer(url);
+    await rogue.send(["", W, cmd(0x01), "svc"]);
     await waitFor(() => broker.stats().services.svc?.workers === 1, "registered");
     const client = h.client(url, { timeout: 5000, retries: 2 });
-    const pending = client.request("svc", Buffer.from("x"), { requestId: "keep-me" });
+    const pending = client.request("svc", Buffer.from("x"), { requestId: "keep-me", idempotent: true });
     const req = await receiveWithin(rogue, 3000);
     expect(req.map(String).slice(-2)).toEqual(["keep-me", "x"]);
-    await rogue.send(["", W, b(0x05)]); // leaves mid-request
+    await rogue.send(["", W, cmd(0x05)]); // leaves mid-request
     // The client retried at once with the same id; a real worker now takes it.
     let seenId = "";
     await h.worker(url, "svc", (p, ctx) => {
@@ -123,8 +108,29 @@ describe("broker input validation", () => {
 });
 
 describe("retried writes", () => {
+  it("a write whose busy worker disconnects is not retried: OUTCOME_UNKNOWN at once", async () => {
+    const { url, broker } = await h.broker();
+    const rogue = h.rawDealer(url);
+    await rogue.send(["", W, cmd(0x01), "svc"]);
+    await waitFor(() => broker.stats().services.svc?.workers === 1, "registered");
+    let executions = 0;
+    await h.worker(url, "svc", (p) => {
+      executions++;
+      return p;
+    });
+    await waitFor(() => broker.stats().services.svc?.workers === 2, "spare registered");
+    const client = h.client(url, { timeout: 5000, retries: 3 });
+    // The rogue registered first, so it is the least recently used idle worker and gets it.
+    const pending = client.request("svc", Buffer.from("order"), { requestId: "order-1" });
+    await receiveWithin(rogue, 3000);
+    await rogue.send(["", W, cmd(0x05)]);
+    await expect(pending).rejects.toMatchObject({ code: "OUTCOME_UNKNOWN", requestId: "order-1", tries: 1 });
+    expect(executions).toBe(0);
+    expect(client.stats()).toMatchObject({ outcomeUnknown: 1, retries: 0 });
+  });
+
   it("a retry that arrives while the first try still runs joins it instead of executing again", async () => {
-    const { url } = await h.broker();
+    const { url, broker } = await h.broker();
     let executions = 0;
     const worker = await h.worker(
       url,
@@ -137,21 +143,25 @@ describe("retried writes", () => {
       { concurrency: 3 },
     );
     const client = h.client(url, { timeout: 200, retries: 10 });
-    expect((await client.request("write", Buffer.from("order-1"), { requestId: "w-42" })).toString()).toBe("order-1");
+    // idempotent: this backend deduplicates by requestId, so retries are allowed.
+    const reply = await client.request("write", Buffer.from("order-1"), { requestId: "w-42", idempotent: true });
+    expect(reply.toString()).toBe("order-1");
     expect(executions).toBe(1);
     expect(client.stats().retries).toBeGreaterThan(0);
-    expect(worker.stats().cacheHits).toBeGreaterThan(0);
+    // The broker joined the retries (same session, new sockets) instead of queueing copies.
+    expect(broker.stats().joined).toBeGreaterThan(0);
+    expect(worker.stats().handled).toBe(1);
   });
 
   it("WORKER_LOST on the last try surfaces as MdpError WORKER_LOST", async () => {
     const { url, broker } = await h.broker();
-    const rogue = rawDealer(url);
-    await rogue.send(["", W, b(0x01), "svc"]);
+    const rogue = h.rawDealer(url);
+    await rogue.send(["", W, cmd(0x01), "svc"]);
     await waitFor(() => broker.stats().services.svc?.workers === 1, "registered");
     const client = h.client(url, { timeout: 5000, retries: 1 });
-    const pending = client.request("svc", Buffer.from("x"));
+    const pending = client.request("svc", Buffer.from("x"), { idempotent: true });
     await receiveWithin(rogue, 3000);
-    await rogue.send(["", W, b(0x05)]);
+    await rogue.send(["", W, cmd(0x05)]);
     await expect(pending).rejects.toMatchObject({ code: "WORKER_LOST", tries: 1, service: "svc" });
   });
 });
@@ -187,7 +197,13 @@ describe("queue bounds and mmi", () => {
   });
 
   it("bounds queues across services: made-up service names cannot queue without limit", async () => {
-    const { url, broker } = await h.broker({ maxQueue: 2, maxQueueTotal: 3, requestTtl: 10_000 });
+    const { url, broker } = await h.broker({
+      maxQueue: 2,
+      maxQueueTotal: 3,
+      maxQueueUnserved: 10,
+      maxQueuePerClient: 10,
+      requestTtl: 10_000,
+    });
     const client = h.client(url, { timeout: 10_000, retries: 1 });
     const queued = ["a", "b", "c"].map((name) => client.request(name, Buffer.from(name)));
     await waitFor(() => Object.values(broker.stats().services).reduce((n, s) => n + s.queued, 0) === 3, "three queued");

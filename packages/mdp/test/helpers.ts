@@ -1,3 +1,4 @@
+import { Dealer } from "zeromq";
 import { MdpBroker, MdpClient, MdpWorker, type MdpHandler } from "../src/index.js";
 import { waitFor as poll } from "@desk/testkit";
 
@@ -6,8 +7,8 @@ import { waitFor as poll } from "@desk/testkit";
 export const FAST = { heartbeatInterval: 100, liveness: 5 } as const;
 
 /** Polls until `check` holds, or fails with `what` after the deadline (no fixed sleeps). */
-export const waitFor = (check: () => boolean, what: string, deadlineMs = 10_000): Promise<true> =>
-  poll(() => check() || undefined, what, deadlineMs);
+export const waitFor = (check: () => boolean | Promise<boolean>, what: string, deadlineMs = 10_000): Promise<true> =>
+  poll(async () => (await check()) || undefined, what, deadlineMs);
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -41,6 +42,14 @@ export class Harness {
     return this.track(new MdpClient({ endpoints, timeout: 2000, retries: 3, ...o }));
   }
 
+  /** A bare DEALER for speaking the wire protocol by hand (a rogue worker, a client that stops reading). */
+  rawDealer(url: string, o: ConstructorParameters<typeof Dealer>[0] = {}): Dealer {
+    const d = new Dealer({ linger: 0, receiveTimeout: 5000, ...o });
+    d.connect(url);
+    this.closers.push(async () => d.close());
+    return d;
+  }
+
   async closeAll(): Promise<void> {
     const closers = this.closers.splice(0).reverse();
     for (const close of closers) await close().catch(() => {});
@@ -48,3 +57,9 @@ export class Harness {
 }
 
 export const echo: MdpHandler = (payload) => payload;
+
+/** Protocol frames for tests that speak MDP by hand. */
+export const W = "MDPW01";
+export const C = "MDPC01";
+/** A one-byte command frame (0x01 READY ... 0x05 DISCONNECT). */
+export const cmd = (n: number): Buffer => Buffer.from([n]);

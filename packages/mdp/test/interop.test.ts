@@ -42,9 +42,11 @@ describe.skipIf(python === undefined)("interop with pyzmq reference peers", () =
       ids.map((id, i) => client.request("py.upper", Buffer.from(`msg-${i}`), { requestId: id })),
     );
     for (const [i, r] of replies.entries()) expect(r.toString()).toBe(`py:MSG-${i}`);
-    // It heartbeats like an RFC 7 worker: it is still registered after more than a liveness window.
+    // It heartbeats like an RFC 7 worker: it stays registered over more heartbeats than one
+    // liveness window holds (10 at 100 ms), i.e. it outlived a window by heartbeating.
     const registered = broker.stats().workersRegistered;
-    await new Promise((r) => setTimeout(r, 1500));
+    const heard = broker.stats().heartbeats;
+    await waitFor(() => broker.stats().heartbeats >= heard + 15, "heartbeats for 1.5 liveness windows", 15_000);
     expect(broker.stats().services["py.upper"]?.workers).toBe(1);
     expect(broker.stats().workersExpired).toBe(0);
     expect(broker.stats().workersRegistered).toBe(registered);

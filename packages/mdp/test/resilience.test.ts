@@ -38,6 +38,7 @@ async function load(
   total: number,
   lanes: number,
   onProgress?: (done: number) => void,
+  idempotent = true,
 ) {
   const replies: string[] = new Array(total);
   let next = 0;
@@ -46,7 +47,7 @@ async function load(
     Array.from({ length: lanes }, async () => {
       while (next < total) {
         const i = next++;
-        replies[i] = (await client.request(service, Buffer.from(`req-${i}`))).toString();
+        replies[i] = (await client.request(service, Buffer.from(`req-${i}`), { idempotent })).toString();
         onProgress?.(++done);
       }
     }),
@@ -76,8 +77,9 @@ describe("resilience", () => {
     });
     await waitFor(() => broker.stats().services.slow?.workers === 1, "dead worker removed");
     const stats = broker.stats();
-    // At least the killed one (a load stall could expire the live one too; it re-registers).
-    expect(stats.workersExpired, JSON.stringify(stats)).toBeGreaterThanOrEqual(1);
+    // The killed one: found by a failed send to its vanished socket, or at worst by expiry
+    // (a load stall could expire the live one too; it re-registers).
+    expect(stats.workersGone + stats.workersExpired, JSON.stringify(stats)).toBeGreaterThanOrEqual(1);
     // The child was busy when killed (30 ms handler, 20 lanes): the broker told the client at once.
     expect(stats.workersLost, JSON.stringify(stats)).toBeGreaterThanOrEqual(1);
     expect(client.stats().brokerErrors).toBe(stats.workersLost);
@@ -94,7 +96,7 @@ describe("resilience", () => {
     expect(broker.stats().workersExpired).toBe(0);
   });
 
-  it("the broker killed and restarted on the same port: everyone reconnects, no write runs twice", async () => {
+  it("the broker killed and restarted on the same port: everyone reconnects, no write to a deduplicating backend runs twice", async () => {
     const first = await h.broker();
     const url = first.url;
     const executions = new Map<string, number>();
@@ -103,7 +105,8 @@ describe("resilience", () => {
       await sleep(5);
       return p;
     };
-    // One worker instance with four sessions: dedupe is per instance (one shared reply cache).
+    // One worker instance with four sessions: dedupe is per instance (one shared reply cache),
+    // which is what makes these writes idempotent (load() sends them so) and retries safe.
     const worker = await h.worker(url, "orders", handler, { concurrency: 4 });
     await waitFor(() => first.broker.stats().services.orders?.workers === 4, "workers registered");
     const client = h.client(url, { timeout: 400, retries: 20 });
@@ -161,9 +164,28 @@ describe("resilience", () => {
       return p;
     });
     const client = h.client(url, { timeout: 150, retries: 1 });
-    await expect(client.request("slow", Buffer.from("late"))).rejects.toMatchObject({ code: "TIMEOUT", tries: 1 });
+    const read = client.request("slow", Buffer.from("late"), { idempotent: true });
+    await expect(read).rejects.toMatchObject({ code: "TIMEOUT", tries: 1 });
     await waitFor(() => client.stats().lateReplies === 1, "late reply counted");
     expect(client.stats()).toMatchObject({ inFlight: 0, replies: 0, timeouts: 1 });
+  });
+
+  it("a write's late reply after OUTCOME_UNKNOWN reaches onLateReply with its requestId", async () => {
+    const { url } = await h.broker();
+    await h.worker(url, "slow", async (p) => {
+      await sleep(500);
+      return Buffer.concat([Buffer.from("done:"), p]);
+    });
+    const late: Array<{ requestId: string; service: string; reply: string }> = [];
+    const client = h.client(url, {
+      timeout: 150,
+      retries: 1,
+      onLateReply: (l) => late.push({ ...l, reply: l.reply.toString() }),
+    });
+    const write = client.request("slow", Buffer.from("order"), { requestId: "w-late" });
+    await expect(write).rejects.toMatchObject({ code: "OUTCOME_UNKNOWN", requestId: "w-late" });
+    await waitFor(() => late.length === 1, "late reply handed over");
+    expect(late[0]).toEqual({ requestId: "w-late", service: "slow", reply: "done:order" });
   });
 
   it("a short-deadline call that times out (a health probe) does not fail over the client's other requests", async () => {
@@ -173,10 +195,9 @@ describe("resilience", () => {
       return p;
     });
     const client = h.client(url, { timeout: 2000, retries: 3 });
-    const normal = client.request("slow", Buffer.from("kept"));
-    await expect(client.request("slow", Buffer.from("probe"), { timeout: 50, retries: 2 })).rejects.toMatchObject({
-      code: "TIMEOUT",
-    });
+    const normal = client.request("slow", Buffer.from("kept"), { idempotent: true });
+    const probe = client.request("slow", Buffer.from("probe"), { timeout: 50, retries: 2, idempotent: true });
+    await expect(probe).rejects.toMatchObject({ code: "TIMEOUT" });
     expect(String(await normal)).toBe("kept");
     expect(client.stats().reconnects).toBe(0);
   });

@@ -65,7 +65,7 @@ export async function benchRpc(log: (line: string) => void): Promise<Row[]> {
     const calls: Record<"mdp" | "ws" | "http", () => Promise<unknown>> = {
       mdp: () => {
         const requestId = mdp.nextRequestId();
-        return mdp.request("account_service", getAccountsPayload(requestId), { requestId });
+        return mdp.request("account_service", getAccountsPayload(requestId), { requestId, idempotent: true });
       },
       ws: () => ws.account.list.query(),
       http: () => http.account.list.query(),

@@ -115,6 +115,8 @@ export function createBackendRpc(o: {
         requestId,
         timeout: o.timeout,
         retries: o.retries,
+        // Reads may be retried freely; writes go at most once (MdpClient's default).
+        idempotent: contract.kind === "read",
         ...(ctx.signal ? { signal: ctx.signal } : {}),
       });
     } catch (err) {
