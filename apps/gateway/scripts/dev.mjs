@@ -50,12 +50,18 @@ let stopRequestedAt = 0;
 
 function stop(signal) {
   if (!gateway || gateway.child.exitCode !== null || gateway.child.signalCode !== null) process.exit(0);
-  if (stopping && Date.now() - stopRequestedAt < REPEAT_WINDOW_MS) return;
-  gateway.child.kill(signal);
-  if (stopping) return;
-  stopping = true;
-  stopRequestedAt = Date.now();
-  gateway.exited.then(({ code }) => process.exit(code ?? 0));
+  if (!stopping) {
+    stopping = true;
+    stopRequestedAt = Date.now();
+    process.stderr.write(`dev: ${signal}: stopping the gateway\n`);
+    gateway.child.kill(signal);
+    gateway.exited.then(({ code }) => process.exit(code ?? 0));
+  } else if (Date.now() - stopRequestedAt < REPEAT_WINDOW_MS) {
+    process.stderr.write(`dev: ${signal} relayed again, ignored: the gateway is stopping\n`);
+  } else {
+    process.stderr.write(`dev: ${signal} again: the gateway stops now, without finishing calls in flight\n`);
+    gateway.child.kill(signal);
+  }
 }
 
 process.on("SIGINT", () => stop("SIGINT"));
@@ -65,4 +71,7 @@ process.on("exit", () => {
   if (gateway && gateway.child.exitCode === null && gateway.child.signalCode === null) gateway.child.kill("SIGKILL");
 });
 
-await build({ watch: ["src"], onSuccess: async () => startGateway() });
+// No declarations and no clean in dev: running the gateway needs neither, the rebuild is
+// seconds faster, and dist/index.d.ts (which the SDK's types are built from) is never
+// left deleted or half-written by an interrupted dev session. `pnpm build` makes them.
+await build({ watch: ["src"], dts: false, clean: false, onSuccess: async () => startGateway() });
