@@ -7,7 +7,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type FreshApp, folderBytes, freshApp, installedTree } from "../src/fresh-app.js";
+import { command, type FreshApp, folderBytes, freshApp, installedTree } from "../src/fresh-app.js";
 import { type Stack, startStack } from "../src/stack.js";
 
 // Exact versions: Vite 6 runs on every Node 20 (Vite 7 and 8 need 20.19+), with npm 10 or 11.
@@ -89,10 +89,27 @@ describe("the SDK in a fresh project (npm, from the packed tarball)", () => {
     const code = scripts.map((name) => readFileSync(path.join(assets, name), "utf8")).join("\n");
     expect(code).toContain("@desk/sdk: this runtime has no WebSocket"); // the SDK itself is in there
     for (const name of ["zeromq", "pino", "prom-client", "@desk/gateway", "node:"]) expect(code).not.toContain(name);
-    // The ws package's client (its handshake and compression code) stays out: package.json maps it away.
+    // The ws package stays out: neither its client (handshake, compression) nor an import of it
+    // left for the browser to fail on. The SDK's package.json maps it to nothing.
     expect(code).not.toMatch(/Sec-WebSocket-Key|permessage-deflate/);
+    expect(code).not.toMatch(/import\(\s*["'`]ws["'`]\s*\)|from\s*["']ws["']/);
     const bytes = scripts.reduce((sum, name) => sum + statSync(path.join(assets, name)).size, 0);
     console.log(`Vite bundle: ${kb(bytes)} of JavaScript in ${scripts.length} file(s)`);
+  });
+
+  it("bundles with esbuild too, which (unlike Vite) leaves an unmapped optional import in place", async () => {
+    // esbuild comes with Vite. Vite stubs a missing optional peer by itself; esbuild and
+    // webpack rely on the SDK's package.json "browser" field mapping ws to nothing.
+    const out = path.join(app.dir, "esbuild-out.js");
+    const esbuild = await command(
+      path.join(app.dir, "node_modules/.bin/esbuild"),
+      ["src/main.ts", "--bundle", "--platform=browser", "--format=esm", "--minify", `--outfile=${out}`],
+      app.dir,
+    );
+    expect(esbuild.code, esbuild.stderr).toBe(0);
+    const code = readFileSync(out, "utf8");
+    expect(code).toContain("@desk/sdk: this runtime has no WebSocket");
+    expect(code).not.toMatch(/import\(\s*["'`]ws["'`]\s*\)|zeromq|prom-client|node:/);
   });
 
   it("in Node 20 without the optional ws package, says what to install", async () => {
