@@ -224,7 +224,46 @@ async function bundle(
   const [chunk] = output;
   if (!chunk || chunk.type !== "chunk" || output.length !== 1)
     throw new TypeBundleError(`${entry}.d.ts: expected one file`);
-  return libReferences(path.join(scratchDir, `${entry}.d.ts`)) + chunk.code;
+  return libReferences(path.join(scratchDir, `${entry}.d.ts`)) + exportInlinedNames(chunk.code);
+}
+
+/**
+ * rollup-plugin-dts keeps inlined declarations (the router's context interface, its meta
+ * type) private to the file. An app whose own declarations mention them, e.g. a module
+ * exporting tRPC's React hooks for AppRouter with `declaration` on, then fails with
+ * TS4023 ("has or is using name 'GatewayContext' ... but cannot be named"). Exporting
+ * them as types gives TypeScript a name to write.
+ */
+function exportInlinedNames(code: string): string {
+  const file = ts.createSourceFile("bundle.d.ts", code, ts.ScriptTarget.Latest, false, ts.ScriptKind.TS);
+  const exported = new Set<string>();
+  const unexported: string[] = [];
+  for (const statement of file.statements) {
+    if (ts.isExportDeclaration(statement) && statement.exportClause && ts.isNamedExports(statement.exportClause)) {
+      for (const element of statement.exportClause.elements) exported.add((element.propertyName ?? element.name).text);
+      continue;
+    }
+    const isExported = ts.canHaveModifiers(statement)
+      ? (ts.getModifiers(statement) ?? []).some((m) => m.kind === ts.SyntaxKind.ExportKeyword)
+      : false;
+    if (isExported) continue;
+    if (ts.isVariableStatement(statement)) {
+      for (const declaration of statement.declarationList.declarations) {
+        if (ts.isIdentifier(declaration.name)) unexported.push(declaration.name.text);
+      }
+    } else if (
+      (ts.isInterfaceDeclaration(statement) ||
+        ts.isTypeAliasDeclaration(statement) ||
+        ts.isClassDeclaration(statement) ||
+        ts.isFunctionDeclaration(statement) ||
+        ts.isEnumDeclaration(statement)) &&
+      statement.name
+    ) {
+      unexported.push(statement.name.text);
+    }
+  }
+  const names = [...new Set(unexported)].filter((name) => !exported.has(name));
+  return names.length === 0 ? code : `${code.trimEnd()}\nexport type { ${names.join(", ")} };\n`;
 }
 
 /**

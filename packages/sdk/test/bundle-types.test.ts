@@ -57,6 +57,8 @@ const router = t.router({
     expect(code).toContain("accountId: string");
     expect(code).toContain("quantity: number");
     expect(code).toContain("interface Context");
+    // Named, so an app's own declarations can refer to it (TS4023 otherwise).
+    expect(code).toMatch(/export type \{[^}]*\bContext\b[^}]*\}/);
     const imports = [...code.matchAll(/from '([^']+)'/g)].map((m) => m[1]);
     expect(imports.every((m) => m?.startsWith("@trpc/server"))).toBe(true);
     expect(readFileSync(path.join(dir, "dist", "index.d.cts"), "utf8")).toBe(code);
