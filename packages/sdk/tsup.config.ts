@@ -1,6 +1,18 @@
 import { nodePackage } from "@desk/tooling/tsup";
 import { defineConfig } from "tsup";
 
-// ESM + CJS + d.ts, usable from Node scripts and browser bundles alike.
-// Only types come from the gateway: nothing of the server is bundled.
-export default defineConfig(nodePackage({ format: ["esm", "cjs"], target: "es2022", external: ["ws"] }));
+// JavaScript only: ESM + CJS for Node scripts and browser bundles alike. The
+// declarations are built by scripts/bundle-types.ts, which inlines the gateway's
+// router type (tsup's own dts would leave `import ... from "@desk/gateway"`).
+// The schemas entry bundles @desk/contracts' code (plain zod, no server code); zod
+// itself stays a peer, and `ws` is loaded only in Node 20 (see src/websocket.ts).
+export default defineConfig(
+  nodePackage({
+    entry: ["src/index.ts", "src/schemas.ts"],
+    format: ["esm", "cjs"],
+    target: "es2022",
+    dts: false,
+    external: ["ws", "zod"],
+    noExternal: ["@desk/contracts"],
+  }),
+);

@@ -8,3 +8,4 @@ export * from "./rpc.js";
 export * from "./services.js";
 export * from "./json-schema.js";
 export * from "./reply.js";
+export * from "./inputs.js";

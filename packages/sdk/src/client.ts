@@ -14,7 +14,7 @@ import type { AppRouter } from "./router.js";
 import { type ReconnectOptions, reconnectDelay } from "./reconnect.js";
 import { type TokenSource, tokenGetter } from "./token.js";
 import { httpEndpoint, wsEndpoint } from "./urls.js";
-import { resolveWebSocket, type WebSocketConstructor } from "./websocket.js";
+import { resolveWebSocket, type WebSocketConstructor, webSocketUnavailable } from "./websocket.js";
 
 export type GatewayClientOptions = TokenSource & {
   /** Gateway base URL, e.g. "http://localhost:3001". HTTP goes to `<url>/trpc`. */
@@ -93,7 +93,10 @@ export function createGatewayClient<TRouter extends AnyTRPCRouter = AppRouter>(
   });
   const stateSubscription = options.onConnectionState
     ? wsClient.connectionState.subscribe({
-        next: (s) => options.onConnectionState?.({ state: s.state, error: s.type === "state" ? s.error : null }),
+        next: (s) => {
+          const error = s.type === "state" && s.error ? (webSocketUnavailable(s.error) ?? s.error) : null;
+          options.onConnectionState?.({ state: s.state, error });
+        },
       })
     : undefined;
 

@@ -1,3 +1,8 @@
+// tRPC's declarations (which every tRPC client's types load) use Disposable and
+// AsyncDisposable, and tRPC defines Symbol.dispose / Symbol.asyncDispose at run time
+// where the platform lacks them. A browser project whose lib stops at ES2022 would
+// not know those names with skipLibCheck off, so the SDK's declarations bring the lib.
+/// <reference lib="esnext.disposable" preserve="true" />
 export { createGatewayClient, closeGatewayClient } from "./client.js";
 export type { GatewayClient, GatewayClientOptions, GatewayConnectionState } from "./client.js";
 export { login } from "./login.js";

@@ -5,17 +5,46 @@ type TrpcWebSocket = typeof globalThis.WebSocket;
 
 let loadedWs: Promise<WebSocketConstructor> | undefined;
 
+/** This runtime has no WebSocket and the optional `ws` package is not installed (Node 20). */
+export class WebSocketUnavailableError extends Error {
+  override readonly name = "WebSocketUnavailableError";
+}
+
+/**
+ * tRPC reports a failed connection as "Initialization error" with the reason a cause or
+ * two below; a missing `ws` is a setup mistake, not a network failure, so it is worth
+ * surfacing as itself.
+ */
+export function webSocketUnavailable(err: unknown): WebSocketUnavailableError | undefined {
+  let current: unknown = err;
+  for (let depth = 0; depth < 5 && current instanceof Error; depth++) {
+    if (current instanceof WebSocketUnavailableError) return current;
+    current = current.cause;
+  }
+  return undefined;
+}
+
 /**
  * Loads `ws` only when the runtime has no WebSocket of its own (Node 20). Bundlers for
  * the browser map "ws" to nothing (package.json "browser" field), and there this branch
  * never runs because globalThis.WebSocket exists.
  */
 function loadWs(): Promise<WebSocketConstructor> {
-  loadedWs ??= import("ws").then((mod: Record<string, unknown>) => {
-    const ctor = mod.WebSocket ?? mod.default;
-    if (typeof ctor !== "function") throw new Error('@desk/sdk: the "ws" package did not export a WebSocket class');
-    return ctor as WebSocketConstructor;
-  });
+  loadedWs ??= import("ws").then(
+    (mod: Record<string, unknown>) => {
+      const ctor = mod.WebSocket ?? mod.default;
+      if (typeof ctor !== "function") throw new Error('@desk/sdk: the "ws" package did not export a WebSocket class');
+      return ctor as WebSocketConstructor;
+    },
+    (err: unknown) => {
+      // `ws` is an optional peer: browsers and Node 22+ never get here.
+      loadedWs = undefined;
+      throw new WebSocketUnavailableError(
+        '@desk/sdk: this runtime has no WebSocket (Node 20): install the "ws" package, or pass `WebSocket` to createGatewayClient',
+        { cause: err },
+      );
+    },
+  );
   return loadedWs;
 }
 

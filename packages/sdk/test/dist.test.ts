@@ -15,7 +15,34 @@ describe("dist", () => {
       const imported = [...code.matchAll(/(?:from |require\(|import\()"([^"]+)"/g)].map((m) => m[1]).sort();
       expect(new Set(imported)).toEqual(new Set(["@trpc/client", "superjson", "ws"]));
     }
-    expect(read("index.d.ts")).toContain("from '@desk/gateway'");
+  });
+
+  it("publishes declarations that stand alone: the router written out, only dependencies and peers imported", () => {
+    for (const entry of ["index", "schemas"]) {
+      const types = read(`${entry}.d.ts`);
+      expect(read(`${entry}.d.cts`)).toBe(types);
+      expect(types).not.toMatch(/@desk\/(?!sdk)|NodeJS\.|\bBuffer\b|reference types="node"/);
+      const imported = new Set([...types.matchAll(/from '([^']+)'/g)].map((m) => m[1]));
+      for (const specifier of imported)
+        expect(specifier).toMatch(/^(@trpc\/(client|server)(\/.*)?|superjson|zod(\/.*)?)$/);
+    }
+    const index = read("index.d.ts");
+    // Procedures, inputs and outputs of the real router, not a reference to it.
+    for (const name of ["positions", "executeLive", "onTick", "accountId: string", "clientOrderId?: string"]) {
+      expect(index).toContain(name);
+    }
+  });
+
+  it("schemas: the same zod schemas the gateway validates with, no server code", async () => {
+    const code = read("schemas.js");
+    expect(code).not.toMatch(/@desk\/|@trpc|zeromq|pino|node:/);
+    const imported = new Set([...code.matchAll(/from "([^"]+)"/g)].map((m) => m[1]));
+    expect(imported).toEqual(new Set(["zod"]));
+    const esm = await import(new URL("schemas.js", dist).href);
+    const cjs = createRequire(import.meta.url)("../dist/schemas.cjs");
+    expect(Object.keys(cjs).sort()).toEqual(Object.keys(esm).sort());
+    expect(esm.AccountId.safeParse("account1").success).toBe(true);
+    expect(esm.AccountId.safeParse("").success).toBe(false);
   });
 
   it("loads as ESM and as CJS with the same exports", async () => {
