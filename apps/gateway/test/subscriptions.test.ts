@@ -1,3 +1,4 @@
+import type { Execution } from "@desk/contracts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { account, algorithm, execution, marketTick } from "./helpers/fake-backend.js";
 import { eventually, login, startStack } from "./helpers/stack.js";
@@ -175,7 +176,7 @@ describe("subscriptions over WebSocket", () => {
     await eventually(() => live.data.length >= 2, { what: "the start and the snapshot" });
     const id = live.data[0]!.data.id;
     expect(live.data[0]!.id).toMatch(new RegExp(`^execution\\.${id}:[0-9a-z]+\\.\\d+$`));
-    const update = (status: string, progress: number) => ({
+    const update = (status: Execution["status"], progress: number) => ({
       seq: stack.backend.nextSeq(),
       ts: new Date().toISOString(),
       executionId: id,
