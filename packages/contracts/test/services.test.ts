@@ -33,12 +33,13 @@ const sourceDocument = {
 };
 
 describe("the registry", () => {
-  it("covers exactly the 18 methods of the source document", () => {
-    expect(serviceNames).toEqual(Object.keys(sourceDocument));
+  it("holds the four services of the source document with exactly their 18 methods", () => {
+    // Services the desk adds later (CONTRIBUTING.md, "Adding a service") come after these.
+    expect(serviceNames.slice(0, 4)).toEqual(Object.keys(sourceDocument));
     for (const [service, methods] of Object.entries(sourceDocument)) {
       expect(Object.keys(contracts[service as ServiceName]).sort()).toEqual([...methods].sort());
     }
-    expect(methodList).toHaveLength(18);
+    expect(methodList.filter((m) => m.service in sourceDocument)).toHaveLength(18);
   });
 
   it("marks exactly the five state-changing methods as writes, every other one as a read", () => {
@@ -57,7 +58,8 @@ describe("the registry", () => {
         expect(contract?.kind, `${service}.${method}`).toBe(writes.includes(method) ? "write" : "read");
       }
     }
-    expect([...writeMethods].sort()).toEqual(writes);
+    const ofSourceDocument = new Set(Object.values(sourceDocument).flat());
+    expect([...writeMethods].filter((m) => ofSourceDocument.has(m)).sort()).toEqual(writes);
   });
 
   it("looks methods up by untrusted names without touching the prototype", () => {
