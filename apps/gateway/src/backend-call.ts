@@ -189,24 +189,20 @@ function meta(route: Route, httpMethod: "GET" | "POST") {
   };
 }
 
+function routed<Input extends z.ZodType>(input: Input, route: Route, httpMethod: "GET" | "POST") {
+  return authedProcedure.meta(meta(route, httpMethod)).input(input);
+}
+
 function queryProcedure<Input extends z.ZodType, R>(call: Runnable<Input, R>, route: Route) {
-  return documentResult(
-    authedProcedure
-      .meta(meta(route, "GET"))
-      .input(call.input)
-      .query(({ ctx, input }) => call.run(ctx, input as z.output<Input>)),
-    route,
-  );
+  const procedure = routed(call.input, route, "GET").query(({ ctx, input }) => call.run(ctx, input as z.output<Input>));
+  return documentResult(procedure, route);
 }
 
 function mutationProcedure<Input extends z.ZodType, R>(call: Runnable<Input, R>, route: Route) {
-  return documentResult(
-    authedProcedure
-      .meta(meta(route, "POST"))
-      .input(call.input)
-      .mutation(({ ctx, input }) => call.run(ctx, input as z.output<Input>)),
-    route,
+  const procedure = routed(call.input, route, "POST").mutation(({ ctx, input }) =>
+    call.run(ctx, input as z.output<Input>),
   );
+  return documentResult(procedure, route);
 }
 
 /**

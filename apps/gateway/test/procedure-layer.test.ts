@@ -190,7 +190,10 @@ describe("tokens and permissions", () => {
 });
 
 describe("the SUB socket's topics", () => {
-  async function subscriberFor(backend: FakeBackend, o: { lingerMs: number; replayBufferSize: number }) {
+  /** A PubSubscriber on a fresh backend's PUB socket. */
+  async function subscriberFor(o: { lingerMs: number; replayBufferSize: number }) {
+    const backend = await startFakeBackend();
+    cleanups.push(() => backend.close());
     const subscriber = new PubSubscriber({
       url: backend.pubUrl,
       codec: createNativeCodec(),
@@ -200,13 +203,11 @@ describe("the SUB socket's topics", () => {
     });
     subscriber.start();
     cleanups.push(() => subscriber.close());
-    return subscriber;
+    return { backend, subscriber };
   }
 
   it("keeps a topic (and buffers it) for the linger after its last listener, then unsubscribes", async () => {
-    const backend = await startFakeBackend();
-    cleanups.push(() => backend.close());
-    const subscriber = await subscriberFor(backend, { lingerMs: 400, replayBufferSize: 10 });
+    const { backend, subscriber } = await subscriberFor({ lingerMs: 400, replayBufferSize: 10 });
     const got: number[] = [];
     const first = subscriber.listen(["market.510050"], (e) => got.push((e.data as { seq: number }).seq));
     await waitFor(async () => {
@@ -237,9 +238,7 @@ describe("the SUB socket's topics", () => {
   });
 
   it("replays only the newest replayBufferSize events of a topic", async () => {
-    const backend = await startFakeBackend();
-    cleanups.push(() => backend.close());
-    const subscriber = await subscriberFor(backend, { lingerMs: 0, replayBufferSize: 5 });
+    const { backend, subscriber } = await subscriberFor({ lingerMs: 0, replayBufferSize: 5 });
     const got: number[] = [];
     const live = subscriber.listen(["market.159915"], (e) => got.push((e.data as { seq: number }).seq));
     await waitFor(async () => {
@@ -307,6 +306,14 @@ describe("the router seen by clients", () => {
     expectTypeOf<In["account"]["setEnabled"]>().toEqualTypeOf<{ accountId: string; enabled: boolean }>();
     expectTypeOf<In["auth"]["changePassword"]>().toEqualTypeOf<{ oldPassword: string; newPassword: string }>();
     expectTypeOf<In["auth"]["permissions"]>().toEqualTypeOf<{ userId?: string | undefined }>();
+    expectTypeOf<In["market"]["onTick"]>().toEqualTypeOf<{
+      symbols: string[];
+      lastEventId?: string | null | undefined;
+    }>();
+    expectTypeOf<In["account"]["onUpdate"]>().toEqualTypeOf<{
+      accountIds: string[];
+      lastEventId?: string | null | undefined;
+    }>();
     expectTypeOf<In["algorithm"]["command"]["command"]>().toEqualTypeOf<"start" | "pause" | "resume" | "stop">();
   });
 });

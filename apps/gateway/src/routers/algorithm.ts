@@ -1,11 +1,8 @@
-import { type AlgorithmEvent, AlgorithmId, topicOf } from "@desk/contracts";
+import { AlgorithmId } from "@desk/contracts";
 import type { TRPCRouterRecord } from "@trpc/server";
-import { z } from "zod";
 import { accountsOf, onlyVisible, ownedBy } from "../authorization.js";
 import { type CallerContext, backendCall } from "../backend-call.js";
-import { streamTopics } from "../backend/stream.js";
-import { LastEventId, streamOptions } from "../subscription.js";
-import { authedProcedure } from "../trpc.js";
+import { topicSubscription } from "../subscription.js";
 
 const getAlgorithm = backendCall("algorithm_service", "get_algorithm", {
   permission: "algorithm:read",
@@ -40,14 +37,5 @@ export const algorithmRouter = {
   }).mutation("/algorithms/{algorithmId}/command", "start, pause, resume or stop"),
 
   /** algorithm.<id> progress events; events of algorithms on accounts you cannot see are withheld. */
-  onProgress: authedProcedure
-    .meta({ permission: "algorithm:read" })
-    .input(z.object({ algorithmIds: z.array(AlgorithmId).min(1).max(100), lastEventId: LastEventId }))
-    .subscription(({ ctx, input, signal }) =>
-      streamTopics<AlgorithmEvent>({
-        ...streamOptions(ctx, signal, "algorithm"),
-        topics: input.algorithmIds.map((id) => topicOf("algorithm", id)),
-        lastEventId: input.lastEventId,
-      }),
-    ),
+  onProgress: topicSubscription("algorithm", { permission: "algorithm:read", field: "algorithmIds", id: AlgorithmId }),
 } satisfies TRPCRouterRecord;
