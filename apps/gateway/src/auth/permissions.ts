@@ -18,7 +18,7 @@ export function createPermissionCache(o: {
   const cache = new LRUCache<string, UserPermissions>({
     max: o.maxEntries ?? 10_000,
     ttl: o.ttlMs,
-    // Checked on every read (no cached clock), so an expiry is exact.
+    // Checked on every read (no cached clock), so an expiry is exact, and no timer is armed per lookup.
     ttlResolution: 0,
     ...(o.now ? { perf: { now: o.now } } : {}),
     fetchMethod: (userId) => o.fetch(userId),
