@@ -11,7 +11,7 @@ import type { AnyTRPCProcedure } from "@trpc/server";
 import { z } from "zod";
 import { type AuthUser, requireAccounts, requirePermission, requireSelfOrAdmin } from "./authorization.js";
 import type { Backend } from "./middleware/backend.js";
-import { authedProcedure } from "./trpc.js";
+import { authedProcedure, withPermission } from "./trpc.js";
 
 /**
  * One declaration per backend method: which contract method a procedure calls,
@@ -54,7 +54,7 @@ type NamedArgsInput<
 > = Names extends readonly [] ? z.ZodVoid : z.ZodObject<NamedArgsShape<ArgSchemas<S, M>, Names>>;
 
 interface Scope<S extends ServiceName, M extends MethodName<S>, I> {
-  /** Fixed: checked before the input is parsed (procedure meta). A function: checked on the parsed input. */
+  /** Fixed: checked before the input is parsed (withPermission). A function: checked on the parsed input. */
   permission?: Permission | ((input: I) => Permission);
   /** Accounts the call touches, every one the caller's (a lookup may need ctx.backend). */
   accounts?: (input: I, ctx: CallerContext) => readonly string[] | Promise<readonly string[]>;
@@ -115,7 +115,7 @@ export function backendCall(service: ServiceName, method: string, declared: obje
   const call: AnyBackendCall = {
     input,
     async run(ctx, value) {
-      // A fixed permission is the procedure's meta, checked before the input is parsed; a
+      // A fixed permission is the procedure's (withPermission), checked before the input is parsed; a
       // subscription reusing run() declares its own. One that depends on the input is checked here.
       if (typeof spec.permission === "function") requirePermission(ctx.user, spec.permission(value));
       if (spec.ofUser) requireSelfOrAdmin(ctx.user, spec.ofUser(value, ctx.user));
@@ -185,12 +185,12 @@ function meta(route: Route, httpMethod: "GET" | "POST") {
       protect: true,
       ...(route.summary !== undefined ? { summary: route.summary } : {}),
     },
-    ...(route.permission !== undefined ? { permission: route.permission } : {}),
   };
 }
 
 function routed<Input extends z.ZodType>(input: Input, route: Route, httpMethod: "GET" | "POST") {
-  return authedProcedure.meta(meta(route, httpMethod)).input(input);
+  const base = route.permission === undefined ? authedProcedure : withPermission(route.permission);
+  return base.meta(meta(route, httpMethod)).input(input);
 }
 
 function queryProcedure<Input extends z.ZodType, R>(call: Runnable<Input, R>, route: Route) {

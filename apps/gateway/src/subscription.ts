@@ -4,7 +4,7 @@ import { type AuthUser, eventScope, requireAccounts } from "./authorization.js";
 import { type StreamOptions, streamTopics } from "./backend/stream.js";
 import type { GatewayContext } from "./context.js";
 import type { GatewayRuntime } from "./runtime.js";
-import { authedProcedure } from "./trpc.js";
+import { withPermission } from "./trpc.js";
 
 /** Optional lastEventId for resumable subscriptions (tRPC's ws link fills it in on reconnect). */
 export const LastEventId = z
@@ -62,8 +62,7 @@ export function topicSubscription<K extends TopicKind, Field extends string>(
     lastEventId: LastEventId,
   }) as z.ZodObject<{ [F in Field]: z.ZodArray<z.ZodString> } & { lastEventId: typeof LastEventId }>;
   return (
-    authedProcedure
-      .meta({ permission: o.permission })
+    withPermission(o.permission)
       .input(input)
       // The stream itself is the subscription (no generator around it): ticks are the
       // gateway's hottest path, one pass per event per subscriber.

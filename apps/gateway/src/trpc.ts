@@ -10,13 +10,7 @@ import { observe } from "./middleware/observe.js";
 import { runtimeOf } from "./runtime.js";
 import { transformer } from "./transformer.js";
 
-/** What a procedure declares about itself: its REST route, and the permission a caller needs. */
-export interface ProcedureMeta extends OpenApiMeta {
-  /** Checked before the input is parsed (so a caller without it learns nothing about inputs). */
-  permission?: Permission;
-}
-
-const t = initTRPC.context<GatewayContext>().meta<ProcedureMeta>().create({
+const t = initTRPC.context<GatewayContext>().meta<OpenApiMeta>().create({
   transformer,
   isServer: true,
   errorFormatter: formatError,
@@ -28,7 +22,7 @@ export const createTRPCRouter = t.router;
  * Every call passes exactly one middleware, which runs each concern in turn
  * (middleware/*.ts): lifecycle and metrics, the per-address limit, then for
  * authenticated procedures the token, the per-user limit, permissions and the
- * declared permission; and it binds ctx.backend (and ctx.user, ctx.gateway).
+ * procedure's permission; and it binds ctx.backend (and ctx.user, ctx.gateway).
  * One rather than five: tRPC copies the context and wraps the result at every
  * middleware boundary, which was a measurable share of a call's CPU.
  */
@@ -43,14 +37,37 @@ export const publicProcedure = t.procedure.use(({ ctx, path, type, signal, next 
   });
 });
 
-/** A valid token and, when the meta names one, a permission: ctx.user is the caller, ctx.backend calls as them. */
-export const authedProcedure = t.procedure.use(({ ctx, meta, path, type, signal, next }) => {
-  const gateway = runtimeOf(ctx.runtime);
-  return observe(gateway, { path, type }, async () => {
-    await admitAddress(gateway, ctx.clientIp);
-    const user = await authenticate(gateway, ctx.token);
-    if (meta?.permission !== undefined) requireDeclaredPermission(gateway, user, meta.permission);
-    const backend = userBackend(gateway, user.userId, signal ?? ctx.requestSignal ?? undefined);
-    return withReadableInputErrors(await next({ ctx: { gateway, user, backend } }));
+/** The guard of authenticated procedures, with the permission (if any) their callers need. */
+function authenticated(permission: Permission | undefined) {
+  return t.middleware(({ ctx, path, type, signal, next }) => {
+    const gateway = runtimeOf(ctx.runtime);
+    return observe(gateway, { path, type }, async () => {
+      await admitAddress(gateway, ctx.clientIp);
+      const user = await authenticate(gateway, ctx.token);
+      if (permission !== undefined) requireDeclaredPermission(gateway, user, permission);
+      const backend = userBackend(gateway, user.userId, signal ?? ctx.requestSignal ?? undefined);
+      return withReadableInputErrors(await next({ ctx: { gateway, user, backend } }));
+    });
   });
-});
+}
+
+/** A valid token: ctx.user is the caller, ctx.backend calls as them. */
+export const authedProcedure = t.procedure.use(authenticated(undefined));
+
+const byPermission = new Map<Permission, typeof authedProcedure>();
+
+/**
+ * An authenticated procedure whose caller also needs `permission` (admin implies
+ * every one), checked before the input is parsed, so a caller without it learns
+ * nothing about inputs. The permission is baked into the guard, not put in the
+ * meta: the meta type is part of the router's type (bundled by the SDK) and stays
+ * trpc-to-openapi's own.
+ */
+export function withPermission(permission: Permission): typeof authedProcedure {
+  let procedure = byPermission.get(permission);
+  if (!procedure) {
+    procedure = t.procedure.use(authenticated(permission));
+    byPermission.set(permission, procedure);
+  }
+  return procedure;
+}
