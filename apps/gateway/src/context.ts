@@ -1,10 +1,26 @@
-import type { IncomingMessage } from "node:http";
-import type { ConnectionHandle } from "./backend/stream.js";
-import { bearerToken } from "./auth/jwt.js";
+/** How a subscription sees its WebSocket: enough to hold back while the client is slow. */
+export interface ConnectionHandle {
+  /** Bytes queued on the socket and not yet sent. */
+  bufferedAmount(): number;
+}
+
+declare const runtimeBrand: unique symbol;
 
 /**
- * What every procedure sees about its caller. Plain data only: the router's
- * type (exported to the SDK) carries this, so it must not drag server internals along.
+ * This gateway's services (backend client, SUB socket, caches, limits, metrics),
+ * as the root context carries them: opaque, so the router's type, which the SDK
+ * bundles for browsers, names no server module. The guard middleware opens it
+ * (runtimeOf in runtime.ts) and hands procedures what they need as ctx.backend,
+ * ctx.user and ctx.gateway, which tRPC's procedure types do not carry.
+ */
+export interface RuntimeHandle {
+  readonly [runtimeBrand]: "GatewayRuntime";
+}
+
+/**
+ * The tRPC root context: what every procedure knows about its caller before any
+ * middleware ran. Plain data only, and this module imports nothing, since the SDK
+ * bundles this type (see RuntimeHandle); the HTTP server builds it (http/context.ts).
  */
 export interface GatewayContext {
   /** Bearer token as presented (HTTP Authorization header or WebSocket connectionParams.token). */
@@ -14,63 +30,11 @@ export interface GatewayContext {
   transport: "http" | "ws";
   /** The WebSocket, for subscriptions that must respect a slow client; null over HTTP. */
   connection: ConnectionHandle | null;
-}
-
-/** The client address of a request, remembered by the HTTP server before tRPC adapters wrap the request. */
-const clientIps = new WeakMap<object, string>();
-
-export function rememberClientIp(key: object, ip: string): void {
-  clientIps.set(key, ip);
-}
-
-type HeaderBag = Headers | IncomingMessage["headers"];
-
-/** Reads a header from a Node IncomingMessage or a Fetch Request (tRPC's adapters hand over either). */
-export function readHeader(req: { headers: HeaderBag } | undefined, name: string): string | null {
-  if (!req) return null;
-  const headers = req.headers;
-  if (typeof (headers as Headers).get === "function") return (headers as Headers).get(name);
-  const value = (headers as IncomingMessage["headers"])[name.toLowerCase()];
-  if (Array.isArray(value)) return value[0] ?? null;
-  return value ?? null;
-}
-
-function ipOf(req: unknown, res: unknown): string {
-  for (const key of [res, req]) {
-    if (key && typeof key === "object") {
-      const ip = clientIps.get(key);
-      if (ip) return ip;
-    }
-  }
-  const socket = (req as { socket?: { remoteAddress?: string } } | undefined)?.socket;
-  return socket?.remoteAddress ?? "unknown";
-}
-
-/** createContext for /trpc over HTTP and for /api/v1 (trpc-to-openapi). */
-export function createHttpContext(opts: { req: unknown; res: unknown }): GatewayContext {
-  return {
-    token: bearerToken(readHeader(opts.req as { headers: HeaderBag }, "authorization")),
-    clientIp: ipOf(opts.req, opts.res),
-    transport: "http",
-    connection: null,
-  };
-}
-
-/** createContext for the WebSocket: once per connection, so the token is re-checked on every operation. */
-export function createWsContext(opts: {
-  req: IncomingMessage;
-  res: { bufferedAmount: number };
-  info: { connectionParams: Record<string, string | undefined> | null };
-}): GatewayContext {
-  const fromParams = opts.info.connectionParams?.token;
-  const socket = opts.res;
-  return {
-    token:
-      typeof fromParams === "string" && fromParams.length > 0
-        ? fromParams
-        : bearerToken(readHeader(opts.req, "authorization")),
-    clientIp: ipOf(opts.req, undefined),
-    transport: "ws",
-    connection: { bufferedAmount: () => socket.bufferedAmount },
-  };
+  /**
+   * Aborts when the HTTP client goes away. REST calls (trpc-to-openapi calls
+   * procedures without a signal) get their abort from here; over tRPC the
+   * middleware's own signal is used. Null on a WebSocket (per-operation signals).
+   */
+  requestSignal: AbortSignal | null;
+  runtime: RuntimeHandle;
 }

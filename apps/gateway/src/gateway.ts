@@ -11,9 +11,8 @@ import { createHealthCheck } from "./health.js";
 import { createGatewayServer } from "./http/server.js";
 import { createLogger } from "./logger.js";
 import { createMetrics, registerMdpStats } from "./metrics.js";
-import { FailureLimiter, TokenBuckets } from "./rate-limit.js";
-import { createAppRouter } from "./router.js";
-import { type ProcedureDeps, createProcedures } from "./trpc.js";
+import { createLimits } from "./rate-limit.js";
+import type { GatewayRuntime, Lifecycle } from "./runtime.js";
 
 /** A started gateway. */
 export interface RunningGateway {
@@ -138,23 +137,7 @@ export async function startGateway(overrides: Partial<GatewayConfig> = {}): Prom
       ttlMs: config.permissionsCacheMs,
       fetch: (userId) => rpc.call("auth_service", "get_user_permissions", [userId], { userId }),
     });
-    const lifecycle: ProcedureDeps["lifecycle"] = { draining: false, inFlight: 0, onIdle: undefined };
-    const procedures = createProcedures({
-      jwt,
-      permissions,
-      userLimiter: new TokenBuckets({
-        capacity: config.rateLimit.userCapacity,
-        refillPerSec: config.rateLimit.userRefillPerSec,
-      }),
-      ipLimiter: new TokenBuckets({
-        capacity: config.rateLimit.ipCapacity,
-        refillPerSec: config.rateLimit.ipRefillPerSec,
-      }),
-      metrics,
-      logger,
-      lifecycle,
-    });
-
+    const lifecycle: Lifecycle = { draining: false, inFlight: 0, onIdle: undefined };
     let wsClients = () => 0;
     const health = createHealthCheck({
       rpc,
@@ -166,31 +149,19 @@ export async function startGateway(overrides: Partial<GatewayConfig> = {}): Prom
       wsClients: () => wsClients(),
       cacheMs: config.healthCacheMs,
     });
-    const loginLimiter = new FailureLimiter({ maxFailures: config.loginFailuresPerMinute, windowMs: 60_000 });
-    const router = createAppRouter({
-      procedures,
+    const runtime: GatewayRuntime = {
+      config,
+      logger,
+      metrics,
       rpc,
+      subscriber,
       jwt,
       permissions,
-      subscriber,
-      config,
-      metrics,
-      logger,
+      limits: createLimits(config),
       health,
-      loginLimiter,
-    });
-    const http = createGatewayServer({
-      router,
-      logger,
-      metrics,
-      health,
-      wsKeepAliveMs: config.wsKeepAliveMs,
-      wsMaxBufferedBytes: config.wsMaxBufferedBytes,
-      wsSlowClientGraceMs: config.wsSlowClientGraceMs,
-      corsOrigins: config.corsOrigins,
-      isDraining: () => lifecycle.draining,
-      consoleDir: config.consoleDir,
-    });
+      lifecycle,
+    };
+    const http = createGatewayServer(runtime);
     wsClients = http.wsClientCount;
     cleanups.push(() => http.closeAll());
     const port = await http.listen(config.port, config.host);

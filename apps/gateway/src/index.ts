@@ -1,6 +1,6 @@
-export type { AppRouter } from "./router.js";
+export type { AppRouter } from "./root.js";
 export { ConfigError, type GatewayConfig, loadConfig } from "./config.js";
 export { type RunningGateway, startGateway } from "./gateway.js";
-export type { GatewayContext } from "./context.js";
-export type { AuthUser } from "./trpc.js";
+export type { ConnectionHandle, GatewayContext, RuntimeHandle } from "./context.js";
+export type { AuthUser } from "./authorization.js";
 export type { HealthReport } from "./health.js";

@@ -3,9 +3,9 @@
 // even when the same SIGINT reaches it twice (from the terminal, and relayed by pnpm).
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
-import { freePort, type NodeProcess, runNode } from "@desk/testkit";
+import { freePort, type NodeProcess, runNode, waitFor } from "@desk/testkit";
 import { type FakeBackend, startFakeBackend } from "./helpers/fake-backend.js";
-import { eventually, TEST_SECRET } from "./helpers/stack.js";
+import { TEST_SECRET } from "./helpers/stack.js";
 
 const packageDir = fileURLToPath(new URL("..", import.meta.url));
 const started: NodeProcess[] = [];
@@ -53,22 +53,23 @@ describe("pnpm dev (scripts/dev.mjs)", () => {
       ZMQ_BROKER_URL: backend.brokerUrl,
       ZMQ_PUB_URL: backend.pubUrl,
     });
-    await eventually(() => p.out.stdout.includes("gateway listening") || p.child.exitCode !== null, {
-      what: "the gateway to listen under dev",
-      timeoutMs: 60_000,
-    });
+    await waitFor(
+      () => p.out.stdout.includes("gateway listening") || p.child.exitCode !== null,
+      "the gateway to listen under dev",
+      60_000,
+    );
     const url = /"url":"(http:[^"]+)"/.exec(p.out.stdout)?.[1] ?? "";
     const login = fetch(`${url}/api/v1/auth/login`, {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ username: "trader1", password: "trader123" }),
     });
-    await eventually(() => arrived, { what: "the login to reach the backend" });
+    await waitFor(() => arrived, "the login to reach the backend");
 
     p.child.kill("SIGINT");
-    await eventually(() => p.out.stdout.includes("waiting for requests in flight"), { what: "the gateway to drain" });
+    await waitFor(() => p.out.stdout.includes("waiting for requests in flight"), "the gateway to drain");
     p.child.kill("SIGINT");
-    await eventually(() => /dev: SIGINT (relayed )?again/.test(p.out.stderr), { what: "dev to see the repeat" });
+    await waitFor(() => /dev: SIGINT (relayed )?again/.test(p.out.stderr), "dev to see the repeat");
     release();
 
     expect((await login).status).toBe(200);

@@ -2,7 +2,7 @@ import { SignJWT } from "jose";
 import superjson from "superjson";
 import { describe, expect, it } from "vitest";
 import { createJwt, TokenError } from "../src/auth/jwt.js";
-import { transformer } from "../src/trpc.js";
+import { transformer } from "../src/transformer.js";
 
 const secret = "s".repeat(32);
 const user = { userId: "user-trader1", username: "trader1", role: "trader" };

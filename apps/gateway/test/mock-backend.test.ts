@@ -1,9 +1,9 @@
 import { startMockBackend } from "@desk/mock-broker";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startGateway } from "../src/index.js";
-import { eventually, login, rest, testConfig } from "./helpers/stack.js";
+import { login, rest, testConfig } from "./helpers/stack.js";
 import { collect, createClient } from "./helpers/ws-client.js";
-import { freePort } from "@desk/testkit";
+import { freePort, waitFor } from "@desk/testkit";
 
 type Tracked<T> = { id: string; data: T };
 
@@ -109,14 +109,17 @@ describe("against the mock trading system", () => {
     const progress = collect<Tracked<{ algorithmId: string }>>((h) =>
       c.algorithm.onProgress.subscribe({ algorithmIds: running }, h),
     );
-    await eventually(() => ticks.data.length >= 2 && accounts.data.length >= 2 && progress.data.length >= 1, {
-      what: "live events from the mock",
-    });
+    await waitFor(
+      () => ticks.data.length >= 2 && accounts.data.length >= 2 && progress.data.length >= 1,
+      "live events from the mock",
+    );
     expect(ticks.data.every((e) => ["510500", "510300"].includes(e.data.symbol))).toBe(true);
     expect(accounts.data.every((e) => ["account1", "account2"].includes(e.data.accountId))).toBe(true);
     expect(progress.data.every((e) => running.includes(e.data.algorithmId))).toBe(true);
-    const ids = ticks.data.map((e) => Number(e.id.split(":").at(-1)));
-    expect([...ids].sort((x, y) => x - y)).toEqual(ids);
+    // Ids are "<topic>:<epoch>.<seq>": the sequence numbers are integers, in delivery order.
+    const seqs = ticks.data.map((e) => Number(e.id.slice(e.id.lastIndexOf(".") + 1)));
+    expect(seqs.every((n) => Number.isSafeInteger(n) && n > 0)).toBe(true);
+    expect(seqs.every((n, i) => i === 0 || n > seqs[i - 1]!)).toBe(true);
     for (const s of [ticks, accounts, progress]) s.stop();
   });
 
@@ -129,9 +132,10 @@ describe("against the mock trading system", () => {
         h,
       ),
     );
-    await eventually(() => dry.data.some((e) => ["completed", "cancelled", "failed"].includes(e.data.status)), {
-      what: "the dry run to finish",
-    });
+    await waitFor(
+      () => dry.data.some((e) => ["completed", "cancelled", "failed"].includes(e.data.status)),
+      "the dry run to finish",
+    );
     expect(dry.data[0]!.data.dryRun).toBe(true);
     dry.stop();
 
@@ -141,14 +145,14 @@ describe("against the mock trading system", () => {
         h,
       ),
     );
-    await eventually(() => live.data.length >= 3, { what: "live execution updates" });
+    await waitFor(() => live.data.length >= 3, "live execution updates");
     const id = live.data[0]!.data.id;
     expect(live.data.every((e) => e.data.id === id)).toBe(true);
     if (!["completed", "failed"].includes(live.data.at(-1)!.data.status)) {
       const cancelled = await c.instruction.cancel.mutate({ executionId: id });
       expect(["cancelled", "completed"]).toContain(cancelled.status);
     }
-    await eventually(() => live.completed, { what: "the stream to end" });
+    await waitFor(() => live.completed, "the stream to end");
     expect(["cancelled", "completed"]).toContain(live.data.at(-1)!.data.status);
 
     // A viewer (read-only in the mock) may neither preview nor execute, nor cancel.
@@ -177,13 +181,10 @@ describe("USE_MOCK_ZMQ", () => {
     });
     try {
       expect(first.brokerUrl).toMatch(/^tcp:\/\/127\.0\.0\.1:\d+$/);
-      const health = (await eventually(
-        async () => {
-          const r = await rest(first.url, "GET", "/health");
-          return r.body.status === "ok" ? r : undefined;
-        },
-        { what: "mock services to register" },
-      ))!;
+      const health = (await waitFor(async () => {
+        const r = await rest(first.url, "GET", "/health");
+        return r.body.status === "ok" ? r : undefined;
+      }, "mock services to register"))!;
       expect(health.body.mode).toBe("mock");
       const token = await login(first.url, "trader1", "trader123");
       expect((await rest(first.url, "GET", "/api/v1/accounts", { token })).status).toBe(200);

@@ -4,8 +4,8 @@ import { fileURLToPath } from "node:url";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { ConfigError, loadConfig } from "../src/index.js";
 import { type FakeBackend, startFakeBackend } from "./helpers/fake-backend.js";
-import { TEST_SECRET, eventually, login, rest } from "./helpers/stack.js";
-import { type NodeProcess, runNode } from "@desk/testkit";
+import { TEST_SECRET, login, rest } from "./helpers/stack.js";
+import { type NodeProcess, runNode, waitFor } from "@desk/testkit";
 
 const mainJs = fileURLToPath(new URL("../dist/main.js", import.meta.url));
 const children: ChildProcess[] = [];
@@ -105,9 +105,10 @@ describe("node dist/main.js", () => {
       LOG_LEVEL: "info",
     });
     const url = `http://127.0.0.1:${port}`;
-    await eventually(() => p.out.stdout.includes("gateway listening") || p.child.exitCode !== null, {
-      what: "the gateway to listen",
-    });
+    await waitFor(
+      () => p.out.stdout.includes("gateway listening") || p.child.exitCode !== null,
+      "the gateway to listen",
+    );
     expect(p.child.exitCode).toBeNull();
     const token = await login(url, "trader1", "trader123");
     expect((await rest(url, "GET", "/api/v1/accounts", { token })).status).toBe(200);

@@ -5,9 +5,9 @@ import { fileURLToPath } from "node:url";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { ConfigError, startGateway } from "../src/index.js";
 import { type FakeBackend, marketTick, startFakeBackend } from "./helpers/fake-backend.js";
-import { TEST_SECRET, eventually, login, rest, testConfig } from "./helpers/stack.js";
+import { TEST_SECRET, login, rest, testConfig } from "./helpers/stack.js";
 import { collect, createClient } from "./helpers/ws-client.js";
-import { freePort, type NodeProcess, runNode } from "@desk/testkit";
+import { freePort, type NodeProcess, runNode, waitFor } from "@desk/testkit";
 
 const mainJs = fileURLToPath(new URL("../dist/main.js", import.meta.url));
 const repoRoot = fileURLToPath(new URL("../../../", import.meta.url));
@@ -33,9 +33,7 @@ function run(env: Record<string, string>, cwd?: string): NodeProcess {
 }
 
 async function listening(p: NodeProcess): Promise<void> {
-  await eventually(() => p.out.stdout.includes("gateway listening") || p.child.exitCode !== null, {
-    what: "the gateway to listen",
-  });
+  await waitFor(() => p.out.stdout.includes("gateway listening") || p.child.exitCode !== null, "the gateway to listen");
   if (p.child.exitCode !== null) throw new Error(`gateway exited ${p.child.exitCode}: ${p.out.stderr}`);
 }
 
@@ -148,10 +146,10 @@ describe("event ids across a gateway restart", () => {
     const url = `http://127.0.0.1:${port}`;
     const wsUrl = `ws://127.0.0.1:${port}/trpc`;
     const publishUntil = async (done: () => boolean) => {
-      await eventually(async () => {
+      await waitFor(async () => {
         await b.publish("market.510300", marketTick("510300", b.nextSeq()));
         return done();
-      });
+      }, "the ticks to arrive");
     };
 
     const first = run(env);

@@ -1,6 +1,8 @@
+import { waitFor } from "@desk/testkit";
+import type { Execution } from "@desk/contracts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { account, algorithm, execution, marketTick } from "./helpers/fake-backend.js";
-import { eventually, login, startStack } from "./helpers/stack.js";
+import { login, rest, startStack } from "./helpers/stack.js";
 import { collect, createClient } from "./helpers/ws-client.js";
 
 type Tracked<T> = { id: string; data: T };
@@ -27,16 +29,17 @@ describe("subscriptions over WebSocket", () => {
     return c.client;
   }
 
+  /** Messages the gateway's SUB socket has received (its /health figure). */
+  async function receivedByGateway(): Promise<number> {
+    return (await rest(stack.gateway.url, "GET", "/health")).body.pubsub.received as number;
+  }
+
   /** Publishes until `check` holds: a SUB socket's subscription reaches the PUB side asynchronously. */
   async function publishUntil(publish: () => Promise<void>, check: () => boolean) {
-    await eventually(
-      async () => {
-        await publish();
-        await new Promise((r) => setTimeout(r, 50));
-        return check();
-      },
-      { what: "events to arrive" },
-    );
+    await waitFor(async () => {
+      await publish();
+      return check();
+    }, "events to arrive");
   }
 
   it("streams market ticks by symbol, both two-frame and vn.py one-frame", async () => {
@@ -54,7 +57,7 @@ describe("subscriptions over WebSocket", () => {
     await stack.backend.publish("market.510500", marketTick("510500", 999), "vnpy");
     await stack.backend.publish("market.159922", marketTick("159922", 1), "vnpy");
     await stack.backend.publish("heartbeat", Date.now() / 1000, "vnpy");
-    await eventually(() => sub.data.some((d) => d.data.seq === 999));
+    await waitFor(() => sub.data.some((d) => d.data.seq === 999), "the vn.py one-frame tick");
     expect(sub.data.slice(before).every((d) => d.data.symbol === "510500")).toBe(true);
     sub.stop();
   });
@@ -88,7 +91,7 @@ describe("subscriptions over WebSocket", () => {
     expect(sub.data[0]!.data.accountId).toBe("account1");
     sub.stop();
     const denied = collect((h) => c.account.onUpdate.subscribe({ accountIds: ["account3"] }, h));
-    await eventually(() => denied.errors.length > 0);
+    await waitFor(() => denied.errors.length > 0, "the refusal");
     expect(String((denied.errors[0] as Error).message)).toContain("account3");
   });
 
@@ -125,21 +128,26 @@ describe("subscriptions over WebSocket", () => {
     const lastId = first.data.at(-1)!.id;
     first.stop();
     // While nobody listens (within the linger), three more events arrive.
+    const received = await receivedByGateway();
     const missed = [9001, 9002, 9003];
     for (const seq of missed) await stack.backend.publish("market.510300", marketTick("510300", seq));
-    await new Promise((r) => setTimeout(r, 150));
+    await waitFor(async () => (await receivedByGateway()) >= received + 3, "the gateway to buffer the missed events");
     const resumed = collect<Tracked<{ seq: number }>>((h) =>
       c.market.onTick.subscribe({ symbols: ["510300"], lastEventId: lastId }, h),
     );
-    await eventually(() => resumed.data.length >= 3);
-    expect(resumed.data.slice(0, 3).map((d) => d.data.seq)).toEqual(missed);
+    await waitFor(() => resumed.data.some((d) => d.data.seq === 9003), "the three missed events");
+    // Everything after lastId and nothing before it (a tick of the priming loop may still have
+    // been in flight when lastId was read: it comes first), the missed ones in order.
+    const seqOf = (id: string) => Number(id.slice(id.lastIndexOf(".") + 1));
+    expect(resumed.data.every((d) => seqOf(d.id) > seqOf(lastId))).toBe(true);
+    expect(resumed.data.map((d) => d.data.seq).filter((seq) => seq >= 9001)).toEqual(missed);
     resumed.stop();
   });
 
   it("refuses subscriptions without a valid token, and a viewer's real execution", async () => {
     const anon = client(undefined);
     const sub = collect((h) => anon.market.onTick.subscribe({ symbols: ["510500"] }, h));
-    await eventually(() => sub.errors.length > 0);
+    await waitFor(() => sub.errors.length > 0, "the refusal");
     expect((sub.errors[0] as { data?: { code?: string } }).data?.code).toBe("UNAUTHORIZED");
     const v = client(viewer);
     const live = collect((h) =>
@@ -148,7 +156,7 @@ describe("subscriptions over WebSocket", () => {
         h,
       ),
     );
-    await eventually(() => live.errors.length > 0);
+    await waitFor(() => live.errors.length > 0, "the viewer's refusal");
     expect((live.errors[0] as { data?: { code?: string } }).data?.code).toBe("FORBIDDEN");
   });
 
@@ -162,7 +170,7 @@ describe("subscriptions over WebSocket", () => {
         h,
       ),
     );
-    await eventually(() => dry.completed || dry.data.length > 0);
+    await waitFor(() => dry.completed || dry.data.length > 0, "the dry run");
     expect(dry.data[0]!.data).toMatchObject({ dryRun: true, status: "completed" });
     dry.stop();
 
@@ -172,21 +180,21 @@ describe("subscriptions over WebSocket", () => {
         h,
       ),
     );
-    await eventually(() => live.data.length >= 2, { what: "the start and the snapshot" });
+    await waitFor(() => live.data.length >= 2, "the start and the snapshot");
     const id = live.data[0]!.data.id;
     expect(live.data[0]!.id).toMatch(new RegExp(`^execution\\.${id}:[0-9a-z]+\\.\\d+$`));
-    const update = (status: string, progress: number) => ({
+    const update = (status: Execution["status"], progress: number) => ({
       seq: stack.backend.nextSeq(),
       ts: new Date().toISOString(),
       executionId: id,
       execution: { ...execution(id, status, false), progress },
     });
     await stack.backend.publish(`execution.${id}`, update("running", 0.5));
-    await eventually(() => live.data.some((d) => d.data.progress === 0.5));
+    await waitFor(() => live.data.some((d) => d.data.progress === 0.5), "the 0.5 update");
     const cancelled = await c.instruction.cancel.mutate({ executionId: id });
     expect(cancelled.status).toBe("cancelled");
     await stack.backend.publish(`execution.${id}`, update("cancelled", 0.5));
-    await eventually(() => live.completed, { what: "the stream to end on a terminal status" });
+    await waitFor(() => live.completed, "the stream to end on a terminal status");
     expect(live.data.at(-1)!.data.status).toBe("cancelled");
     const status = await c.instruction.status.query({ executionId: id });
     expect(status.status).toBe("cancelled");
@@ -201,7 +209,7 @@ describe("subscriptions over WebSocket", () => {
     const sub = collect<Tracked<{ status: string }>>((h) =>
       c.instruction.onExecution.subscribe({ executionId: ex.id }, h),
     );
-    await eventually(() => sub.data.length > 0);
+    await waitFor(() => sub.data.length > 0, "the snapshot");
     expect(sub.data[0]!.data.status).toBe("running");
     const metrics = await (await fetch(`${stack.gateway.url}/metrics`)).text();
     expect(metrics).toMatch(/gateway_ws_clients [1-9]/);
@@ -215,7 +223,7 @@ describe("subscriptions over WebSocket", () => {
     const first = collect<Tracked<{ id: string; status: string; progress: number }>>((h) =>
       c.instruction.executeLive.subscribe(input, h),
     );
-    await eventually(() => first.data.length >= 2);
+    await waitFor(() => first.data.length >= 2, "the start and the snapshot");
     const id = first.data[0]!.data.id;
     const lastId = first.data.at(-1)!.id;
     first.stop();
@@ -229,10 +237,10 @@ describe("subscriptions over WebSocket", () => {
       executionId: id,
       execution: { ...execution(id, "running", false), progress: 0.7 },
     };
-    await eventually(async () => {
+    await waitFor(async () => {
       await stack.backend.publish(`execution.${id}`, update);
       return resumed.data.some((d) => d.data.progress === 0.7);
-    });
+    }, "the resumed update");
     expect(resumed.data.every((d) => d.data.id === id)).toBe(true);
     expect(stack.backend.executions.size).toBe(count);
     resumed.stop();

@@ -73,36 +73,6 @@ export const ExecutionEvent = z.object({
   execution: Execution,
 });
 
-/** The four topic families the trading system publishes, keyed by kind. */
-export const topics = {
-  market: { prefix: "market.", event: MarketTick },
-  account: { prefix: "account.", event: AccountEvent },
-  algorithm: { prefix: "algorithm.", event: AlgorithmEvent },
-  execution: { prefix: "execution.", event: ExecutionEvent },
-} as const;
-
-export type TopicKind = keyof typeof topics;
-export const topicKinds = Object.keys(topics) as TopicKind[];
-export type EventOf<K extends TopicKind> = z.infer<(typeof topics)[K]["event"]>;
-export type Topic<K extends TopicKind = TopicKind> = `${(typeof topics)[K]["prefix"]}${string}`;
-
-/** topicOf("account", "account1") === "account.account1" */
-export function topicOf<K extends TopicKind>(kind: K, id: string): Topic<K> {
-  if (id.length === 0) throw new TypeError(`topicOf(${kind}): id must not be empty`);
-  return `${topics[kind].prefix}${id}` as Topic<K>;
-}
-
-/** parseTopic("market.10004567") -> { kind: "market", id: "10004567" }; unknown or empty -> null. */
-export function parseTopic(topic: string): { kind: TopicKind; id: string } | null {
-  for (const kind of topicKinds) {
-    const { prefix } = topics[kind];
-    if (topic.startsWith(prefix) && topic.length > prefix.length) {
-      return { kind, id: topic.slice(prefix.length) };
-    }
-  }
-  return null;
-}
-
 export type UnderlyingTick = z.infer<typeof UnderlyingTick>;
 export type OptionTick = z.infer<typeof OptionTick>;
 export type MarketTick = z.infer<typeof MarketTick>;

@@ -134,6 +134,11 @@ export const Execution = z.object({
   error: z.string().nullish(),
 });
 
+/** The accounts an execution trades for: of its legs and its fills, each once. */
+export function executionAccounts(execution: Pick<Execution, "legs" | "fills">): string[] {
+  return [...new Set([...execution.legs.map((l) => l.accountId), ...execution.fills.map((f) => f.accountId)])];
+}
+
 export const ExecuteInstructionsArgs = z.tuple([
   z.array(Instruction).min(1).describe("instructions"),
   z.array(AccountId).min(1).describe("accounts"),

@@ -6,7 +6,7 @@ import * as common from "./common.js";
 import * as events from "./events.js";
 import * as instruction from "./instruction.js";
 import * as rpc from "./rpc.js";
-import { methodList } from "./services.js";
+import { methodList, topicKinds, topics as topicRegistry } from "./services.js";
 
 /**
  * The JSON Schema document the Python side validates against: one $def per
@@ -90,8 +90,8 @@ export function buildJsonSchema(): ContractsJsonSchema {
     };
   }
   const topics: ContractsJsonSchema["topics"] = {};
-  for (const kind of events.topicKinds) {
-    const { prefix, event } = events.topics[kind];
+  for (const kind of topicKinds) {
+    const { prefix, event } = topicRegistry[kind];
     const id = `${kind}.event`;
     shape[id] = event;
     topics[kind] = { prefix, event: ref(id) };

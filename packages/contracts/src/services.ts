@@ -19,13 +19,21 @@ import {
   VerifyUserArgs,
   VerifyUserResult,
 } from "./auth.js";
+import { AccountEvent, AlgorithmEvent, ExecutionEvent, MarketTick } from "./events.js";
 import {
   ExecuteInstructionsArgs,
   Execution,
   ExecutionIdArgs,
+  executionAccounts,
   ParseInstructionsArgs,
   ParseInstructionsResult,
 } from "./instruction.js";
+
+/**
+ * The registry: every service's methods and every pub/sub topic family. A new
+ * service adds its schemas in a file of its own and its entries here; the rest of
+ * the workspace (gateway, mock, test backends, JSON Schema) follows from these two objects.
+ */
 
 export type MethodKind = "read" | "write";
 
@@ -79,6 +87,33 @@ export const contracts = {
   },
 } as const;
 
+/**
+ * One topic family: its prefix, its event, and the accounts an event concerns,
+ * which the gateway checks per event and per subscriber (absent: the events
+ * concern no account, e.g. market ticks).
+ */
+export interface TopicContract<P extends string = string, E extends z.ZodType = z.ZodType> {
+  readonly prefix: P;
+  readonly event: E;
+  readonly accountsOf?: (event: z.output<E>) => readonly string[];
+}
+
+function topic<P extends string, E extends z.ZodType>(
+  prefix: P,
+  event: E,
+  accountsOf?: (event: z.output<E>) => readonly string[],
+): TopicContract<P, E> {
+  return accountsOf ? { prefix, event, accountsOf } : { prefix, event };
+}
+
+/** The four topic families the trading system publishes, keyed by kind. */
+export const topics = {
+  market: topic("market.", MarketTick),
+  account: topic("account.", AccountEvent, (e) => [e.accountId]),
+  algorithm: topic("algorithm.", AlgorithmEvent, (e) => [e.algorithm.accountId]),
+  execution: topic("execution.", ExecutionEvent, (e) => executionAccounts(e.execution)),
+} as const;
+
 export type Contracts = typeof contracts;
 export type ServiceName = keyof Contracts;
 export type MethodName<S extends ServiceName> = keyof Contracts[S] & string;
@@ -92,7 +127,12 @@ export type ArgsInputOf<S extends ServiceName, M extends MethodName<S>> = z.inpu
 export type ResultOf<S extends ServiceName, M extends MethodName<S>> = z.output<ContractOf<S, M>["result"]>;
 export type KindOf<S extends ServiceName, M extends MethodName<S>> = ContractOf<S, M>["kind"];
 
+export type TopicKind = keyof typeof topics;
+export type EventOf<K extends TopicKind> = z.infer<(typeof topics)[K]["event"]>;
+export type Topic<K extends TopicKind = TopicKind> = `${(typeof topics)[K]["prefix"]}${string}`;
+
 export const serviceNames = Object.keys(contracts) as ServiceName[];
+export const topicKinds = Object.keys(topics) as TopicKind[];
 
 /** Every method, flat, for iteration (routers, docs, the JSON schema). */
 export const methodList: ReadonlyArray<{
@@ -121,3 +161,33 @@ export function getMethodContract(service: string, methodName: string): MethodCo
   const methods = contracts[service as ServiceName] as Record<string, MethodContract>;
   return Object.hasOwn(methods, methodName) ? methods[methodName] : undefined;
 }
+
+/** topicOf("account", "account1") === "account.account1" */
+export function topicOf<K extends TopicKind>(kind: K, id: string): Topic<K> {
+  if (id.length === 0) throw new TypeError(`topicOf(${kind}): id must not be empty`);
+  return `${topics[kind].prefix}${id}` as Topic<K>;
+}
+
+/** parseTopic("market.10004567") -> { kind: "market", id: "10004567" }; unknown or empty -> null. */
+export function parseTopic(topic: string): { kind: TopicKind; id: string } | null {
+  for (const kind of topicKinds) {
+    const { prefix } = topics[kind];
+    if (topic.startsWith(prefix) && topic.length > prefix.length) {
+      return { kind, id: topic.slice(prefix.length) };
+    }
+  }
+  return null;
+}
+
+/**
+ * One function per method of service S, from its parsed positional args to its
+ * result: what a worker for S implements (the mock, a test backend). A method left
+ * out is a compile error, so a method added here points at every implementation.
+ * C is what the implementation hands each call (caller, logger, ...).
+ */
+export type ServiceHandlers<S extends ServiceName, C = void> = {
+  [M in MethodName<S>]: (args: ArgsOf<S, M>, ctx: C) => ResultOf<S, M> | Promise<ResultOf<S, M>>;
+};
+
+/** Handlers for every service. */
+export type BackendHandlers<C = void> = { [S in ServiceName]: ServiceHandlers<S, C> };

@@ -1,7 +1,7 @@
 // Pickle codecs, measured by packages/pickle's own bench function (one source of truth);
 // this file only turns its figures into table rows. Targets are the ones packages/pickle
 // states for itself.
-import { benchPickle, type PickleBenchResult } from "../../../packages/pickle/bench/pickle.bench.js";
+import { benchPickle, type PickleBenchResult } from "@desk/pickle/bench";
 import type { Row } from "./report.js";
 import { settings } from "./settings.js";
 import { median } from "./stats.js";

@@ -1,34 +1,35 @@
-import type { Permission, UserPermissions } from "@desk/contracts";
+import type { UserPermissions } from "@desk/contracts";
+import { LRUCache } from "lru-cache";
 
 /**
  * Per-user permission lookups (auth_service.get_user_permissions), reused for a
  * short while: every call needs them, and a role change should still take
- * effect within seconds. Concurrent lookups for one user share one backend call.
+ * effect within `ttlMs`. Concurrent lookups for one user share one backend call
+ * (lru-cache's fetch); a failed lookup is not remembered. Bounded to `maxEntries`
+ * users, least recently used forgotten first.
  */
 export function createPermissionCache(o: {
   ttlMs: number;
   fetch: (userId: string) => Promise<UserPermissions>;
   maxEntries?: number;
+  /** The clock, ms (tests move it); performance.now by default. */
+  now?: () => number;
 }) {
-  const cache = new Map<string, { value: UserPermissions; expiresAt: number }>();
-  const pending = new Map<string, Promise<UserPermissions>>();
-  const maxEntries = o.maxEntries ?? 10_000;
+  const cache = new LRUCache<string, UserPermissions>({
+    max: o.maxEntries ?? 10_000,
+    ttl: o.ttlMs,
+    // Checked on every read (no cached clock), so an expiry is exact, and no timer is armed per lookup.
+    ttlResolution: 0,
+    ...(o.now ? { perf: { now: o.now } } : {}),
+    fetchMethod: (userId) => o.fetch(userId),
+    // A login's invalidate() during a lookup must not fail the calls waiting on it.
+    ignoreFetchAbort: true,
+  });
 
   async function get(userId: string): Promise<UserPermissions> {
-    const hit = cache.get(userId);
-    if (hit && hit.expiresAt > Date.now()) return hit.value;
-    const inFlight = pending.get(userId);
-    if (inFlight) return inFlight;
-    const lookup = o
-      .fetch(userId)
-      .then((value) => {
-        if (cache.size >= maxEntries) cache.clear();
-        cache.set(userId, { value, expiresAt: Date.now() + o.ttlMs });
-        return value;
-      })
-      .finally(() => pending.delete(userId));
-    pending.set(userId, lookup);
-    return lookup;
+    const value = await cache.fetch(userId);
+    if (value === undefined) throw new Error(`no permissions for ${userId}`);
+    return value;
   }
 
   function invalidate(userId: string): void {
@@ -39,11 +40,3 @@ export function createPermissionCache(o: {
 }
 
 export type PermissionCache = ReturnType<typeof createPermissionCache>;
-
-export function hasPermission(p: Pick<UserPermissions, "permissions">, needed: Permission): boolean {
-  return p.permissions.includes(needed) || p.permissions.includes("admin");
-}
-
-export function canSeeAccount(p: Pick<UserPermissions, "accounts" | "allAccounts">, accountId: string): boolean {
-  return p.allAccounts || p.accounts.includes(accountId);
-}

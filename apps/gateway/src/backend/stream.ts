@@ -1,12 +1,15 @@
 import { TRPCError, type TrackedEnvelope, tracked } from "@trpc/server";
+import type { ConnectionHandle } from "../context.js";
 import type { Metrics } from "../metrics.js";
-import { type PubSubscriber, type TopicEvent, seqOfEventId } from "./subscriber.js";
+import { eventIdOf, seqOfEventId } from "./event-id.js";
+import type { PubSubscriber, TopicEvent } from "./subscriber.js";
 
-/** How a subscription sees its WebSocket: enough to hold back while the client is slow. */
-export interface ConnectionHandle {
-  /** Bytes queued on the socket and not yet sent. */
-  bufferedAmount(): number;
-}
+/*
+ * The stream layer: what one subscription receives, whatever the transport.
+ * Resuming (replay after lastEventId, or a snapshot), the bounded queue, holding
+ * back for a slow socket, the per-event scope and the token's expiry live here;
+ * the SUB socket, topic ref-counts and ring buffers live in subscriber.ts.
+ */
 
 export interface StreamOptions {
   subscriber: PubSubscriber;
@@ -22,8 +25,8 @@ export interface StreamOptions {
   maxBufferedBytes: number;
   /** The caller's token expiry (ms since epoch): the stream ends with UNAUTHORIZED then. */
   expiresAt?: number | undefined;
-  /** Optional per-event filter (e.g. per-account permission). */
-  accept?: (event: TopicEvent) => boolean;
+  /** Per-event scope (authorization's eventScope): events whose data it refuses are not delivered. */
+  accept?: ((data: unknown) => boolean) | undefined;
   /** Turns an event's data into what the subscription yields. */
   map?: (data: unknown) => unknown;
   /** Ends the stream after yielding an event for which this returns true. */
@@ -115,7 +118,7 @@ export function openTopicStream<T>(o: StreamOptions): {
   };
 
   const push = (event: TopicEvent) => {
-    if (closed || (o.accept && !o.accept(event))) return;
+    if (closed || (o.accept && !o.accept(event.data))) return;
     if (size === ring.length) {
       if (size < capacity) grow();
       else {
@@ -201,4 +204,39 @@ function expiredError(): TRPCError {
 /** openTopicStream for subscriptions that need nothing before the events: return it from the resolver. */
 export function streamTopics<T>(o: StreamOptions): TopicEvents<T> {
   return openTopicStream<T>(o).events;
+}
+
+/**
+ * A stream that begins with the current state of one object (an execution):
+ * listening starts first and the snapshot is taken after, so nothing published
+ * in between is lost. The snapshot is sent unless the client resumes from an id
+ * this process can replay from (then the buffered events follow that id); it
+ * ends the stream when `snapshotIsLast` says the object is finished.
+ */
+export async function* streamFromSnapshot<T>(
+  o: Omit<StreamOptions, "topics"> & {
+    topic: string;
+    snapshot: () => Promise<T>;
+    snapshotIsLast: (snapshot: T) => boolean;
+  },
+): AsyncGenerator<TrackedEnvelope<T>> {
+  const snapshotSeq = o.subscriber.currentSeq;
+  const stream = openTopicStream<T>({
+    ...o,
+    topics: [o.topic],
+    // Nothing from before the snapshot is replayed unless the client asked for it.
+    lastEventId: o.lastEventId ?? eventIdOf(o.topic, snapshotSeq),
+  });
+  try {
+    const snapshot = await o.snapshot();
+    // An id from an earlier gateway process (sequence ahead of ours) cannot be replayed: send the state instead.
+    const since = seqOfEventId(o.lastEventId);
+    if (!o.lastEventId || since === undefined || since > snapshotSeq) {
+      yield tracked(eventIdOf(o.topic, snapshotSeq), snapshot);
+      if (o.snapshotIsLast(snapshot)) return;
+    }
+    yield* stream.events;
+  } finally {
+    stream.close();
+  }
 }

@@ -2,9 +2,10 @@ import { type TopicKind, parseTopic, topics } from "@desk/contracts";
 import { Subscriber } from "zeromq";
 import type { Logger } from "../logger.js";
 import type { Metrics } from "../metrics.js";
+import { eventIdOf, nextSeq } from "./event-id.js";
 import type { Codec } from "./types.js";
 
-/** One event as the gateway hands it to subscriptions: `id` is `${topic}:${seq}`. */
+/** One event as the gateway hands it to subscriptions (`id`: see event-id.ts). */
 export interface TopicEvent {
   id: string;
   seq: number;
@@ -30,24 +31,6 @@ interface TopicEntry {
  * for our own publisher.
  */
 const PICKLE_PREFIX = Buffer.from([0x80]);
-
-/**
- * Event ids are `${topic}:${EPOCH}.${seq}`. Sequences restart with the process,
- * so an id kept by a client across a gateway restart must not position a replay
- * in the new process's buffers (it would replay unrelated events): only ids of
- * this process's epoch are replayed from; others resume live (plus a snapshot
- * where the subscription has one). The counter is shared by every PubSubscriber
- * in the process so ids stay unique when several gateways are embedded in one.
- */
-const EPOCH = `${Date.now().toString(36)}${Math.floor(Math.random() * 36 ** 4)
-  .toString(36)
-  .padStart(4, "0")}`;
-let processSeq = 0;
-
-/** The id of event `seq` on `topic` (also used to position a snapshot in a stream). */
-export function eventIdOf(topic: string, seq: number): string {
-  return `${topic}:${EPOCH}.${seq}`;
-}
 
 /**
  * The gateway's single SUB socket. Topics are subscribed on the socket while at
@@ -232,7 +215,7 @@ export class PubSubscriber {
     }
     const entry = this.entries.get(topic);
     if (!entry) return;
-    const seq = ++processSeq;
+    const seq = nextSeq();
     this.seq = seq;
     const event: TopicEvent = { id: eventIdOf(topic, seq), seq, topic, kind: parsed.kind, data: checked.data };
     entry.recent.push(event);
@@ -248,20 +231,4 @@ export class PubSubscriber {
     if (this.rejected <= 10) this.o.logger.warn({ why }, "rejected a pub/sub event");
     else this.o.logger.debug({ why }, "rejected a pub/sub event");
   }
-}
-
-/** "account.account1:<EPOCH>.42" -> 42 ; another process's epoch or anything unparsable -> undefined (no replay, live only). */
-export function seqOfEventId(id: string | null | undefined): number | undefined {
-  if (!id) return undefined;
-  const at = id.lastIndexOf(":");
-  if (at < 0 || !id.startsWith(`${EPOCH}.`, at + 1)) return undefined;
-  const n = Number(id.slice(at + 2 + EPOCH.length));
-  return Number.isSafeInteger(n) && n >= 0 ? n : undefined;
-}
-
-/** "execution.ex-1:42" -> "execution.ex-1". */
-export function topicOfEventId(id: string | null | undefined): string | undefined {
-  if (!id) return undefined;
-  const at = id.lastIndexOf(":");
-  return at > 0 ? id.slice(0, at) : undefined;
 }

@@ -1,35 +1,18 @@
 import http from "node:http";
-import type { AnyTRPCRouter } from "@trpc/server";
 import { createHTTPHandler } from "@trpc/server/adapters/standalone";
 import { applyWSSHandler } from "@trpc/server/adapters/ws";
 import { createOpenApiNodeHttpHandler, generateOpenApiDocument } from "trpc-to-openapi";
 import { WebSocketServer, type WebSocket } from "ws";
-import { createHttpContext, createWsContext, rememberClientIp } from "../context.js";
-import type { HealthReport } from "../health.js";
-import type { Logger } from "../logger.js";
-import type { Metrics } from "../metrics.js";
 import { RetryAfter } from "../rate-limit.js";
+import { appRouter } from "../root.js";
+import { type GatewayRuntime, runtimeHandle } from "../runtime.js";
 import { createConsoleFiles } from "./console-files.js";
+import { httpContextFactory, rememberClientIp, wsContextFactory } from "./context.js";
 import { BodyError, readJsonBody } from "./json-body.js";
 import { preventInputCoercion } from "./no-coercion.js";
 
 export const REST_PREFIX = "/api/v1";
 const MAX_BODY_BYTES = 1024 * 1024;
-
-export interface ServerOptions {
-  router: AnyTRPCRouter;
-  logger: Logger;
-  metrics: Metrics;
-  health: () => Promise<HealthReport>;
-  wsKeepAliveMs: number;
-  wsMaxBufferedBytes: number;
-  wsSlowClientGraceMs: number;
-  corsOrigins: string[];
-  /** While draining, plain HTTP routes answer 503 too. */
-  isDraining: () => boolean;
-  /** The built desk console, served at / (GET and HEAD) for paths no route above took; null: none. */
-  consoleDir: string | null;
-}
 
 function sendJson(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   res.writeHead(status, { "content-type": "application/json; charset=utf-8", ...headers });
@@ -55,8 +38,10 @@ function clientIpOf(req: http.IncomingMessage): string {
  * /api/v1 (trpc-to-openapi), /api/v1/openapi.json, /health, /metrics, and
  * tRPC over WebSocket on upgrade (same port).
  */
-export function createGatewayServer(o: ServerOptions) {
-  const { router, logger, metrics } = o;
+export function createGatewayServer(runtime: GatewayRuntime) {
+  const { logger, metrics, config } = runtime;
+  const router = appRouter;
+  const createHttpContext = httpContextFactory(runtimeHandle(runtime));
   const onError = ({
     error,
     path,
@@ -85,7 +70,7 @@ export function createGatewayServer(o: ServerOptions) {
     onError,
     responseMeta: retryAfterMeta,
   });
-  const consoleFiles = o.consoleDir ? createConsoleFiles(o.consoleDir) : null;
+  const consoleFiles = config.consoleDir ? createConsoleFiles(config.consoleDir) : null;
   let openApiDocument: unknown;
   const openApi = () => {
     openApiDocument ??= generateOpenApiDocument(router, {
@@ -111,10 +96,10 @@ export function createGatewayServer(o: ServerOptions) {
   /** Adds CORS headers for an allowed Origin; true when the request was a preflight and is answered. */
   function cors(req: http.IncomingMessage, res: http.ServerResponse): boolean {
     const origin = req.headers.origin;
-    if (!origin || o.corsOrigins.length === 0) return false;
-    const allowed = o.corsOrigins.includes("*") || o.corsOrigins.includes(origin);
+    if (!origin || config.corsOrigins.length === 0) return false;
+    const allowed = config.corsOrigins.includes("*") || config.corsOrigins.includes(origin);
     if (!allowed) return false;
-    res.setHeader("access-control-allow-origin", o.corsOrigins.includes("*") ? "*" : origin);
+    res.setHeader("access-control-allow-origin", config.corsOrigins.includes("*") ? "*" : origin);
     res.setHeader("vary", "Origin");
     if (req.method !== "OPTIONS") return false;
     res.writeHead(204, {
@@ -134,8 +119,8 @@ export function createGatewayServer(o: ServerOptions) {
     const url = req.url ?? "/";
     const path = url.split("?", 1)[0]!;
     if (path === "/health" || path === "/healthz") {
-      if (o.isDraining()) return sendJson(res, 503, { status: "draining" });
-      const report = await o.health();
+      if (runtime.lifecycle.draining) return sendJson(res, 503, { status: "draining" });
+      const report = await runtime.health();
       return sendJson(res, report.status === "down" ? 503 : 200, report);
     }
     if (path === "/metrics") {
@@ -173,8 +158,11 @@ export function createGatewayServer(o: ServerOptions) {
   const wsHandler = applyWSSHandler({
     wss,
     router,
-    createContext: createWsContext,
-    keepAlive: o.wsKeepAliveMs > 0 ? { enabled: true, pingMs: o.wsKeepAliveMs, pongWaitMs: 5_000 } : { enabled: false },
+    createContext: wsContextFactory(runtimeHandle(runtime)),
+    keepAlive:
+      config.wsKeepAliveMs > 0
+        ? { enabled: true, pingMs: config.wsKeepAliveMs, pongWaitMs: 5_000 }
+        : { enabled: false },
     onError: ({ error, path }) => onError({ error, path }),
   });
   server.on("upgrade", (req, socket, head) => {
@@ -198,13 +186,13 @@ export function createGatewayServer(o: ServerOptions) {
     () => {
       const now = Date.now();
       for (const ws of wss.clients) {
-        if (ws.bufferedAmount <= o.wsMaxBufferedBytes) {
+        if (ws.bufferedAmount <= config.wsMaxBufferedBytes) {
           overSince.delete(ws);
           continue;
         }
         const since = overSince.get(ws) ?? now;
         overSince.set(ws, since);
-        if (now - since >= o.wsSlowClientGraceMs) {
+        if (now - since >= config.wsSlowClientGraceMs) {
           logger.warn({ bufferedAmount: ws.bufferedAmount }, "closing a WebSocket client that stopped reading");
           metrics.wsSlowClientsClosed.inc();
           overSince.delete(ws);
@@ -213,7 +201,7 @@ export function createGatewayServer(o: ServerOptions) {
       }
       for (const ws of overSince.keys()) if (ws.readyState !== ws.OPEN) overSince.delete(ws);
     },
-    Math.min(1000, Math.max(50, Math.floor(o.wsSlowClientGraceMs / 4))),
+    Math.min(1000, Math.max(50, Math.floor(config.wsSlowClientGraceMs / 4))),
   );
   watchdog.unref();
 

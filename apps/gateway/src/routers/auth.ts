@@ -1,22 +1,12 @@
-import {
-  AuthenticateResult,
-  Permission,
-  Role,
-  UserId,
-  UserPermissions,
-  VerifyUserResult,
-  contracts,
-} from "@desk/contracts";
-import { TRPCError } from "@trpc/server";
+import { AuthenticateResult, Permission, Role, UserId, contracts } from "@desk/contracts";
+import { TRPCError, type TRPCRouterRecord } from "@trpc/server";
 import { z } from "zod";
+import { backendCall } from "../backend-call.js";
 import { RetryAfter } from "../rate-limit.js";
-import { t } from "../trpc.js";
-import type { RouterDeps } from "./deps.js";
+import { authedProcedure, publicProcedure } from "../trpc.js";
 
-const LoginInput = z.object({
-  username: contracts.auth_service.authenticate.args.def.items[0],
-  password: contracts.auth_service.authenticate.args.def.items[1],
-});
+const [Username, Password] = contracts.auth_service.authenticate.args.def.items;
+const LoginInput = z.object({ username: Username, password: Password });
 
 const LoginResult = z.object({
   token: z.string().describe("JWT to send as Authorization: Bearer <token> (or ws connectionParams.token)"),
@@ -36,110 +26,80 @@ const Me = z.object({
   tokenExpiresAt: z.string(),
 });
 
-export function authRouter(d: RouterDeps) {
-  const { publicProcedure, authedProcedure } = d.procedures;
-  const authenticate = (username: string, password: string) =>
-    d.rpc.call("auth_service", "authenticate", [username, password], { userId: `anonymous:${username}` });
-  return t.router({
-    login: publicProcedure
-      .meta({ openapi: { method: "POST", path: "/auth/login", tags: ["auth"], summary: "Log in; returns a JWT" } })
-      .input(LoginInput)
-      .output(LoginResult)
-      .mutation(async ({ ctx, input }) => {
-        // Per (username, address), on top of the per-address bucket: password guessing
-        // against one account gets a handful of tries a minute, whatever else the address does.
-        const limitKey = `${input.username.trim().toLowerCase()}\u0000${ctx.clientIp}`;
-        const wait = d.loginLimiter.blockedForSeconds(limitKey);
-        if (wait > 0) {
-          d.metrics.rateLimited.inc({ scope: "login" });
-          const message = `Too many failed logins for this user from this address; retry in ${wait} s`;
-          throw new TRPCError({ code: "TOO_MANY_REQUESTS", message, cause: new RetryAfter(message, wait) });
-        }
-        let result: Awaited<ReturnType<typeof authenticate>>;
-        try {
-          result = await authenticate(input.username, input.password);
-          if (!result.user.active) throw new TRPCError({ code: "UNAUTHORIZED", message: "User is disabled" });
-        } catch (err) {
-          if (err instanceof TRPCError && err.code === "UNAUTHORIZED") d.loginLimiter.recordFailure(limitKey);
-          throw err;
-        }
-        d.loginLimiter.reset(limitKey);
-        const { token, expiresAt } = await d.jwt.sign({
-          userId: result.user.id,
-          username: result.user.username,
-          role: result.user.role,
+const [, OldPassword, NewPassword] = contracts.auth_service.change_password.args.def.items;
+
+export const authRouter = {
+  login: publicProcedure
+    .meta({ openapi: { method: "POST", path: "/auth/login", tags: ["auth"], summary: "Log in; returns a JWT" } })
+    .input(LoginInput)
+    .output(LoginResult)
+    .mutation(async ({ ctx, input }) => {
+      const { limits, metrics, jwt, permissions } = ctx.gateway;
+      // Per (username, address), on top of the per-address limit: password guessing
+      // against one account gets a handful of tries a minute, whatever else the address does.
+      const limitKey = `${input.username.trim().toLowerCase()}\u0000${ctx.clientIp}`;
+      const wait = await limits.login.blockedFor(limitKey);
+      if (wait > 0) {
+        metrics.rateLimited.inc({ scope: "login" });
+        const message = `Too many failed logins for this user from this address; retry in ${wait} s`;
+        throw new TRPCError({ code: "TOO_MANY_REQUESTS", message, cause: new RetryAfter(message, wait) });
+      }
+      let result: AuthenticateResult;
+      try {
+        result = await ctx.backend.call("auth_service", "authenticate", [input.username, input.password], {
+          claimedUsername: input.username,
         });
-        d.permissions.invalidate(result.user.id);
-        return {
-          token,
-          tokenType: "Bearer" as const,
-          expiresAt: expiresAt.toISOString(),
-          user: result.user,
-          permissions: result.permissions,
-        };
-      }),
+        if (!result.user.active) throw new TRPCError({ code: "UNAUTHORIZED", message: "User is disabled" });
+      } catch (err) {
+        if (err instanceof TRPCError && err.code === "UNAUTHORIZED") await limits.login.recordFailure(limitKey);
+        throw err;
+      }
+      await limits.login.reset(limitKey);
+      const { token, expiresAt } = await jwt.sign({
+        userId: result.user.id,
+        username: result.user.username,
+        role: result.user.role,
+      });
+      permissions.invalidate(result.user.id);
+      return {
+        token,
+        tokenType: "Bearer" as const,
+        expiresAt: expiresAt.toISOString(),
+        user: result.user,
+        permissions: result.permissions,
+      };
+    }),
 
-    me: authedProcedure
-      .meta({
-        openapi: {
-          method: "GET",
-          path: "/auth/me",
-          tags: ["auth"],
-          protect: true,
-          summary: "Who the token belongs to",
-        },
-      })
-      .input(z.void())
-      .output(Me)
-      .query(({ ctx }) => ({
-        userId: ctx.user.userId,
-        username: ctx.user.username,
-        role: ctx.user.role,
-        permissions: ctx.user.permissions,
-        accounts: ctx.user.accounts,
-        allAccounts: ctx.user.allAccounts,
-        tokenExpiresAt: new Date(ctx.user.tokenExp * 1000).toISOString(),
-      })),
+  me: authedProcedure
+    .meta({
+      openapi: { method: "GET", path: "/auth/me", tags: ["auth"], protect: true, summary: "Who the token belongs to" },
+    })
+    .input(z.void())
+    .output(Me)
+    .query(({ ctx }) => ({
+      userId: ctx.user.userId,
+      username: ctx.user.username,
+      role: ctx.user.role,
+      permissions: ctx.user.permissions,
+      accounts: ctx.user.accounts,
+      allAccounts: ctx.user.allAccounts,
+      tokenExpiresAt: new Date(ctx.user.tokenExp * 1000).toISOString(),
+    })),
 
-    verifyUser: authedProcedure
-      .meta({ openapi: { method: "GET", path: "/auth/users/{userId}/verify", tags: ["auth"], protect: true } })
-      .input(z.object({ userId: UserId }))
-      .output(VerifyUserResult)
-      .query(({ ctx, input }) => {
-        requireSelfOrAdmin(ctx.user, input.userId);
-        return d.rpc.call("auth_service", "verify_user", [input.userId], { userId: ctx.user.userId });
-      }),
+  verifyUser: backendCall("auth_service", "verify_user", {
+    args: ["userId"],
+    ofUser: (input) => input.userId,
+  }).query("/auth/users/{userId}/verify"),
 
-    permissions: authedProcedure
-      .meta({ openapi: { method: "GET", path: "/auth/permissions", tags: ["auth"], protect: true } })
-      .input(z.object({ userId: UserId.optional() }))
-      .output(UserPermissions)
-      .query(({ ctx, input }) => {
-        const userId = input.userId ?? ctx.user.userId;
-        requireSelfOrAdmin(ctx.user, userId);
-        return d.rpc.call("auth_service", "get_user_permissions", [userId], { userId: ctx.user.userId });
-      }),
+  permissions: backendCall("auth_service", "get_user_permissions", {
+    input: z.object({ userId: UserId.optional() }),
+    args: (input, caller) => [input.userId ?? caller.userId],
+    ofUser: (input, caller) => input.userId ?? caller.userId,
+  }).query("/auth/permissions"),
 
-    changePassword: authedProcedure
-      .meta({ openapi: { method: "POST", path: "/auth/change-password", tags: ["auth"], protect: true } })
-      .input(
-        z.object({
-          oldPassword: contracts.auth_service.change_password.args.def.items[1],
-          newPassword: contracts.auth_service.change_password.args.def.items[2],
-        }),
-      )
-      .output(contracts.auth_service.change_password.result)
-      .mutation(({ ctx, input }) =>
-        // Always the caller's own password: the user id comes from the token, never from input.
-        d.rpc.call("auth_service", "change_password", [ctx.user.userId, input.oldPassword, input.newPassword], {
-          userId: ctx.user.userId,
-        }),
-      ),
-  });
-}
-
-function requireSelfOrAdmin(user: { userId: string; permissions: readonly string[] }, userId: string): void {
-  if (user.userId !== userId && !user.permissions.includes("admin")) {
-    throw new TRPCError({ code: "FORBIDDEN", message: "Only an admin may look up another user" });
-  }
-}
+  changePassword: backendCall("auth_service", "change_password", {
+    input: z.object({ oldPassword: OldPassword, newPassword: NewPassword }),
+    // Always the caller's own password: the user id comes from the token, never from input.
+    args: (input, caller) => [caller.userId, input.oldPassword, input.newPassword],
+  }).mutation("/auth/change-password"),
+} satisfies TRPCRouterRecord;

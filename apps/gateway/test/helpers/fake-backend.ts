@@ -1,4 +1,14 @@
-import { formatBackendError } from "@desk/contracts";
+import {
+  type Account,
+  type Algorithm,
+  type BackendHandlers,
+  type Execution,
+  type Permission,
+  type Role,
+  type ServiceName,
+  formatBackendError,
+  serviceNames,
+} from "@desk/contracts";
 import { MdpBroker, MdpWorker } from "@desk/mdp";
 import { dumps, loads } from "@desk/pickle";
 import { Publisher } from "zeromq";
@@ -6,19 +16,33 @@ import { Publisher } from "zeromq";
 /**
  * A small, real Majordomo backend for the gateway's tests: our broker, one
  * worker per service with contract-valid canned data, and a PUB socket.
- * Handlers can be replaced per test (bad replies, errors, slowness), and
- * events published in both the two-frame and vn.py one-frame forms.
+ * Handlers are typed by the contracts (a method without one does not compile)
+ * and can be replaced per test (errors, slowness); `misbehave` installs one that
+ * answers outside the contract (bad replies). Events are published in both the
+ * two-frame and vn.py one-frame forms.
  */
-export type Handler = (args: unknown[], kwargs: Record<string, unknown>) => unknown | Promise<unknown>;
+export type Kwargs = Record<string, unknown>;
+export type Handlers = BackendHandlers<Kwargs>;
+/** A handler that may break the contract (a test of the gateway's defences). */
+export type RawHandler = (args: unknown[], kwargs: Kwargs) => unknown;
 
 const now = () => new Date().toISOString();
 
-const users = {
+interface TestUser {
+  password: string;
+  id: string;
+  role: Role;
+  accounts: string[];
+  all: boolean;
+  permissions: Permission[];
+}
+
+const users: Record<string, TestUser> = {
   admin: {
     password: "admin123",
     id: "u-admin",
     role: "admin",
-    accounts: [] as string[],
+    accounts: [],
     all: true,
     permissions: [
       "account:read",
@@ -51,13 +75,13 @@ const users = {
     password: "viewer123",
     id: "u-viewer1",
     role: "viewer",
-    accounts: [] as string[],
+    accounts: [],
     all: true,
     permissions: ["account:read", "algorithm:read", "instruction:parse", "market:read"],
   },
-} as const;
+};
 
-export function account(id: string, enabled = true) {
+export function account(id: string, enabled = true): Account {
   return {
     id,
     name: `Account ${id}`,
@@ -71,7 +95,7 @@ export function account(id: string, enabled = true) {
   };
 }
 
-export function algorithm(id: string, accountId: string, status = "running") {
+export function algorithm(id: string, accountId: string, status: Algorithm["status"] = "running"): Algorithm {
   return {
     id,
     name: `algo ${id}`,
@@ -87,7 +111,7 @@ export function algorithm(id: string, accountId: string, status = "running") {
   };
 }
 
-export function execution(id: string, status: string, dryRun: boolean) {
+export function execution(id: string, status: Execution["status"], dryRun: boolean): Execution {
   return {
     id,
     status,
@@ -143,18 +167,16 @@ export function marketTick(symbol: string, seq: number) {
   };
 }
 
-function defaultHandlers(
-  executions: Map<string, ReturnType<typeof execution>>,
-): Record<string, Record<string, Handler>> {
+function defaultHandlers(executions: Map<string, Execution>): Handlers {
   let nextExecution = 1;
   return {
     auth_service: {
       authenticate: ([username, password]) => {
-        const u = users[username as keyof typeof users];
+        const u = Object.hasOwn(users, username) ? users[username] : undefined;
         if (!u || u.password !== password)
           throw new Error(formatBackendError("UNAUTHENTICATED", "wrong username or password"));
         return {
-          user: { id: u.id, username, displayName: String(username), role: u.role, active: true },
+          user: { id: u.id, username, displayName: username, role: u.role, active: true },
           permissions: u.permissions,
         };
       },
@@ -166,16 +188,16 @@ function defaultHandlers(
       },
       get_user_permissions: ([userId]) => {
         const u = Object.values(users).find((x) => x.id === userId);
-        if (!u) throw new Error(formatBackendError("NOT_FOUND", `no user ${String(userId)}`));
+        if (!u) throw new Error(formatBackendError("NOT_FOUND", `no user ${userId}`));
         return { userId, role: u.role, permissions: u.permissions, accounts: u.accounts, allAccounts: u.all };
       },
     },
     account_service: {
       get_accounts: () => ["account1", "account2", "account3"].map((id) => account(id)),
       get_account: ([id]) => {
-        if (!["account1", "account2", "account3"].includes(String(id)))
-          throw new Error(formatBackendError("NOT_FOUND", `no account ${String(id)}`));
-        return account(String(id));
+        if (!["account1", "account2", "account3"].includes(id))
+          throw new Error(formatBackendError("NOT_FOUND", `no account ${id}`));
+        return account(id);
       },
       get_positions: ([id]) => [
         {
@@ -194,15 +216,14 @@ function defaultHandlers(
           greeks: { delta: -1000, gamma: -10, vega: -5000, theta: 300 },
         },
       ],
-      get_risk_metrics: ([id]) => risk(String(id)),
-      set_account_enabled: ([id, enabled]) => account(String(id), Boolean(enabled)),
+      get_risk_metrics: ([id]) => risk(id),
+      set_account_enabled: ([id, enabled]) => account(id, enabled),
       verify_positions: ([id]) => ({ accountId: id, matched: true, checkedAt: now(), mismatches: [] }),
     },
     algorithm_service: {
       get_algorithms: () => [algorithm("algo1", "account1"), algorithm("algo3", "account3")],
-      get_algorithm: ([id]) => algorithm(String(id), id === "algo3" ? "account3" : "account1"),
-      send_algorithm_command: ([id, command]) =>
-        algorithm(String(id), "account1", command === "pause" ? "paused" : "running"),
+      get_algorithm: ([id]) => algorithm(id, id === "algo3" ? "account3" : "account1"),
+      send_algorithm_command: ([id, command]) => algorithm(id, "account1", command === "pause" ? "paused" : "running"),
       get_algorithm_logs: () => [{ time: now(), level: "info", message: "slice 1 sent" }],
     },
     instruction_service: {
@@ -227,13 +248,13 @@ function defaultHandlers(
         return ex;
       },
       get_execution_status: ([id]) => {
-        const ex = executions.get(String(id));
-        if (!ex) throw new Error(formatBackendError("NOT_FOUND", `no execution ${String(id)}`));
+        const ex = executions.get(id);
+        if (!ex) throw new Error(formatBackendError("NOT_FOUND", `no execution ${id}`));
         return ex;
       },
       cancel_execution: ([id]) => {
-        const ex = executions.get(String(id));
-        if (!ex) throw new Error(formatBackendError("NOT_FOUND", `no execution ${String(id)}`));
+        const ex = executions.get(id);
+        if (!ex) throw new Error(formatBackendError("NOT_FOUND", `no execution ${id}`));
         ex.status = "cancelled";
         return ex;
       },
@@ -246,14 +267,15 @@ export async function startFakeBackend(
 ) {
   // 500 ms: every socket shares this test process, and a busy event loop must not expire workers.
   const heartbeatInterval = o.heartbeatInterval ?? 500;
-  const executions = new Map<string, ReturnType<typeof execution>>();
+  const executions = new Map<string, Execution>();
   const handlers = defaultHandlers(executions);
+  const raw = new Map<string, RawHandler>();
   const broker = new MdpBroker({ heartbeatInterval });
   const brokerUrl = await broker.bind(o.brokerEndpoint ?? "tcp://127.0.0.1:*");
   const pub = new Publisher({ linger: 0 });
   await pub.bind(o.pubEndpoint ?? "tcp://127.0.0.1:*");
   const pubUrl = pub.lastEndpoint!;
-  const services = Object.keys(handlers);
+  const services: readonly ServiceName[] = serviceNames;
   const workers = services.map(
     (service) =>
       new MdpWorker({
@@ -263,8 +285,9 @@ export async function startFakeBackend(
         reconnect: heartbeatInterval,
         concurrency: 2,
         handler: async (payload) => {
-          const [method, args, kwargs] = loads(payload) as [string, unknown[], Record<string, unknown>];
-          const handler = handlers[service]![method];
+          const [method, args, kwargs] = loads(payload) as [string, unknown[], Kwargs];
+          const table = handlers[service] as unknown as Record<string, RawHandler | undefined>;
+          const handler = raw.get(`${service}.${method}`) ?? (Object.hasOwn(table, method) ? table[method] : undefined);
           if (!handler) return dumps([false, `NOT_FOUND: no method ${method}`]);
           try {
             return dumps([true, await handler(args, kwargs)]);
@@ -289,10 +312,14 @@ export async function startFakeBackend(
     pubUrl,
     handlers,
     executions,
+    /** Answers `service.method` with `handler`, which may break the contract; the typed handler is ignored meanwhile. */
+    misbehave<S extends ServiceName>(service: S, method: keyof Handlers[S] & string, handler: RawHandler): void {
+      raw.set(`${service}.${method}`, handler);
+    },
     publish,
     nextSeq: () => ++seq,
     /** Stops one service's worker (DISCONNECT): the broker then has none for it. */
-    stopWorker: (service: string) => workers[services.indexOf(service)]!.close(),
+    stopWorker: (service: ServiceName) => workers[services.indexOf(service)]!.close(),
     async close() {
       await Promise.all(workers.map((w) => w.close()));
       pub.close();

@@ -75,22 +75,3 @@ export async function login(baseUrl: string, username: string, password: string)
   if (r.status !== 200) throw new Error(`login ${username} failed: ${r.status} ${JSON.stringify(r.body)}`);
   return r.body.token as string;
 }
-
-/** Polls `check` until it returns a truthy value or the deadline passes. */
-export async function eventually<T>(
-  check: () => T | Promise<T>,
-  o: { timeoutMs?: number; intervalMs?: number; what?: string } = {},
-): Promise<T> {
-  const deadline = Date.now() + (o.timeoutMs ?? 15_000);
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await check();
-      if (v) return v;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, o.intervalMs ?? 50));
-  }
-  throw new Error(`timed out waiting for ${o.what ?? "condition"}${last ? `: ${String(last)}` : ""}`);
-}

@@ -1,4 +1,4 @@
-import type { ArgsOf, MethodName, ResultOf, ServiceName } from "@desk/contracts";
+import type { ServiceHandlers as ContractHandlers, ServiceName } from "@desk/contracts";
 import type { MdpLogger } from "@desk/mdp";
 
 /** Who called, from kwargs["_ctx"] (the gateway enforces permissions; the mock only logs it). */
@@ -8,7 +8,5 @@ export interface CallContext {
   logger: MdpLogger;
 }
 
-/** A service: one plain function per contract method, from validated args to a result. */
-export type ServiceHandlers<S extends ServiceName> = {
-  [M in MethodName<S>]: (args: ArgsOf<S, M>, ctx: CallContext) => ResultOf<S, M> | Promise<ResultOf<S, M>>;
-};
+/** A service: one plain function per contract method (@desk/contracts' ServiceHandlers), given the caller. */
+export type ServiceHandlers<S extends ServiceName> = ContractHandlers<S, CallContext>;
