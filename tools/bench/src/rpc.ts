@@ -6,9 +6,7 @@
 // event loop; packages/mdp's "split" layout likewise serves from a child process.
 import { MdpClient } from "@desk/mdp";
 import { closeGatewayClient, createGatewayClient, login } from "@desk/sdk";
-// Still by path: @desk/mdp has no "./bench" export yet (packages/mdp is being changed under
-// issue 9; the export is one entry in its package.json and tsup config, as @desk/pickle has).
-import { benchMdp, benchRawEcho } from "../../../packages/mdp/bench/mdp.bench.js";
+import { benchMdp, benchRawEcho } from "@desk/mdp/bench";
 import { benchLogin, getAccountsPayload } from "./instant-backend.js";
 import { type LoadResult, runRounds } from "./load.js";
 import type { Row } from "./report.js";
