@@ -1,10 +1,14 @@
 import { PickleError } from "./errors.js";
-import { PyCall, PyGlobal } from "./globals.js";
+import { isFrozenSet } from "./frozenset.js";
+import { PyCall, PyGlobal, PyTimezone } from "./globals.js";
 import { encodeUtf8Into, utf8Length } from "./text.js";
 import { isTuple } from "./tuple.js";
 
 export interface DumpOptions {
-  /** Deepest container nesting written (the encoder recurses). Default 1,000. */
+  /**
+   * Deepest container nesting written (lists, tuples, dicts, sets; a container met again
+   * is a memo reference and counts nothing), the measure `loads` applies. Default 1,000.
+   */
   maxDepth?: number;
   /**
    * Dates are written as aware `datetime(..., tzinfo=timezone.utc)` (a Date is an
@@ -41,6 +45,7 @@ const PROTO = 0x80,
   SETITEM = 0x73,
   SETITEMS = 0x75,
   ADDITEMS = 0x90,
+  FROZENSET = 0x91,
   TUPLE = 0x74,
   TUPLE1 = 0x85,
   TUPLE2 = 0x86,
@@ -66,6 +71,8 @@ class Pickler {
   buf = Buffer.allocUnsafe(4096);
   pos = 0;
   private readonly memo = new Map<object, number>();
+  /** Arrays and Sets written as tuple/frozenset because they were dict keys or set items. */
+  private readonly hashMemo = new Map<object, number>();
   private globals: Map<string, number> | undefined;
   private memoCount = 0;
   private depth = 0;
@@ -102,6 +109,7 @@ class Pickler {
       return result;
     } finally {
       this.memo.clear();
+      this.hashMemo.clear();
       this.globals = undefined;
       this.memoCount = 0;
       this.depth = 0;
@@ -314,37 +322,54 @@ class Pickler {
     }
   }
 
+  /** One level deeper into a container; LIMIT_EXCEEDED past maxDepth. */
+  private enter(): void {
+    if (++this.depth > this.maxDepth) {
+      throw new PickleError("LIMIT_EXCEEDED", `value nests deeper than maxDepth ${this.maxDepth}`);
+    }
+  }
+
   private object(v: object): void {
     const seen = this.memo.get(v);
     if (seen !== undefined) {
       this.get(seen);
       return;
     }
-    if (++this.depth > this.maxDepth) {
-      throw new PickleError("LIMIT_EXCEEDED", `value nests deeper than maxDepth ${this.maxDepth}`);
-    }
     if (Array.isArray(v)) {
-      if (isTuple(v)) this.tuple(v);
+      this.enter();
+      if (isTuple(v)) this.tuple(v, false);
       else this.list(v);
     } else if (this.isPlain(v)) {
+      this.enter();
       this.plainDict(v as Record<string, unknown>);
     } else if (v instanceof Uint8Array) {
       this.bytes(v);
+      return;
     } else if (v instanceof Date) {
       this.date(v);
+      return;
     } else if (v instanceof Map) {
+      this.enter();
       this.map(v);
     } else if (v instanceof Set) {
-      this.set(v);
+      this.enter();
+      if (isFrozenSet(v)) this.frozenset(v, false);
+      else this.set(v);
     } else if (v instanceof PyCall) {
+      this.enter();
       this.global(v.module, v.name);
-      this.tuple(v.args as unknown[]);
+      this.tuple(v.args as unknown[], false);
       this.op(REDUCE);
     } else if (v instanceof PyGlobal) {
       this.global(v.module, v.name);
+      return;
+    } else if (v instanceof PyTimezone) {
+      this.timezone(v);
+      return;
     } else if (ArrayBuffer.isView(v) || v instanceof ArrayBuffer) {
       throw new PickleError("UNSUPPORTED", "only Uint8Array/Buffer binary data can be pickled (as bytes)");
     } else {
+      this.enter();
       this.dict(v as Record<string, unknown>);
     }
     this.depth--;
@@ -367,31 +392,50 @@ class Pickler {
     }
   }
 
-  /** Arrays used as dict keys or set items become tuples: Python cannot hash a list. */
+  /**
+   * A dict key or set item. Python hashes only immutable values, so arrays are written
+   * as tuples and Sets as frozensets, all the way down.
+   */
   private hashable(k: unknown): void {
-    if (Array.isArray(k) && !isTuple(k)) {
-      const seen = this.memo.get(k);
-      if (seen !== undefined) {
-        this.get(seen);
-        return;
-      }
-      this.tuple(k);
-    } else {
+    if (typeof k !== "object" || k === null || !(Array.isArray(k) || k instanceof Set)) {
       this.write(k);
+      return;
+    }
+    // A marked tuple/frozenset written before is the same immutable value: refer to it.
+    const marked = Array.isArray(k) ? isTuple(k) : isFrozenSet(k);
+    const seen = marked ? (this.memo.get(k) ?? this.hashMemo.get(k)) : this.hashMemo.get(k);
+    if (seen !== undefined) {
+      this.get(seen);
+      return;
+    }
+    this.enter();
+    if (Array.isArray(k)) this.tuple(k, true);
+    else this.frozenset(k, true);
+    this.depth--;
+  }
+
+  /** Memoize a tuple/frozenset in the memo its kind of reference is looked up in. */
+  private memoizeImmutable(v: object, asKey: boolean, marked: boolean): void {
+    if (!asKey || marked) {
+      this.memoize(v);
+    } else {
+      this.hashMemo.set(v, this.memoCount++);
+      this.op(MEMOIZE);
     }
   }
 
-  private tuple(v: readonly unknown[]): void {
+  private tuple(v: readonly unknown[], asKey: boolean): void {
     const n = v.length;
     if (n === 0) {
       this.op(EMPTY_TUPLE);
       return;
     }
     if (n > 3) this.op(MARK);
-    for (let i = 0; i < n; i++) this.write(v[i]);
+    if (asKey) for (let i = 0; i < n; i++) this.hashable(v[i]);
+    else for (let i = 0; i < n; i++) this.write(v[i]);
     // A tuple reached again through its own items was written (and memoized) inside
     // them: drop this copy and refer to that one, as CPython does.
-    const seen = this.memo.get(v);
+    const seen = asKey ? undefined : this.memo.get(v);
     if (seen !== undefined) {
       if (n > 3) this.op(POP_MARK);
       else for (let i = 0; i < n; i++) this.op(POP);
@@ -399,7 +443,15 @@ class Pickler {
       return;
     }
     this.op(n === 1 ? TUPLE1 : n === 2 ? TUPLE2 : n === 3 ? TUPLE3 : TUPLE);
-    this.memoize(v);
+    this.memoizeImmutable(v, asKey, isTuple(v));
+  }
+
+  /** frozenset: MARK, its items (hashable), FROZENSET, as CPython writes protocol 4. */
+  private frozenset(v: ReadonlySet<unknown>, asKey: boolean): void {
+    this.op(MARK);
+    for (const item of v) this.hashable(item);
+    this.op(FROZENSET);
+    this.memoizeImmutable(v, asKey, isFrozenSet(v));
   }
 
   /** An object literal or a decoded dict: no class whose instances mean something else. */
@@ -515,59 +567,95 @@ class Pickler {
 
   private date(d: Date): void {
     const t = d.getTime();
-    const year = d.getUTCFullYear();
-    if (!Number.isFinite(t) || year < 1 || year > 9999) {
-      throw new PickleError("UNSUPPORTED", "only valid Dates in years 1..9999 can be pickled");
+    if (!Number.isFinite(t)) throw new PickleError("UNSUPPORTED", "an invalid Date cannot be pickled");
+    // A Date is an instant, written as UTC. The few within a day of datetime.min/max
+    // whose UTC time is outside years 1-9999 (an aware datetime read from Python can be)
+    // are written with the smallest whole-minute offset that brings them inside.
+    let offsetMinutes = 0;
+    if (t < MIN_DATETIME_MS) offsetMinutes = Math.ceil((MIN_DATETIME_MS - t) / 60_000);
+    else if (t > MAX_DATETIME_MS) offsetMinutes = -Math.ceil((t - MAX_DATETIME_MS) / 60_000);
+    if (offsetMinutes !== 0 && (this.naiveDates || Math.abs(offsetMinutes) >= 1440)) {
+      throw new PickleError("UNSUPPORTED", "only Dates in years 1..9999 can be pickled");
     }
+    const wall = new Date(t + offsetMinutes * 60_000);
     this.global("datetime", "datetime");
-    const us = d.getUTCMilliseconds() * 1000;
+    const year = wall.getUTCFullYear();
+    const us = wall.getUTCMilliseconds() * 1000;
     this.ensure(12);
     const b = this.buf;
     b[this.pos++] = SHORT_BINBYTES;
     b[this.pos++] = 10;
     b[this.pos++] = year >> 8;
     b[this.pos++] = year & 0xff;
-    b[this.pos++] = d.getUTCMonth() + 1;
-    b[this.pos++] = d.getUTCDate();
-    b[this.pos++] = d.getUTCHours();
-    b[this.pos++] = d.getUTCMinutes();
-    b[this.pos++] = d.getUTCSeconds();
+    b[this.pos++] = wall.getUTCMonth() + 1;
+    b[this.pos++] = wall.getUTCDate();
+    b[this.pos++] = wall.getUTCHours();
+    b[this.pos++] = wall.getUTCMinutes();
+    b[this.pos++] = wall.getUTCSeconds();
     b[this.pos++] = us >> 16;
     b[this.pos++] = (us >> 8) & 0xff;
     b[this.pos++] = us & 0xff;
     if (this.naiveDates) {
       this.op(TUPLE1);
     } else {
-      this.utc();
+      if (offsetMinutes === 0) this.utc();
+      else this.fixedOffset(offsetMinutes * 60_000_000, undefined);
       this.op(TUPLE2);
     }
     this.op(REDUCE);
   }
 
-  /** datetime.timezone.utc, pickled as CPython does: timezone(timedelta(0, 0, 0)). */
+  /** datetime.timezone.utc, pickled as CPython does: timezone(timedelta(0, 0, 0)); memoized. */
   private utc(): void {
     const seen = this.globals?.get("utc");
     if (seen !== undefined) {
       this.get(seen);
       return;
     }
-    this.global("datetime", "timezone");
-    this.global("datetime", "timedelta");
-    this.ensure(7);
-    const b = this.buf;
-    for (let i = 0; i < 3; i++) {
-      b[this.pos++] = BININT1;
-      b[this.pos++] = 0;
-    }
-    this.op(TUPLE3);
-    this.op(REDUCE);
-    this.op(TUPLE1);
-    this.op(REDUCE);
+    this.fixedOffset(0, undefined);
     this.globals ??= new Map();
     this.globals.set("utc", this.memoCount++);
     this.op(MEMOIZE);
   }
+
+  /** datetime.timezone(timedelta(days, seconds, microseconds)[, name]). */
+  private fixedOffset(offsetUs: number, name: string | undefined): void {
+    this.global("datetime", "timezone");
+    this.global("datetime", "timedelta");
+    // timedelta normalizes to 0 <= seconds < 86400, 0 <= microseconds < 10**6.
+    const days = Math.floor(offsetUs / 86_400_000_000);
+    const rest = offsetUs - days * 86_400_000_000;
+    const seconds = Math.floor(rest / 1_000_000);
+    this.number(days);
+    this.number(seconds);
+    this.number(rest - seconds * 1_000_000);
+    this.op(TUPLE3);
+    this.op(REDUCE);
+    if (name === undefined) {
+      this.op(TUPLE1);
+    } else {
+      this.str(name);
+      this.op(TUPLE2);
+    }
+    this.op(REDUCE);
+  }
+
+  /** A decoded tzinfo written back: datetime.timezone(offset[, name]) or zoneinfo.ZoneInfo(key). */
+  private timezone(tz: PyTimezone): void {
+    if (tz.zone !== undefined) {
+      this.global("zoneinfo", "ZoneInfo");
+      this.str(tz.zone);
+      this.op(TUPLE1);
+      this.op(REDUCE);
+      return;
+    }
+    this.fixedOffset(Math.round((tz.offsetSeconds ?? 0) * 1e6), tz.label);
+  }
 }
+
+/** datetime.min and datetime.max as UTC instants (ms). */
+const MIN_DATETIME_MS = new Date(0).setUTCFullYear(1, 0, 1); // not Date.UTC: it reads year 1 as 1901
+const MAX_DATETIME_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 
 let idle: Pickler | undefined;
 

@@ -1,8 +1,10 @@
 import { PickleError, forbiddenGlobal } from "./errors.js";
+import { asFrozenSet } from "./frozenset.js";
 import { PyGlobal } from "./globals.js";
 import { type LoadOptions, type ResolvedLoadOptions, resolveLoadOptions } from "./options.js";
-import { decodeUtf8 } from "./text.js";
+import { decodeQuotedString, decodeRawUnicodeEscape, decodeUtf8 } from "./text.js";
 import { asTuple } from "./tuple.js";
+import { patchAndMeasure } from "./walk.js";
 
 // Opcodes (pickletools names). Protocols 0-1 text forms are read where they are cheap.
 const MARK = 0x28,
@@ -79,6 +81,21 @@ const f64Bytes = new Uint8Array(f64.buffer);
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 const TWO32 = 4294967296;
 
+/**
+ * Nesting is tracked per stack slot as a height: 0 for a scalar, 1 for an empty
+ * container, 1 + the highest child otherwise. FROM_MEMO marks a slot whose value came
+ * back through the memo (GET, DUP): its recorded height may be stale if the stream
+ * then adds to it, so such a stream gets the exact second pass (walk.ts).
+ */
+const FROM_MEMO = 0x40000000;
+const HEIGHT = 0x3fffffff;
+/**
+ * CPython writes at most 1,000 items per APPENDS/SETITEMS/ADDITEMS: more untouched
+ * containers opened in a row than that plus maxDepth can only be nesting deeper than
+ * maxDepth, refused before it is all on the stack.
+ */
+const BATCH = 1000;
+
 type Dict = Record<string, unknown>;
 
 function isDictObject(v: unknown): v is Dict {
@@ -86,7 +103,7 @@ function isDictObject(v: unknown): v is Dict {
 }
 
 /**
- * Decode a pickle (protocols 2 to 5, most of 0 and 1) into plain JavaScript values.
+ * Decode a pickle (protocols 0 to 5) into plain JavaScript values.
  * One pass over the bytes, an explicit stack (no recursion), every length checked
  * against what is left before anything is allocated, globals only via the allow-list.
  */
@@ -96,23 +113,40 @@ export function loads(data: Uint8Array, options?: LoadOptions): unknown {
   if (data.length > o.maxBytes) {
     throw new PickleError("LIMIT_EXCEEDED", `input is ${data.length} bytes, maxBytes is ${o.maxBytes}`);
   }
-  // A handler run during decoding could call loads again: it then gets its own stack.
-  const stack = idleStack ?? [];
-  idleStack = undefined;
+  // A handler run during decoding could call loads again: it then gets its own stacks.
+  const stacks = idle ?? new Stacks();
+  idle = undefined;
   try {
-    return run(data, o, stack);
+    return run(data, o, stacks);
   } finally {
-    // Drop the references the stack still holds; keep it for the next call unless a
-    // big input grew it.
+    // Drop the references the stack still holds (the slots this call used are the
+    // leading defined ones), keep it for the next call unless a big input grew it.
+    const stack = stacks.values;
     if (stack.length <= KEEP_STACK_MAX) {
-      stack.fill(undefined);
-      idleStack = stack;
+      for (let i = 0; i < stack.length && stack[i] !== undefined; i++) stack[i] = undefined;
+      if (stacks.heights.length > KEEP_STACK_MAX) stacks.heights = new Int32Array(1024);
+      if (stacks.memoHeights.length > KEEP_STACK_MAX) stacks.memoHeights = new Int32Array(1024);
+      idle = stacks;
     }
   }
 }
 
 const KEEP_STACK_MAX = 4096;
-let idleStack: unknown[] | undefined;
+
+/** The decoder's reusable arrays: values, their heights, the heights of memo entries. */
+class Stacks {
+  values: unknown[] = [];
+  heights: Int32Array<ArrayBuffer> = new Int32Array(1024);
+  memoHeights: Int32Array<ArrayBuffer> = new Int32Array(1024);
+}
+
+let idle: Stacks | undefined;
+
+function grown(a: Int32Array, need: number): Int32Array<ArrayBuffer> {
+  const next = new Int32Array(Math.max(a.length * 2, need + 2));
+  next.set(a);
+  return next;
+}
 
 function fail(at: number, code: PickleError["code"], message: string): PickleError {
   return new PickleError(code, `${message} (at byte ${at})`, { offset: at });
@@ -130,30 +164,53 @@ function lengthPastEnd(at: number, n: number, left: number): PickleError {
   return fail(at, "TRUNCATED", `declared length ${n} exceeds the ${left} bytes left`);
 }
 
+function tooDeep(at: number, maxDepth: number): PickleError {
+  return fail(at, "LIMIT_EXCEEDED", `containers nest deeper than maxDepth ${maxDepth}`);
+}
+
 /**
  * What only unusual streams need (objects built by globals, dicts reached through the
- * memo before they were complete, dicts that turned into Maps); created on first use
- * so a plain reply never pays for it.
+ * memo before they were complete, dicts that turned into Maps, call-only globals);
+ * created per call, filled on first use, so a plain reply never pays for it.
  */
 class Rare {
   /** Objects returned by allow-listed globals: BUILD may only touch those. */
   made: Map<object, PyGlobal> | undefined;
-  /** Object-dicts that reached a memo GET before they were complete (see fillDict). */
+  /** Object-dicts that reached a memo GET (or DUP) before they were complete. */
   escaped: Set<object> | undefined;
   /** Object-dicts turned into Maps (a non-str key came late): old -> new, for GET. */
   forward: Map<object, Map<unknown, unknown>> | undefined;
+  /** Python's key order of object-dicts that got an integer-like key (JS puts those first). */
+  order: Map<object, string[]> | undefined;
+  /** A dict handed out before it became a Map: references to it are patched at STOP. */
+  patch = false;
+  /** A container from the memo was added to: its nesting is measured again at STOP. */
+  depthUnsure = false;
+  /** References to call-only globals (getattr) not consumed by a call yet. */
+  callOnlyRefs = 0;
+  callOnly: PyGlobal | undefined;
 
   markEscaped(v: object): void {
     this.escaped ??= new Set();
     this.escaped.add(v);
   }
+
+  referCallOnly(g: PyGlobal): void {
+    this.callOnlyRefs++;
+    this.callOnly = g;
+  }
+}
+
+/** An integer-like str key ("1", "42"), which a JS object orders before the others. */
+function mayBeIndexKey(k: string): boolean {
+  const c = k.charCodeAt(0);
+  return c >= 0x30 && c <= 0x39;
 }
 
 /**
  * SETITEM(S)/DICT: str keys go on a null-prototype object; the first other key turns
- * the dict into a Map, which is returned for the caller to put in the object's place.
- * Identity must survive: if the object was already handed out via the memo, the Map
- * could not replace it everywhere, so that rare shape is refused.
+ * the dict into a Map (in Python's key order), which is returned for the caller to put
+ * in the object's place. References handed out before (memo) are patched at STOP.
  */
 function fillDict(
   at: number,
@@ -169,19 +226,27 @@ function fillDict(
     return d;
   }
   if (!isDictObject(d)) throw fail(at, "MALFORMED", "SETITEMS target is not a dict");
+  let order = rare.order === undefined ? undefined : rare.order.get(d);
   for (let i = from; i < to; i += 2) {
     const k = stack[i];
     if (typeof k === "string" && !mapDicts) {
+      if (order !== undefined) {
+        if (!(k in d)) order.push(k);
+      } else if (mayBeIndexKey(k) && !(k in d)) {
+        // Every key so far was non-numeric, so Object.keys still has Python's order.
+        order = Object.keys(d);
+        order.push(k);
+        rare.order ??= new Map();
+        rare.order.set(d, order);
+      }
       d[k] = stack[i + 1];
       continue;
     }
-    if (rare.escaped?.has(d)) {
-      throw fail(at, "UNSUPPORTED", 'dict with non-str keys referenced before it was complete; use dicts: "map"');
-    }
     const m = new Map<unknown, unknown>();
-    for (const key of Object.keys(d)) m.set(key, d[key]);
+    for (const key of order ?? Object.keys(d)) m.set(key, d[key]);
     rare.forward ??= new Map();
     rare.forward.set(d, m);
+    if (rare.escaped?.has(d)) rare.patch = true;
     for (let j = i; j < to; j += 2) m.set(stack[j], stack[j + 1]);
     return m;
   }
@@ -233,6 +298,10 @@ function globalOf(at: number, o: ResolvedLoadOptions, module: unknown, name: unk
 /** A value an allow-listed global produced; BUILD is allowed on it later. */
 function remember(rare: Rare, g: PyGlobal, v: unknown): unknown {
   if ((typeof v === "object" && v !== null) || typeof v === "function") {
+    if (v instanceof PyGlobal) {
+      if (v.callOnly) rare.referCallOnly(v);
+      return v;
+    }
     rare.made ??= new Map();
     rare.made.set(v, g);
   }
@@ -257,11 +326,9 @@ function call(at: number, rare: Rare, callable: unknown, args: unknown): unknown
   if (!Array.isArray(args)) throw fail(at, "MALFORMED", "REDUCE arguments are not a tuple");
   const fn = callable.handler?.call;
   if (fn === undefined) throw forbiddenGlobal(callable.module, callable.name, "is allowed but not callable (REDUCE)");
-  return remember(
-    rare,
-    callable,
-    guard(at, callable, () => fn.call(callable.handler, args)),
-  );
+  const result = guard(at, callable, () => fn.call(callable.handler, args));
+  if (callable.callOnly) rare.callOnlyRefs--; // used as it may be: called
+  return remember(rare, callable, result);
 }
 
 function create(at: number, rare: Rare, cls: unknown, args: unknown, kwargs: unknown): unknown {
@@ -285,10 +352,41 @@ function build(at: number, rare: Rare, obj: unknown, state: unknown): void {
   guard(at, g, () => fn.call(g.handler, obj, state));
 }
 
-function textInt(at: number, o: ResolvedLoadOptions, s: string): number | bigint {
-  if (!/^[-+]?\d+$/.test(s) || s.length > o.maxIntBytes * 3) throw fail(at, "MALFORMED", "bad INT/LONG text");
-  const v = BigInt(s);
-  return v >= -9007199254740991n && v <= 9007199254740991n ? Number(v) : v;
+const SAFE = 9007199254740991n;
+
+function bigToValue(v: bigint): number | bigint {
+  return v >= -SAFE && v <= SAFE ? Number(v) : v;
+}
+
+/**
+ * Protocol 0/1 INT and LONG text, as CPython reads it: optional sign and surrounding
+ * whitespace, decimal, or 0x/0o/0b prefixed; INT also takes C's leading-0 octal.
+ */
+function textInt(at: number, o: ResolvedLoadOptions, text: string, octal: boolean): number | bigint {
+  const s = text.trim();
+  if (s.length > o.maxIntBytes * 3)
+    throw fail(at, "LIMIT_EXCEEDED", `INT/LONG text exceeds maxIntBytes ${o.maxIntBytes}`);
+  const m = /^([-+]?)(?:0([xX][0-9a-fA-F]+|[oO][0-7]+|[bB][01]+)|([1-9]\d*|0+)|0([0-7]+))$/.exec(s);
+  if (m === null || (m[4] !== undefined && !octal)) throw fail(at, "MALFORMED", "bad INT/LONG text");
+  const digits = m[2] !== undefined ? `0${m[2]}` : m[3] !== undefined ? m[3] : `0o${m[4]}`;
+  const v = BigInt(digits);
+  return bigToValue(m[1] === "-" ? -v : v);
+}
+
+const FLOAT_TEXT = /^[-+]?(?:inf(?:inity)?|nan|(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)$/i;
+
+/** Protocol 0 FLOAT text, as CPython's float parser reads repr(): "1.5", "-0.0", "inf", "nan". */
+function textFloat(at: number, s: string): number {
+  if (!FLOAT_TEXT.test(s)) throw fail(at, "MALFORMED", "bad FLOAT text");
+  const lower = s.toLowerCase();
+  const negative = lower.charCodeAt(0) === 0x2d;
+  const bare = lower.replace(/^[-+]/, "");
+  if (bare === "nan") return Number.NaN;
+  if (bare === "inf" || bare === "infinity") return negative ? Number.NEGATIVE_INFINITY : Number.POSITIVE_INFINITY;
+  const v = Number(s);
+  // CPython raises OverflowError rather than read a finite literal as infinity.
+  if (!Number.isFinite(v)) throw fail(at, "MALFORMED", "FLOAT text out of range");
+  return v;
 }
 
 function textIndex(at: number, s: string): number {
@@ -356,25 +454,50 @@ function memoGet(memo: unknown[], index: number, at: number, mapDicts: boolean, 
   let v = memo[index];
   if (v === undefined) throw fail(at, "MALFORMED", `memo key ${index} not found`);
   if (typeof v === "object" && v !== null) {
-    const fwd = rare.forward?.get(v);
-    if (fwd !== undefined) v = fwd;
-    else if (!mapDicts && isDictObject(v)) rare.markEscaped(v);
+    if (rare.forward !== undefined) {
+      const fwd = rare.forward.get(v);
+      if (fwd !== undefined) v = fwd;
+    }
+    if (v instanceof PyGlobal) {
+      if (v.callOnly) rare.referCallOnly(v);
+    } else if (!mapDicts && isDictObject(v)) rare.markEscaped(v);
   }
   return v;
+}
+
+/** Highest height among the objects in stack[from..to) (scalars are 0). */
+function maxHeight(stack: unknown[], heights: Int32Array, from: number, to: number): number {
+  let h = 0;
+  for (let i = from; i < to; i++) {
+    const v = stack[i];
+    if (typeof v === "object" && v !== null) {
+      const x = heights[i]! & HEIGHT;
+      if (x > h) h = x;
+    }
+  }
+  return h;
 }
 
 /**
  * The decoder: one function, its state in locals (position, stack pointer, innermost
  * MARK) so the JIT keeps them in registers, one switch per opcode. The stack is an
  * array with an explicit pointer; entries above it are garbage until overwritten.
+ * `heights[i]` is the nesting height of an object at stack[i] (see FROM_MEMO); it is
+ * written only for objects and read only for objects.
  */
-function run(data: Uint8Array, o: ResolvedLoadOptions, stack: unknown[]): unknown {
+function run(data: Uint8Array, o: ResolvedLoadOptions, stacks: Stacks): unknown {
   const end = data.length;
   const maxStack = o.maxStack;
   const maxMemo = o.maxMemo;
   const maxContainers = o.maxContainers;
+  const maxDepth = o.maxDepth;
   const mapDicts = o.mapDicts;
   const markTuples = o.markTuples;
+  const stack = stacks.values;
+  let heights = stacks.heights;
+  let memoHeights = stacks.memoHeights;
+  // The slot count checked once per opcode: no opcode pushes more than one value.
+  let room = Math.min(heights.length - 2, maxStack);
   const marks: number[] = [];
   const memo: unknown[] = [];
   const rare = new Rare();
@@ -383,11 +506,24 @@ function run(data: Uint8Array, o: ResolvedLoadOptions, stack: unknown[]): unknow
   let sp = 0; // stack[0..sp) is the stack
   let base = 0; // stack index where the innermost MARK's items begin
   let containers = 0;
+  // Empty containers opened since the last value was added anywhere (see BATCH).
+  let opened = 0;
+  let openedAtMark = 0;
+  const maxOpened = maxDepth + BATCH;
+  const maxMarks = 2 * maxDepth + 2;
+  // A tuple may be one level over while it is only a call's argument tuple (protocols
+  // 0-3 write frozenset(list) as REDUCE of (list,)); wherever a value lands (a
+  // container, a call's result, STOP) the bound is maxDepth.
+  const maxArgs = maxDepth + 1;
 
   for (;;) {
-    // The previous opcode (at `at`) pushed at most one value: the stack never holds
-    // more than maxStack, as if every push were checked.
-    if (sp > maxStack) throw fail(at, "LIMIT_EXCEEDED", `stack exceeds maxStack ${maxStack}`);
+    if (sp > room) {
+      // The previous opcode pushed at most one value: the stack never holds more than
+      // maxStack, as if every push were checked.
+      if (sp > maxStack) throw fail(at, "LIMIT_EXCEEDED", `stack exceeds maxStack ${maxStack}`);
+      heights = stacks.heights = grown(heights, sp);
+      room = Math.min(heights.length - 2, maxStack);
+    }
     if (pos >= end) throw fail(pos, "TRUNCATED", "stream ends before STOP");
     at = pos;
     const op = data[pos++]!;
@@ -425,18 +561,30 @@ function run(data: Uint8Array, o: ResolvedLoadOptions, stack: unknown[]): unknow
         break;
       }
       case MARK:
-        if (marks.length >= o.maxDepth) throw fail(at, "LIMIT_EXCEEDED", `MARK nesting exceeds maxDepth ${o.maxDepth}`);
+        // Protocols 0/1 open up to two MARKs per level (a REDUCE's argument tuple and a
+        // list batch), so a value maxDepth deep may need twice as many.
+        if (marks.length >= maxMarks) throw fail(at, "LIMIT_EXCEEDED", `MARK nesting exceeds 2 x maxDepth ${maxDepth}`);
         marks.push(sp);
         base = sp;
+        openedAtMark = opened;
+        opened = 0;
         break;
       case MEMOIZE: {
-        checkMemoIndex(memo.length, maxMemo, at);
+        const index = memo.length;
+        checkMemoIndex(index, maxMemo, at);
         if (sp <= base) throw underflow(at);
-        memo.push(stack[sp - 1]);
+        const v = stack[sp - 1];
+        memo.push(v);
+        if (typeof v === "object" && v !== null) {
+          if (index >= memoHeights.length) memoHeights = stacks.memoHeights = grown(memoHeights, index);
+          memoHeights[index] = heights[sp - 1]! & HEIGHT;
+        }
         break;
       }
       case EMPTY_DICT:
         if (++containers > maxContainers) throw tooManyContainers(at, maxContainers);
+        if (++opened > maxOpened) throw tooDeep(at, maxDepth);
+        heights[sp] = 1;
         stack[sp++] = mapDicts ? new Map() : nullProtoObject();
         break;
       case SETITEMS: {
@@ -444,19 +592,33 @@ function run(data: Uint8Array, o: ResolvedLoadOptions, stack: unknown[]): unknow
         base = innerBase(marks);
         if (m <= base) throw fail(at, "MALFORMED", "SETITEMS without a dict");
         if ((sp - m) % 2 !== 0) throw fail(at, "MALFORMED", "SETITEMS with an odd number of items");
+        const h = maxHeight(stack, heights, m, sp) + 1;
+        if (h > maxDepth) throw tooDeep(at, maxDepth);
         stack[m - 1] = fillDict(at, stack[m - 1], stack, m, sp, mapDicts, rare);
+        const t = heights[m - 1]!;
+        if ((t & FROM_MEMO) !== 0) rare.depthUnsure = true;
+        if (h > (t & HEIGHT)) heights[m - 1] = h | (t & FROM_MEMO);
         sp = m;
+        opened = 0;
         break;
       }
       case SETITEM: {
         if (sp - base < 3) throw underflow(at);
         const k = sp - 2;
+        const h = maxHeight(stack, heights, k, sp) + 1;
+        if (h > maxDepth) throw tooDeep(at, maxDepth);
         stack[k - 1] = fillDict(at, stack[k - 1], stack, k, sp, mapDicts, rare);
+        const t = heights[k - 1]!;
+        if ((t & FROM_MEMO) !== 0) rare.depthUnsure = true;
+        if (h > (t & HEIGHT)) heights[k - 1] = h | (t & FROM_MEMO);
         sp = k;
+        opened = 0;
         break;
       }
       case EMPTY_LIST:
         if (++containers > maxContainers) throw tooManyContainers(at, maxContainers);
+        if (++opened > maxOpened) throw tooDeep(at, maxDepth);
+        heights[sp] = 1;
         stack[sp++] = [];
         break;
       case APPENDS: {
@@ -465,15 +627,30 @@ function run(data: Uint8Array, o: ResolvedLoadOptions, stack: unknown[]): unknow
         if (m <= base) throw fail(at, "MALFORMED", "APPENDS without a list");
         const list = stack[m - 1];
         if (!Array.isArray(list)) throw fail(at, "MALFORMED", "APPENDS target is not a list");
+        const h = maxHeight(stack, heights, m, sp) + 1;
+        if (h > maxDepth) throw tooDeep(at, maxDepth);
         for (let i = m; i < sp; i++) list.push(stack[i]);
+        const t = heights[m - 1]!;
+        if ((t & FROM_MEMO) !== 0) rare.depthUnsure = true;
+        if (h > (t & HEIGHT)) heights[m - 1] = h | (t & FROM_MEMO);
         sp = m;
+        opened = 0;
         break;
       }
       case APPEND: {
         if (sp - base < 2) throw underflow(at);
         const list = stack[sp - 2];
         if (!Array.isArray(list)) throw fail(at, "MALFORMED", "APPEND target is not a list");
-        list.push(stack[--sp]);
+        const v = stack[--sp];
+        list.push(v);
+        const t = heights[sp - 1]!;
+        if ((t & FROM_MEMO) !== 0) rare.depthUnsure = true;
+        if (typeof v === "object" && v !== null) {
+          const h = (heights[sp]! & HEIGHT) + 1;
+          if (h > maxDepth) throw tooDeep(at, maxDepth);
+          if (h > (t & HEIGHT)) heights[sp - 1] = h | (t & FROM_MEMO);
+        }
+        opened = 0;
         break;
       }
       case NEWTRUE:
@@ -495,84 +672,117 @@ function run(data: Uint8Array, o: ResolvedLoadOptions, stack: unknown[]): unknow
         pos += 4;
         break;
       case BINGET:
-        if (pos >= end) throw truncated(at);
-        stack[sp++] = memoGet(memo, data[pos++]!, at, mapDicts, rare);
-        break;
       case LONG_BINGET:
-        stack[sp++] = memoGet(memo, u32At(data, pos, end, at), at, mapDicts, rare);
-        pos += 4;
+      case GET: {
+        let index: number;
+        if (op === BINGET) {
+          if (pos >= end) throw truncated(at);
+          index = data[pos++]!;
+        } else if (op === LONG_BINGET) {
+          index = u32At(data, pos, end, at);
+          pos += 4;
+        } else {
+          const textEnd = lineEnd(data, pos, at);
+          index = textIndex(at, decodeUtf8(data, pos, textEnd));
+          pos = textEnd + 1;
+        }
+        const v = memoGet(memo, index, at, mapDicts, rare);
+        if (typeof v === "object" && v !== null)
+          heights[sp] = (index < memoHeights.length ? memoHeights[index]! : 0) | FROM_MEMO;
+        stack[sp++] = v;
         break;
+      }
       case BINPUT:
-      case LONG_BINPUT: {
+      case LONG_BINPUT:
+      case PUT: {
         let index: number;
         if (op === BINPUT) {
           if (pos >= end) throw truncated(at);
           index = data[pos++]!;
-        } else {
+        } else if (op === LONG_BINPUT) {
           index = u32At(data, pos, end, at);
           pos += 4;
+        } else {
+          const textEnd = lineEnd(data, pos, at);
+          index = textIndex(at, decodeUtf8(data, pos, textEnd));
+          pos = textEnd + 1;
         }
         checkMemoIndex(index, maxMemo, at);
         if (sp <= base) throw underflow(at);
-        memo[index] = stack[sp - 1];
+        const v = stack[sp - 1];
+        memo[index] = v;
+        if (typeof v === "object" && v !== null) {
+          if (index >= memoHeights.length) memoHeights = stacks.memoHeights = grown(memoHeights, index);
+          memoHeights[index] = heights[sp - 1]! & HEIGHT;
+        }
         break;
       }
       case TUPLE1: {
         if (sp - base < 1) throw underflow(at);
         if (++containers > maxContainers) throw tooManyContainers(at, maxContainers);
+        const h = maxHeight(stack, heights, sp - 1, sp) + 1;
+        if (h > maxArgs) throw tooDeep(at, maxDepth);
         const t = [stack[sp - 1]];
         stack[sp - 1] = markTuples ? asTuple(t) : t;
+        heights[sp - 1] = h;
+        opened = 0;
         break;
       }
       case TUPLE2: {
         if (sp - base < 2) throw underflow(at);
         if (++containers > maxContainers) throw tooManyContainers(at, maxContainers);
+        const h = maxHeight(stack, heights, sp - 2, sp) + 1;
+        if (h > maxArgs) throw tooDeep(at, maxDepth);
         sp -= 1;
         const t = [stack[sp - 1], stack[sp]];
         stack[sp - 1] = markTuples ? asTuple(t) : t;
+        heights[sp - 1] = h;
+        opened = 0;
         break;
       }
       case TUPLE3: {
         if (sp - base < 3) throw underflow(at);
         if (++containers > maxContainers) throw tooManyContainers(at, maxContainers);
+        const h = maxHeight(stack, heights, sp - 3, sp) + 1;
+        if (h > maxArgs) throw tooDeep(at, maxDepth);
         sp -= 2;
         const t = [stack[sp - 1], stack[sp], stack[sp + 1]];
         stack[sp - 1] = markTuples ? asTuple(t) : t;
+        heights[sp - 1] = h;
+        opened = 0;
         break;
       }
       case EMPTY_TUPLE: {
         if (++containers > maxContainers) throw tooManyContainers(at, maxContainers);
         const t: unknown[] = [];
+        heights[sp] = 1;
         stack[sp++] = markTuples ? asTuple(t) : t;
         break;
       }
-      case TUPLE: {
-        const m = closeMark(marks, at);
-        base = innerBase(marks);
-        if (++containers > maxContainers) throw tooManyContainers(at, maxContainers);
-        const t = stack.slice(m, sp);
-        stack[m] = markTuples ? asTuple(t) : t;
-        sp = m + 1;
-        break;
-      }
-      case LIST: {
-        const m = closeMark(marks, at);
-        base = innerBase(marks);
-        if (++containers > maxContainers) throw tooManyContainers(at, maxContainers);
-        stack[m] = stack.slice(m, sp);
-        sp = m + 1;
-        break;
-      }
+      case TUPLE:
+      case LIST:
       case FROZENSET: {
         const m = closeMark(marks, at);
         base = innerBase(marks);
         if (++containers > maxContainers) throw tooManyContainers(at, maxContainers);
-        stack[m] = new Set(stack.slice(m, sp));
+        if (m === sp && op === LIST) {
+          // protocol 0/1 "MARK LIST" is how an empty list opens there.
+          opened = openedAtMark + 1;
+          if (opened > maxOpened) throw tooDeep(at, maxDepth);
+        } else opened = 0;
+        const h = maxHeight(stack, heights, m, sp) + 1;
+        if (h > (op === TUPLE ? maxArgs : maxDepth)) throw tooDeep(at, maxDepth);
+        const items = stack.slice(m, sp);
+        stack[m] =
+          op === LIST ? items : op === TUPLE ? (markTuples ? asTuple(items) : items) : asFrozenSet(new Set(items));
+        heights[m] = h;
         sp = m + 1;
         break;
       }
       case EMPTY_SET:
         if (++containers > maxContainers) throw tooManyContainers(at, maxContainers);
+        if (++opened > maxOpened) throw tooDeep(at, maxDepth);
+        heights[sp] = 1;
         stack[sp++] = new Set();
         break;
       case ADDITEMS: {
@@ -581,8 +791,14 @@ function run(data: Uint8Array, o: ResolvedLoadOptions, stack: unknown[]): unknow
         if (m <= base) throw fail(at, "MALFORMED", "ADDITEMS without a set");
         const set = stack[m - 1];
         if (!(set instanceof Set)) throw fail(at, "MALFORMED", "ADDITEMS target is not a set");
+        const h = maxHeight(stack, heights, m, sp) + 1;
+        if (h > maxDepth) throw tooDeep(at, maxDepth);
         for (let i = m; i < sp; i++) set.add(stack[i]);
+        const t = heights[m - 1]!;
+        if ((t & FROM_MEMO) !== 0) rare.depthUnsure = true;
+        if (h > (t & HEIGHT)) heights[m - 1] = h | (t & FROM_MEMO);
         sp = m;
+        opened = 0;
         break;
       }
       case DICT: {
@@ -590,8 +806,16 @@ function run(data: Uint8Array, o: ResolvedLoadOptions, stack: unknown[]): unknow
         base = innerBase(marks);
         if ((sp - m) % 2 !== 0) throw fail(at, "MALFORMED", "DICT with an odd number of items");
         if (++containers > maxContainers) throw tooManyContainers(at, maxContainers);
+        if (m === sp) {
+          // protocol 0 "MARK DICT" is how an empty dict opens there.
+          opened = openedAtMark + 1;
+          if (opened > maxOpened) throw tooDeep(at, maxDepth);
+        } else opened = 0;
+        const h = maxHeight(stack, heights, m, sp) + 1;
+        if (h > maxDepth) throw tooDeep(at, maxDepth);
         const d = mapDicts ? new Map() : nullProtoObject();
         stack[m] = fillDict(at, d, stack, m, sp, mapDicts, rare);
+        heights[m] = h;
         sp = m + 1;
         break;
       }
@@ -612,6 +836,18 @@ function run(data: Uint8Array, o: ResolvedLoadOptions, stack: unknown[]): unknow
         if (marks.length !== 0 || sp !== 1) {
           throw fail(at, "MALFORMED", `STOP with ${sp} values and ${marks.length} open MARKs`);
         }
+        if (rare.callOnlyRefs !== 0) {
+          const g = rare.callOnly!;
+          throw forbiddenGlobal(
+            g.module,
+            g.name,
+            "may only be called, as in getattr(zoneinfo.ZoneInfo, '_unpickle')(key): the stream left it in the value",
+          );
+        }
+        if (maxHeight(stack, heights, 0, 1) > maxDepth) throw tooDeep(at, maxDepth);
+        if (rare.patch || rare.depthUnsure) {
+          return patchAndMeasure(stack[0], rare.forward, rare.depthUnsure ? maxDepth : undefined);
+        }
         return stack[0];
       }
       case POP:
@@ -620,15 +856,21 @@ function run(data: Uint8Array, o: ResolvedLoadOptions, stack: unknown[]): unknow
           sp = closeMark(marks, at);
           base = innerBase(marks);
         }
+        opened = 0;
         break;
       case POP_MARK:
         sp = closeMark(marks, at);
         base = innerBase(marks);
+        opened = 0;
         break;
       case DUP: {
         if (sp <= base) throw underflow(at);
         const v = stack[sp - 1];
-        if (isDictObject(v)) rare.markEscaped(v);
+        if (typeof v === "object" && v !== null) {
+          if (v instanceof PyGlobal && v.callOnly) rare.referCallOnly(v);
+          else if (isDictObject(v)) rare.markEscaped(v);
+          heights[sp] = heights[sp - 1]! | FROM_MEMO;
+        }
         stack[sp++] = v;
         break;
       }
@@ -655,25 +897,23 @@ function run(data: Uint8Array, o: ResolvedLoadOptions, stack: unknown[]): unknow
         const textEnd = lineEnd(data, pos, at);
         const text = decodeUtf8(data, pos, textEnd);
         pos = textEnd + 1;
-        const s = text.trim();
-        const v = Number(s);
-        if (s === "" || (Number.isNaN(v) && !/^[-+]?nan$/i.test(s))) throw fail(at, "MALFORMED", "bad FLOAT text");
-        stack[sp++] = v;
+        stack[sp++] = textFloat(at, text);
         break;
       }
       case INT: {
         const textEnd = lineEnd(data, pos, at);
         const text = decodeUtf8(data, pos, textEnd);
         pos = textEnd + 1;
-        const s = text.trim();
-        stack[sp++] = s === "01" ? true : s === "00" ? false : textInt(at, o, s);
+        const v = textInt(at, o, text, true);
+        // CPython: two characters that read as 0 or 1 ("00", "01") are False and True.
+        stack[sp++] = text.length === 2 && (v === 0 || v === 1) ? v === 1 : v;
         break;
       }
       case LONG: {
         const textEnd = lineEnd(data, pos, at);
         const text = decodeUtf8(data, pos, textEnd);
         pos = textEnd + 1;
-        stack[sp++] = textInt(at, o, text.trim().replace(/L$/, ""));
+        stack[sp++] = textInt(at, o, text.endsWith("L") ? text.slice(0, -1) : text, false);
         break;
       }
       case BINUNICODE: {
@@ -694,15 +934,29 @@ function run(data: Uint8Array, o: ResolvedLoadOptions, stack: unknown[]): unknow
       }
       case UNICODE: {
         const textEnd = lineEnd(data, pos, at);
-        const text = decodeUtf8(data, pos, textEnd);
+        try {
+          stack[sp++] = decodeRawUnicodeEscape(data, pos, textEnd);
+        } catch (e) {
+          throw e instanceof PickleError ? fail(at, e.code, e.message) : e;
+        }
         pos = textEnd + 1;
-        stack[sp++] = rawUnicodeEscape(text);
+        break;
+      }
+      case STRING: {
+        const textEnd = lineEnd(data, pos, at);
+        try {
+          stack[sp++] = decodeQuotedString(data, pos, textEnd);
+        } catch (e) {
+          throw e instanceof PickleError ? fail(at, e.code, e.message) : e;
+        }
+        pos = textEnd + 1;
         break;
       }
       case SHORT_BINBYTES: {
         if (pos >= end) throw truncated(at);
         const n = data[pos++]!;
         checkLength(n, end - pos, at);
+        heights[sp] = 0;
         stack[sp++] = copyBytes(data, pos, n);
         pos += n;
         break;
@@ -711,6 +965,7 @@ function run(data: Uint8Array, o: ResolvedLoadOptions, stack: unknown[]): unknow
         const n = u32At(data, pos, end, at);
         pos += 4;
         checkLength(n, end - pos, at);
+        heights[sp] = 0;
         stack[sp++] = copyBytes(data, pos, n);
         pos += n;
         break;
@@ -720,12 +975,13 @@ function run(data: Uint8Array, o: ResolvedLoadOptions, stack: unknown[]): unknow
         const n = u64LengthAt(data, pos, end, at);
         pos += 8;
         checkLength(n, end - pos, at);
+        heights[sp] = 0;
         stack[sp++] = copyBytes(data, pos, n);
         pos += n;
         break;
       }
       case SHORT_BINSTRING: {
-        // Python 2 str: CPython 3 decodes it as text too (encoding="ASCII" by default).
+        // Python 2 str, read as latin-1 (see the README).
         if (pos >= end) throw truncated(at);
         const n = data[pos++]!;
         checkLength(n, end - pos, at);
@@ -744,23 +1000,6 @@ function run(data: Uint8Array, o: ResolvedLoadOptions, stack: unknown[]): unknow
         stack[sp++] = Buffer.from(data.buffer, data.byteOffset + p, n).toString("latin1");
         break;
       }
-      case PUT: {
-        const textEnd = lineEnd(data, pos, at);
-        const text = decodeUtf8(data, pos, textEnd);
-        pos = textEnd + 1;
-        const index = textIndex(at, text);
-        checkMemoIndex(index, maxMemo, at);
-        if (sp <= base) throw underflow(at);
-        memo[index] = stack[sp - 1];
-        break;
-      }
-      case GET: {
-        const textEnd = lineEnd(data, pos, at);
-        const text = decodeUtf8(data, pos, textEnd);
-        pos = textEnd + 1;
-        stack[sp++] = memoGet(memo, textIndex(at, text), at, mapDicts, rare);
-        break;
-      }
       case GLOBAL: {
         const moduleEnd = lineEnd(data, pos, at);
         const module = decodeUtf8(data, pos, moduleEnd);
@@ -768,37 +1007,63 @@ function run(data: Uint8Array, o: ResolvedLoadOptions, stack: unknown[]): unknow
         const nameEnd = lineEnd(data, pos, at);
         const name = decodeUtf8(data, pos, nameEnd);
         pos = nameEnd + 1;
-        stack[sp++] = globalOf(at, o, module, name);
+        const g = globalOf(at, o, module, name);
+        if (g.callOnly) rare.referCallOnly(g);
+        heights[sp] = 0;
+        stack[sp++] = g;
         break;
       }
       case STACK_GLOBAL: {
         if (sp - base < 2) throw underflow(at);
         sp -= 1;
-        stack[sp - 1] = globalOf(at, o, stack[sp - 1], stack[sp]);
+        const g = globalOf(at, o, stack[sp - 1], stack[sp]);
+        if (g.callOnly) rare.referCallOnly(g);
+        heights[sp - 1] = 0;
+        stack[sp - 1] = g;
         break;
       }
       case REDUCE: {
         if (sp - base < 2) throw underflow(at);
         sp -= 1;
+        // What a call builds nests as deeply as its arguments' items.
+        const h = Math.max(0, maxHeight(stack, heights, sp, sp + 1) - 1);
+        if (h > maxDepth) throw tooDeep(at, maxDepth);
         stack[sp - 1] = call(at, rare, stack[sp - 1], stack[sp]);
+        heights[sp - 1] = h;
+        opened = 0;
         break;
       }
       case NEWOBJ: {
         if (sp - base < 2) throw underflow(at);
         sp -= 1;
+        const h = Math.max(0, maxHeight(stack, heights, sp, sp + 1) - 1);
+        if (h > maxDepth) throw tooDeep(at, maxDepth);
         stack[sp - 1] = create(at, rare, stack[sp - 1], stack[sp], undefined);
+        heights[sp - 1] = h;
+        opened = 0;
         break;
       }
       case NEWOBJ_EX: {
         if (sp - base < 3) throw underflow(at);
         sp -= 2;
+        const h = Math.max(0, maxHeight(stack, heights, sp, sp + 2) - 1);
+        if (h > maxDepth) throw tooDeep(at, maxDepth);
         stack[sp - 1] = create(at, rare, stack[sp - 1], stack[sp], stack[sp + 1]);
+        heights[sp - 1] = h;
+        opened = 0;
         break;
       }
       case BUILD: {
         if (sp - base < 2) throw underflow(at);
         sp -= 1;
+        // The state's fields become the object's: it nests as deeply as the state.
+        const h = maxHeight(stack, heights, sp, sp + 1);
+        if (h > maxDepth) throw tooDeep(at, maxDepth);
         build(at, rare, stack[sp - 1], stack[sp]);
+        const t = heights[sp - 1]!;
+        if ((t & FROM_MEMO) !== 0) rare.depthUnsure = true;
+        if (h > (t & HEIGHT)) heights[sp - 1] = h | (t & FROM_MEMO);
+        opened = 0;
         break;
       }
       case INST: {
@@ -811,25 +1076,32 @@ function run(data: Uint8Array, o: ResolvedLoadOptions, stack: unknown[]): unknow
         const g = globalOf(at, o, module, name);
         const m = closeMark(marks, at);
         base = innerBase(marks);
+        const h = maxHeight(stack, heights, m, sp);
+        if (h > maxDepth) throw tooDeep(at, maxDepth);
         const args = stack.slice(m, sp);
+        if (g.callOnly) rare.referCallOnly(g); // call() counts it as used
         stack[m] = call(at, rare, g, args);
+        heights[m] = h;
         sp = m + 1;
+        opened = 0;
         break;
       }
       case OBJ: {
         const m = closeMark(marks, at);
         base = innerBase(marks);
         if (sp === m) throw fail(at, "MALFORMED", "OBJ without a class");
+        const h = maxHeight(stack, heights, m + 1, sp);
+        if (h > maxDepth) throw tooDeep(at, maxDepth);
         const args = stack.slice(m + 1, sp);
         stack[m] = call(at, rare, stack[m], args);
+        heights[m] = h;
         sp = m + 1;
+        opened = 0;
         break;
       }
       case READONLY_BUFFER:
         if (sp <= base) throw underflow(at);
         break;
-      case STRING:
-        throw fail(at, "UNSUPPORTED", "protocol 0 STRING opcode");
       case PERSID:
       case BINPERSID:
         throw fail(at, "UNSUPPORTED", "persistent ids");
@@ -843,13 +1115,4 @@ function run(data: Uint8Array, o: ResolvedLoadOptions, stack: unknown[]): unknow
         throw fail(at, "BAD_OPCODE", `unknown opcode 0x${op.toString(16).padStart(2, "0")}`);
     }
   }
-}
-
-/** Protocol 0 UNICODE argument: raw-unicode-escape (only \uXXXX and \UXXXXXXXX escapes). */
-function rawUnicodeEscape(s: string): string {
-  return s.replace(/\\u([0-9a-fA-F]{4})|\\U([0-9a-fA-F]{8})/g, (_, u4: string | undefined, u8: string | undefined) => {
-    const cp = Number.parseInt((u4 ?? u8)!, 16);
-    if (cp > 0x10ffff) throw new PickleError("MALFORMED", "bad \\U escape");
-    return String.fromCodePoint(cp);
-  });
 }

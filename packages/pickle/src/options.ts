@@ -4,7 +4,10 @@ import { forbiddenGlobal } from "./errors.js";
 export interface LoadLimits {
   /** Largest input accepted, in bytes. Default 64 MiB. */
   maxBytes?: number;
-  /** Most MARKs open at once (nesting of batched containers). Default 1,000. */
+  /**
+   * Deepest nesting of containers (lists, tuples, dicts, sets, objects), the same
+   * measure `dumps` applies; at most 2 x maxDepth MARKs may be open at once. Default 1,000.
+   */
   maxDepth?: number;
   /** Most memo entries, and the highest memo index a PUT may use. Default 1,000,000. */
   maxMemo?: number;
@@ -56,7 +59,8 @@ function resolve(o: LoadOptions): ResolvedLoadOptions {
   const cache = new Map<string, PyGlobal>();
   return {
     maxBytes: limit(o.maxBytes, 64 * 1024 * 1024, "maxBytes"),
-    maxDepth: limit(o.maxDepth, 1000, "maxDepth"),
+    // Heights are kept in 30 bits (see loads).
+    maxDepth: Math.min(limit(o.maxDepth, 1000, "maxDepth"), 0x3fffffff - 1),
     maxMemo: limit(o.maxMemo, 1_000_000, "maxMemo"),
     maxStack: limit(o.maxStack, 1_000_000, "maxStack"),
     maxContainers: limit(o.maxContainers, 1_000_000, "maxContainers"),

@@ -41,10 +41,11 @@ SH = zoneinfo.ZoneInfo("Asia/Shanghai")
 
 const py = (body: string): Buffer[] => unframe(runPython(VNPY + body));
 
+// members: early CPython 3.11 releases (Debian 12's 3.11.2) pickle Enum members by name.
 const vnpyGlobals = {
   ...defaultGlobals,
-  "vnpy.trader.constant.Direction": enumGlobal(),
-  "vnpy.trader.constant.Exchange": enumGlobal(),
+  "vnpy.trader.constant.Direction": enumGlobal({ members: { LONG: "多", SHORT: "空" } }),
+  "vnpy.trader.constant.Exchange": enumGlobal({ members: { SSE: "SSE" } }),
   "vnpy.trader.object.TickData": dataclassGlobal({ typeKey: "__type__", typeName: "TickData" }),
 };
 
@@ -116,11 +117,32 @@ emit(pickle.dumps([True, [t, t, Direction.LONG]], protocol=4))
     const mapped = loads(reply!, {
       globals: {
         ...vnpyGlobals,
-        "vnpy.trader.constant.Direction": enumGlobal({ values: { 多: "LONG", 空: "SHORT" } }),
+        "vnpy.trader.constant.Direction": enumGlobal({
+          values: { 多: "LONG", 空: "SHORT" },
+          members: { LONG: "多", SHORT: "空" },
+        }),
       },
     }) as [boolean, [Record<string, unknown>, object, string]];
     expect(mapped[1][2]).toBe("LONG");
     expect(mapped[1][0].direction).toBe("SHORT");
+  });
+
+  it("reads an Enum member pickled by value (CPython 3.11.7) and by name (3.11.2's getattr) alike", () => {
+    // Both forms written by CPython's pickler, whatever the interpreter's own default.
+    const out = py(`
+class ByValue:
+    def __reduce__(self): return (Direction, ("空",))
+class ByName:
+    def __reduce__(self): return (getattr, (Direction, "SHORT"))
+for v in (ByValue(), ByName(), [ByName(), ByName()]):
+    emit(pickle.dumps(v, protocol=2))
+    emit(pickle.dumps(v, protocol=4))
+`);
+    for (const s of out.slice(0, 4)) expect(loads(s, { globals: vnpyGlobals })).toBe("空");
+    for (const s of out.slice(4)) expect(loads(s, { globals: vnpyGlobals })).toEqual(["空", "空"]);
+    const noMembers = { ...defaultGlobals, "vnpy.trader.constant.Direction": enumGlobal() };
+    expect(loads(out[1]!, { globals: noMembers })).toBe("空");
+    expect(() => loads(out[3]!, { globals: noMembers })).toThrow(/pickled by name/);
   });
 
   it("reads FRAME recurring mid-stream, batches of 1000 and LONG1/LONG4 negatives", () => {

@@ -131,6 +131,22 @@ const cases: Case[] = [
     global: { module: "builtins", name: "getattr" },
   },
   {
+    name: "getattr(datetime.datetime, 'fromtimestamp') (an allowed class, but no `member`)",
+    data: b(
+      P4,
+      short("builtins"),
+      short("getattr"),
+      [0x93],
+      short("datetime"),
+      short("datetime"),
+      [0x93],
+      short("fromtimestamp"),
+      [0x86, 0x52, 0x4b, 0, 0x85, 0x52, 0x2e],
+    ),
+    code: "FORBIDDEN_GLOBAL",
+    global: { module: "builtins", name: "getattr" },
+  },
+  {
     name: "datetime with globals: {}",
     data: b(P4, short("datetime"), short("datetime"), [0x93, 0x2e]),
     code: "FORBIDDEN_GLOBAL",
@@ -205,12 +221,18 @@ describe("hostile streams are refused with a typed error", () => {
     expect(got.constructor).toBe(1);
   });
 
-  it("refuses a non-str-keyed dict referenced before it is complete unless dicts: map", () => {
-    // d = {}; d[1] = d  -- the Map that d becomes could not replace the reference already taken.
-    const [data] = unframe(runPython(`d = {}\nd[1] = d\nemit(pickle.dumps(d, protocol=4))`));
-    expect(refusal(data!).code).toBe("UNSUPPORTED");
-    const m = loads(data!, { dicts: "map" }) as Map<unknown, unknown>;
-    expect(m.get(1)).toBe(m);
+  it("decodes a non-str-keyed dict referenced before it is complete (d = {}; d[1] = d)", () => {
+    // The object d starts as is handed out (memo) before its first int key makes it a
+    // Map: every reference is pointed at the Map.
+    const [data] = unframe(runPython(`d = {"a": 0}\nd[1] = [d]\nd["b"] = d\nemit(pickle.dumps([d, d], protocol=4))`));
+    const [m, same] = loads(data!) as [Map<unknown, unknown>, unknown];
+    expect(m).toBeInstanceOf(Map);
+    expect(same).toBe(m);
+    expect([...m.keys()]).toEqual(["a", 1, "b"]);
+    expect((m.get(1) as unknown[])[0]).toBe(m);
+    expect(m.get("b")).toBe(m);
+    const viaMap = loads(data!, { dicts: "map" }) as [Map<unknown, unknown>];
+    expect(viaMap[0].get("b")).toBe(viaMap[0]);
   });
 
   it("keeps the CPython helper's restricted unpickler as strict (os.system refused by CPython too)", () => {
