@@ -150,11 +150,19 @@ export const builtinDataGlobals: GlobalsMap = Object.freeze({
 
 /** A tzinfo as decoded: a fixed offset (datetime.timezone) or an IANA zone (zoneinfo). */
 export class PyTimezone {
+  /** The IANA zone's offset data, looked up once per PyTimezone (a reply shares one). */
+  private zoneData: Zone | undefined;
   constructor(
     readonly offsetSeconds: number | undefined,
     readonly zone: string | undefined,
     readonly label?: string,
   ) {}
+
+  /** Wall clock (ms, as if UTC) in this zone to the instant, as Python resolves folds. */
+  wallToUtc(wallMs: number, fold: boolean): number {
+    this.zoneData ??= zoneNamed(this.zone!);
+    return zoneWallToUtc(this.zoneData, wallMs, fold);
+  }
 }
 
 function stateBytes(v: unknown, len: number, what: string): Uint8Array {
@@ -202,6 +210,9 @@ interface Zone {
   readonly format: Intl.DateTimeFormat;
   /** UTC day -> the zone's offset (ms) through that whole day, or NaN when it changes within it. */
   readonly dayOffsets: Map<number, number>;
+  /** The last wall-clock day seen with one offset from the day before to the day after. */
+  steadyDay: number;
+  steadyOffset: number;
 }
 
 const zones = new Map<string, Zone>();
@@ -225,7 +236,7 @@ function zoneNamed(name: string): Zone {
     } catch (cause) {
       throw new PickleError("MALFORMED", `unknown time zone ${JSON.stringify(name)}`, { cause });
     }
-    zone = { format, dayOffsets: new Map() };
+    zone = { format, dayOffsets: new Map(), steadyDay: Number.NaN, steadyOffset: 0 };
     if (zones.size < 1000) zones.set(name, zone);
   }
   return zone;
@@ -276,8 +287,7 @@ function exactOffsetMs(zone: Zone, utcMs: number): number {
  * day when it is the same at the day's start, middle and end (no tz rule changes an
  * offset and back within half a day); a day with a transition is computed exactly.
  */
-function zoneOffsetMs(name: string, utcMs: number): number {
-  const zone = zoneNamed(name);
+function zoneOffsetMs(zone: Zone, utcMs: number): number {
   const day = Math.floor(utcMs / DAY_MS);
   let offset = zone.dayOffsets.get(day);
   if (offset === undefined) {
@@ -292,15 +302,31 @@ function zoneOffsetMs(name: string, utcMs: number): number {
   return Number.isNaN(offset) ? exactOffsetMs(zone, utcMs) : offset;
 }
 
-/** Wall-clock time in a zone to an instant, resolving gaps and folds as Python does. */
-function zoneWallToUtc(name: string, wallMs: number, fold: boolean): number {
-  const before = zoneOffsetMs(name, wallMs - DAY_MS);
-  const after = zoneOffsetMs(name, wallMs + DAY_MS);
-  if (before === after) return wallMs - before;
+/**
+ * Wall-clock time in a zone to an instant, resolving gaps and folds as Python does.
+ * Consecutive datetimes of a reply mostly share a day: when the offset is the same
+ * from the day before to the day after, that day is remembered and costs one compare.
+ */
+function zoneWallToUtc(zone: Zone, wallMs: number, fold: boolean): number {
+  const wallDay = Math.floor(wallMs / DAY_MS);
+  if (wallDay === zone.steadyDay) return wallMs - zone.steadyOffset;
+  const before = zoneOffsetMs(zone, wallMs - DAY_MS);
+  const after = zoneOffsetMs(zone, wallMs + DAY_MS);
+  if (before === after) {
+    const dayStart = wallDay * DAY_MS;
+    if (
+      zoneOffsetMs(zone, dayStart - DAY_MS) === before &&
+      zoneOffsetMs(zone, dayStart + 2 * DAY_MS - 1000) === before
+    ) {
+      zone.steadyDay = wallDay;
+      zone.steadyOffset = before;
+    }
+    return wallMs - before;
+  }
   const early = wallMs - before;
   const late = wallMs - after;
-  const earlyOk = zoneOffsetMs(name, early) === before;
-  const lateOk = zoneOffsetMs(name, late) === after;
+  const earlyOk = zoneOffsetMs(zone, early) === before;
+  const lateOk = zoneOffsetMs(zone, late) === after;
   if (!fold) return earlyOk || !lateOk ? early : late;
   return lateOk || !earlyOk ? late : early;
 }
@@ -313,25 +339,39 @@ function outOfRange(what: string): PickleError {
   return new PickleError("MALFORMED", `${what}: field out of range`);
 }
 
-/** datetime.datetime -> Date (ms precision, truncated). Naive datetimes are read as UTC. */
-const datetimeHandler: GlobalHandler = {
+/** The days of the last date decoded: a reply's datetimes mostly share their date. */
+let lastDate = -1;
+let lastDays = 0;
+
+/**
+ * A datetime's 10-byte state at b[p..p+10) (year, month | fold, day, h, m, s, us) and
+ * its tzinfo to the instant, truncated to ms. Naive datetimes are read as UTC.
+ */
+export function datetimeFromState(b: Uint8Array, p: number, tz: PyTimezone | undefined): Date {
+  const year = (b[p]! << 8) | b[p + 1]!;
+  const month = b[p + 2]! & 0x7f;
+  const day = b[p + 3]!;
+  const us = (b[p + 7]! << 16) | (b[p + 8]! << 8) | b[p + 9]!;
+  const date = (year << 9) | (month << 5) | day;
+  if (date !== lastDate) {
+    if (!validDate(year, month, day)) throw outOfRange("datetime.datetime");
+    lastDays = daysFromCivil(year, month, day);
+    lastDate = date;
+  }
+  if (b[p + 4]! > 23 || b[p + 5]! > 59 || b[p + 6]! > 59 || us > 999_999) throw outOfRange("datetime.datetime");
+  const wall = (lastDays * 86400 + b[p + 4]! * 3600 + b[p + 5]! * 60 + b[p + 6]!) * 1000;
+  if (tz === undefined) return new Date(wall + Math.floor(us / 1000));
+  if (tz.zone !== undefined) return new Date(tz.wallToUtc(wall, (b[p + 2]! & 0x80) !== 0) + Math.floor(us / 1000));
+  // A fixed offset may carry microseconds: subtract exactly, then truncate to ms.
+  const offsetUs = Math.round((tz.offsetSeconds ?? 0) * 1e6);
+  return new Date(wall + Math.floor((us - offsetUs) / 1000));
+}
+
+/** datetime.datetime -> Date (ms precision, truncated). The decoder also reads CPython's own form directly (loads). */
+export const datetimeHandler: GlobalHandler = {
   call(args) {
     arity("datetime", "datetime", args, 1, 2);
-    const b = stateBytes(args[0], 10, "datetime.datetime");
-    const tz = tzArg(args[1], "datetime.datetime");
-    const year = (b[0]! << 8) | b[1]!;
-    const month = b[2]! & 0x7f;
-    const fold = (b[2]! & 0x80) !== 0;
-    const us = (b[7]! << 16) | (b[8]! << 8) | b[9]!;
-    if (!validDate(year, month, b[3]!) || b[4]! > 23 || b[5]! > 59 || b[6]! > 59 || us > 999_999) {
-      throw outOfRange("datetime.datetime");
-    }
-    const wallSeconds = civilMs(year, month, b[3]!, b[4]!, b[5]!, b[6]!);
-    if (tz === undefined) return new Date(wallSeconds + Math.floor(us / 1000));
-    if (tz.zone !== undefined) return new Date(zoneWallToUtc(tz.zone, wallSeconds, fold) + Math.floor(us / 1000));
-    // A fixed offset may carry microseconds: subtract exactly, then truncate to ms.
-    const offsetUs = Math.round((tz.offsetSeconds ?? 0) * 1e6);
-    return new Date(wallSeconds + Math.floor((us - offsetUs) / 1000));
+    return datetimeFromState(stateBytes(args[0], 10, "datetime.datetime"), 0, tzArg(args[1], "datetime.datetime"));
   },
 };
 

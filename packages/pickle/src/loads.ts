@@ -1,6 +1,6 @@
 import { PickleError, forbiddenGlobal } from "./errors.js";
 import { asFrozenSet } from "./frozenset.js";
-import { PyGlobal } from "./globals.js";
+import { PyGlobal, PyTimezone, datetimeFromState } from "./globals.js";
 import { type LoadOptions, type ResolvedLoadOptions, resolveLoadOptions } from "./options.js";
 import { decodeQuotedString, decodeRawUnicodeEscape, decodeUtf8 } from "./text.js";
 import { asTuple } from "./tuple.js";
@@ -76,9 +76,6 @@ const MARK = 0x28,
   NEXT_BUFFER = 0x97,
   READONLY_BUFFER = 0x98;
 
-const f64 = new Float64Array(1);
-const f64Bytes = new Uint8Array(f64.buffer);
-const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 const TWO32 = 4294967296;
 
 /**
@@ -136,6 +133,9 @@ const KEEP_STACK_MAX = 4096;
 /** The decoder's reusable arrays: values, their heights, the heights of memo entries. */
 class Stacks {
   values: unknown[] = [];
+  marks: Int32Array<ArrayBuffer> = new Int32Array(256);
+  /** For memo entries left DEFERRED by the datetime fast path: where the 10 state bytes are. */
+  deferredAt: Int32Array<ArrayBuffer> = new Int32Array(256);
   heights: Int32Array<ArrayBuffer> = new Int32Array(1024);
   memoHeights: Int32Array<ArrayBuffer> = new Int32Array(1024);
 }
@@ -208,28 +208,36 @@ function mayBeIndexKey(k: string): boolean {
 }
 
 /**
- * SETITEM(S)/DICT: str keys go on a null-prototype object; the first other key turns
- * the dict into a Map (in Python's key order), which is returned for the caller to put
- * in the object's place. References handed out before (memo) are patched at STOP.
+ * SETITEM(S)/DICT: the items stack[target+1..to) go into the dict at stack[target].
+ * Str keys go on a null-prototype object; the first other key turns the dict into a
+ * Map (in Python's key order), put in the object's place (references handed out
+ * before, through the memo, are patched at STOP). Also updates the dict's height, in
+ * the same pass over the items; refuses nesting past maxDepth.
  */
 function fillDict(
   at: number,
-  d: unknown,
   stack: unknown[],
-  from: number,
+  heights: Int32Array,
+  target: number,
   to: number,
   mapDicts: boolean,
   rare: Rare,
-): Dict | Map<unknown, unknown> {
-  if (d instanceof Map) {
-    for (let i = from; i < to; i += 2) d.set(stack[i], stack[i + 1]);
-    return d;
-  }
-  if (!isDictObject(d)) throw fail(at, "MALFORMED", "SETITEMS target is not a dict");
-  let order = rare.order === undefined ? undefined : rare.order.get(d);
-  for (let i = from; i < to; i += 2) {
-    const k = stack[i];
-    if (typeof k === "string" && !mapDicts) {
+  maxDepth: number,
+): void {
+  const d = stack[target];
+  let h = 0;
+  let i = target + 1;
+  if (!(d instanceof Map)) {
+    if (!isDictObject(d)) throw fail(at, "MALFORMED", "SETITEMS target is not a dict");
+    let order = rare.order === undefined ? undefined : rare.order.get(d);
+    for (; i < to; i += 2) {
+      const k = stack[i];
+      if (typeof k !== "string" || mapDicts) break;
+      const v = stack[i + 1];
+      if (typeof v === "object" && v !== null) {
+        const x = heights[i + 1]! & HEIGHT;
+        if (x > h) h = x;
+      }
       if (order !== undefined) {
         if (!(k in d)) order.push(k);
       } else if (mayBeIndexKey(k) && !(k in d)) {
@@ -239,18 +247,30 @@ function fillDict(
         rare.order ??= new Map();
         rare.order.set(d, order);
       }
-      d[k] = stack[i + 1];
-      continue;
+      d[k] = v;
     }
-    const m = new Map<unknown, unknown>();
-    for (const key of order ?? Object.keys(d)) m.set(key, d[key]);
-    rare.forward ??= new Map();
-    rare.forward.set(d, m);
-    if (rare.escaped?.has(d)) rare.patch = true;
-    for (let j = i; j < to; j += 2) m.set(stack[j], stack[j + 1]);
-    return m;
+    if (i < to) {
+      // A key that is not a str: from here on the dict is a Map.
+      const m = new Map<unknown, unknown>();
+      for (const key of order ?? Object.keys(d)) m.set(key, d[key]);
+      rare.forward ??= new Map();
+      rare.forward.set(d, m);
+      if (rare.escaped?.has(d)) rare.patch = true;
+      stack[target] = m;
+      fillMap(m, stack, i, to);
+    }
+  } else {
+    fillMap(d, stack, i, to);
   }
-  return d;
+  h = Math.max(h, maxHeight(stack, heights, i, to)) + 1;
+  if (h > maxDepth) throw tooDeep(at, maxDepth);
+  const t = heights[target]!;
+  if ((t & FROM_MEMO) !== 0) rare.depthUnsure = true;
+  if (h > (t & HEIGHT)) heights[target] = h | (t & FROM_MEMO);
+}
+
+function fillMap(m: Map<unknown, unknown>, stack: unknown[], from: number, to: number): void {
+  for (let i = from; i < to; i += 2) m.set(stack[i], stack[i + 1]);
 }
 
 /**
@@ -295,38 +315,45 @@ function globalOf(at: number, o: ResolvedLoadOptions, module: unknown, name: unk
   return o.resolveGlobal(module, name);
 }
 
-/** A value an allow-listed global produced; BUILD is allowed on it later. */
+/**
+ * What an allow-listed global produced: BUILD is allowed later on objects of handlers
+ * that have `build` (only those are remembered); a call-only global it returned is
+ * counted like any other reference to one.
+ */
 function remember(rare: Rare, g: PyGlobal, v: unknown): unknown {
-  if ((typeof v === "object" && v !== null) || typeof v === "function") {
+  if (typeof v === "object" && v !== null) {
     if (v instanceof PyGlobal) {
       if (v.callOnly) rare.referCallOnly(v);
-      return v;
+    } else if (g.handler?.build !== undefined) {
+      rare.made ??= new Map();
+      rare.made.set(v, g);
     }
-    rare.made ??= new Map();
-    rare.made.set(v, g);
   }
   return v;
 }
 
 /** A handler that throws anything but a PickleError still yields a typed error. */
-function guard<T>(at: number, g: PyGlobal, run: () => T): T {
-  try {
-    return run();
-  } catch (e) {
-    if (e instanceof PickleError) throw e;
-    throw new PickleError("MALFORMED", `${g.module}.${g.name}: ${e instanceof Error ? e.message : String(e)}`, {
-      cause: e,
-      offset: at,
-    });
-  }
+function handlerFailed(at: number, g: PyGlobal, e: unknown): PickleError {
+  if (e instanceof PickleError) return e;
+  return new PickleError("MALFORMED", `${g.module}.${g.name}: ${e instanceof Error ? e.message : String(e)}`, {
+    cause: e,
+    offset: at,
+  });
 }
 
 function call(at: number, rare: Rare, callable: unknown, args: unknown): unknown {
   if (!(callable instanceof PyGlobal)) throw fail(at, "MALFORMED", "REDUCE on a value that is not a global");
   if (!Array.isArray(args)) throw fail(at, "MALFORMED", "REDUCE arguments are not a tuple");
-  const fn = callable.handler?.call;
-  if (fn === undefined) throw forbiddenGlobal(callable.module, callable.name, "is allowed but not callable (REDUCE)");
-  const result = guard(at, callable, () => fn.call(callable.handler, args));
+  const handler = callable.handler;
+  if (handler?.call === undefined) {
+    throw forbiddenGlobal(callable.module, callable.name, "is allowed but not callable (REDUCE)");
+  }
+  let result: unknown;
+  try {
+    result = handler.call(args);
+  } catch (e) {
+    throw handlerFailed(at, callable, e);
+  }
   if (callable.callOnly) rare.callOnlyRefs--; // used as it may be: called
   return remember(rare, callable, result);
 }
@@ -335,21 +362,29 @@ function create(at: number, rare: Rare, cls: unknown, args: unknown, kwargs: unk
   if (!(cls instanceof PyGlobal)) throw fail(at, "MALFORMED", "NEWOBJ on a value that is not a global");
   if (!Array.isArray(args)) throw fail(at, "MALFORMED", "NEWOBJ arguments are not a tuple");
   if (kwargs !== undefined && !isDictObject(kwargs)) throw fail(at, "MALFORMED", "NEWOBJ_EX kwargs are not a str dict");
-  const fn = cls.handler?.create;
-  if (fn === undefined) throw forbiddenGlobal(cls.module, cls.name, "is allowed but not constructible (NEWOBJ)");
-  return remember(
-    rare,
-    cls,
-    guard(at, cls, () => fn.call(cls.handler, args, kwargs as Record<string, unknown> | undefined)),
-  );
+  const handler = cls.handler;
+  if (handler?.create === undefined) {
+    throw forbiddenGlobal(cls.module, cls.name, "is allowed but not constructible (NEWOBJ)");
+  }
+  let made: unknown;
+  try {
+    made = handler.create(args, kwargs as Record<string, unknown> | undefined);
+  } catch (e) {
+    throw handlerFailed(at, cls, e);
+  }
+  return remember(rare, cls, made);
 }
 
 function build(at: number, rare: Rare, obj: unknown, state: unknown): void {
   const g = typeof obj === "object" && obj !== null ? rare.made?.get(obj) : undefined;
   if (g === undefined) throw fail(at, "MALFORMED", "BUILD on a value no allow-listed global created");
-  const fn = g.handler?.build;
-  if (fn === undefined) throw forbiddenGlobal(g.module, g.name, "is allowed but takes no state (BUILD)");
-  guard(at, g, () => fn.call(g.handler, obj, state));
+  const handler = g.handler;
+  if (handler?.build === undefined) throw forbiddenGlobal(g.module, g.name, "is allowed but takes no state (BUILD)");
+  try {
+    handler.build(obj, state);
+  } catch (e) {
+    throw handlerFailed(at, g, e);
+  }
 }
 
 const SAFE = 9007199254740991n;
@@ -394,17 +429,8 @@ function textIndex(at: number, s: string): number {
   return Number(s);
 }
 
-/** Close the innermost MARK; returns the stack index where its items begin. */
-function closeMark(marks: number[], at: number): number {
-  const m = marks.pop();
-  if (m === undefined) throw fail(at, "MALFORMED", "no MARK to close");
-  return m;
-}
-
-/** Where the items of the MARK now innermost begin (0 when none is open). */
-function innerBase(marks: number[]): number {
-  const n = marks.length;
-  return n === 0 ? 0 : marks[n - 1]!;
+function noMark(at: number): PickleError {
+  return fail(at, "MALFORMED", "no MARK to close");
 }
 
 /** End of the text line starting at pos (protocol 0/1 arguments). */
@@ -448,6 +474,94 @@ function checkMemoIndex(index: number, maxMemo: number, at: number): void {
 
 function tooManyContainers(at: number, maxContainers: number): PickleError {
   return fail(at, "LIMIT_EXCEEDED", `more than maxContainers ${maxContainers} containers`);
+}
+
+/**
+ * The datetime fast path (see SHORT_BINBYTES) builds no Buffer for a datetime's state
+ * and no tuple for its arguments; the memo entries CPython wrote for them hold these
+ * markers, made into the real Buffer / [Buffer, tzinfo] if a stream ever asks for them.
+ */
+const DEFERRED_STATE = Symbol("deferred datetime state");
+const DEFERRED_ARGS = Symbol("deferred datetime arguments");
+
+function materialize(
+  memo: unknown[],
+  index: number,
+  data: Uint8Array,
+  stacks: Stacks,
+  deferredTz: unknown[],
+  markTuples: boolean,
+): unknown {
+  const state = copyBytes(data, stacks.deferredAt[index]!, 10);
+  if (memo[index] === DEFERRED_STATE) {
+    memo[index] = state;
+  } else {
+    const tz = deferredTz[index];
+    const args = tz === undefined ? [state] : [state, tz];
+    memo[index] = markTuples ? asTuple(args) : args;
+  }
+  return memo[index];
+}
+
+/** What fuseDatetime found besides the position after REDUCE (module state: no allocation). */
+let fusedTz: PyTimezone | undefined;
+let fusedStatePut = -1;
+let fusedArgsPut = -1;
+
+/**
+ * After a datetime's 10 state bytes (at q): one optional memo put, TUPLE1 or a memo get
+ * of a tzinfo then TUPLE2, one optional put, REDUCE. Returns the position after REDUCE
+ * (fusedTz, fusedStatePut, fusedArgsPut set), or -1 when the stream is anything else.
+ */
+function fuseDatetime(data: Uint8Array, q: number, end: number, memo: unknown[], roomForTuple: boolean): number {
+  if (!roomForTuple) return -1;
+  let length = memo.length;
+  fusedStatePut = memoPut(data, q, end, length);
+  if (fusedStatePut !== -1) {
+    q += putSize;
+    if (fusedStatePut >= length) length = fusedStatePut + 1;
+  }
+  const c = data[q];
+  fusedTz = undefined;
+  if (c === TUPLE1) {
+    q += 1;
+  } else {
+    let index = -1;
+    if (c === BINGET && end - q > 2) {
+      index = data[q + 1]!;
+      q += 2;
+    } else if (c === LONG_BINGET && end - q > 5) {
+      index = u32At(data, q + 1, end, q);
+      q += 5;
+    }
+    const tz = index === -1 ? undefined : memo[index];
+    if (!(tz instanceof PyTimezone) || data[q] !== TUPLE2) return -1;
+    fusedTz = tz;
+    q += 1;
+  }
+  fusedArgsPut = memoPut(data, q, end, length);
+  if (fusedArgsPut !== -1) q += putSize;
+  return data[q] === REDUCE ? q + 1 : -1;
+}
+
+let putSize = 0;
+
+/** A memo put at q (MEMOIZE, BINPUT, LONG_BINPUT): the index it writes (putSize = its length), else -1. */
+function memoPut(data: Uint8Array, q: number, end: number, length: number): number {
+  const c = data[q];
+  if (c === MEMOIZE) {
+    putSize = 1;
+    return length;
+  }
+  if (c === BINPUT && end - q > 1) {
+    putSize = 2;
+    return data[q + 1]!;
+  }
+  if (c === LONG_BINPUT && end - q > 4) {
+    putSize = 5;
+    return u32At(data, q + 1, end, q);
+  }
+  return -1;
 }
 
 function memoGet(memo: unknown[], index: number, at: number, mapDicts: boolean, rare: Rare): unknown {
@@ -498,9 +612,14 @@ function run(data: Uint8Array, o: ResolvedLoadOptions, stacks: Stacks): unknown 
   let memoHeights = stacks.memoHeights;
   // The slot count checked once per opcode: no opcode pushes more than one value.
   let room = Math.min(heights.length - 2, maxStack);
-  const marks: number[] = [];
+  let marks = stacks.marks;
+  let markTop = 0; // marks[0..markTop) are the stack indexes where open MARKs begin
   const memo: unknown[] = [];
   const rare = new Rare();
+  let view: DataView | undefined;
+  const datetimeClass = o.datetimeClass;
+  // Tzinfo of each memo entry the datetime fast path deferred (see materialize).
+  let deferredTz: unknown[] | undefined;
   let pos = 0;
   let at = 0; // offset of the opcode being run, for error messages
   let sp = 0; // stack[0..sp) is the stack
@@ -524,9 +643,9 @@ function run(data: Uint8Array, o: ResolvedLoadOptions, stacks: Stacks): unknown 
       heights = stacks.heights = grown(heights, sp);
       room = Math.min(heights.length - 2, maxStack);
     }
-    if (pos >= end) throw fail(pos, "TRUNCATED", "stream ends before STOP");
     at = pos;
-    const op = data[pos++]!;
+    // Past the end this reads undefined, which only `default` matches: no bounds check here.
+    const op = data[pos++] as number;
     switch (op) {
       case SHORT_BINUNICODE: {
         if (pos >= end) throw truncated(at);
@@ -543,28 +662,18 @@ function run(data: Uint8Array, o: ResolvedLoadOptions, stacks: Stacks): unknown 
         break;
       case BINFLOAT: {
         if (end - pos < 8) throw truncated(at);
-        const p = pos;
-        pos = p + 8;
-        if (LITTLE_ENDIAN) {
-          f64Bytes[0] = data[p + 7]!;
-          f64Bytes[1] = data[p + 6]!;
-          f64Bytes[2] = data[p + 5]!;
-          f64Bytes[3] = data[p + 4]!;
-          f64Bytes[4] = data[p + 3]!;
-          f64Bytes[5] = data[p + 2]!;
-          f64Bytes[6] = data[p + 1]!;
-          f64Bytes[7] = data[p]!;
-        } else {
-          for (let i = 0; i < 8; i++) f64Bytes[i] = data[p + i]!;
-        }
-        stack[sp++] = f64[0]!;
+        // One big-endian load (TurboFan inlines DataView reads); made on the first float.
+        view ??= new DataView(data.buffer, data.byteOffset, data.byteLength);
+        stack[sp++] = view.getFloat64(pos, false);
+        pos += 8;
         break;
       }
       case MARK:
         // Protocols 0/1 open up to two MARKs per level (a REDUCE's argument tuple and a
         // list batch), so a value maxDepth deep may need twice as many.
-        if (marks.length >= maxMarks) throw fail(at, "LIMIT_EXCEEDED", `MARK nesting exceeds 2 x maxDepth ${maxDepth}`);
-        marks.push(sp);
+        if (markTop >= maxMarks) throw fail(at, "LIMIT_EXCEEDED", `MARK nesting exceeds 2 x maxDepth ${maxDepth}`);
+        if (markTop >= marks.length) marks = stacks.marks = grown(marks, markTop);
+        marks[markTop++] = sp;
         base = sp;
         openedAtMark = opened;
         opened = 0;
@@ -588,30 +697,20 @@ function run(data: Uint8Array, o: ResolvedLoadOptions, stacks: Stacks): unknown 
         stack[sp++] = mapDicts ? new Map() : nullProtoObject();
         break;
       case SETITEMS: {
-        const m = closeMark(marks, at);
-        base = innerBase(marks);
+        if (markTop === 0) throw noMark(at);
+        const m = base;
+        base = --markTop === 0 ? 0 : marks[markTop - 1]!;
         if (m <= base) throw fail(at, "MALFORMED", "SETITEMS without a dict");
         if ((sp - m) % 2 !== 0) throw fail(at, "MALFORMED", "SETITEMS with an odd number of items");
-        const h = maxHeight(stack, heights, m, sp) + 1;
-        if (h > maxDepth) throw tooDeep(at, maxDepth);
-        stack[m - 1] = fillDict(at, stack[m - 1], stack, m, sp, mapDicts, rare);
-        const t = heights[m - 1]!;
-        if ((t & FROM_MEMO) !== 0) rare.depthUnsure = true;
-        if (h > (t & HEIGHT)) heights[m - 1] = h | (t & FROM_MEMO);
+        fillDict(at, stack, heights, m - 1, sp, mapDicts, rare, maxDepth);
         sp = m;
         opened = 0;
         break;
       }
       case SETITEM: {
         if (sp - base < 3) throw underflow(at);
-        const k = sp - 2;
-        const h = maxHeight(stack, heights, k, sp) + 1;
-        if (h > maxDepth) throw tooDeep(at, maxDepth);
-        stack[k - 1] = fillDict(at, stack[k - 1], stack, k, sp, mapDicts, rare);
-        const t = heights[k - 1]!;
-        if ((t & FROM_MEMO) !== 0) rare.depthUnsure = true;
-        if (h > (t & HEIGHT)) heights[k - 1] = h | (t & FROM_MEMO);
-        sp = k;
+        fillDict(at, stack, heights, sp - 3, sp, mapDicts, rare, maxDepth);
+        sp -= 2;
         opened = 0;
         break;
       }
@@ -622,8 +721,9 @@ function run(data: Uint8Array, o: ResolvedLoadOptions, stacks: Stacks): unknown 
         stack[sp++] = [];
         break;
       case APPENDS: {
-        const m = closeMark(marks, at);
-        base = innerBase(marks);
+        if (markTop === 0) throw noMark(at);
+        const m = base;
+        base = --markTop === 0 ? 0 : marks[markTop - 1]!;
         if (m <= base) throw fail(at, "MALFORMED", "APPENDS without a list");
         const list = stack[m - 1];
         if (!Array.isArray(list)) throw fail(at, "MALFORMED", "APPENDS target is not a list");
@@ -686,9 +786,18 @@ function run(data: Uint8Array, o: ResolvedLoadOptions, stacks: Stacks): unknown 
           index = textIndex(at, decodeUtf8(data, pos, textEnd));
           pos = textEnd + 1;
         }
-        const v = memoGet(memo, index, at, mapDicts, rare);
-        if (typeof v === "object" && v !== null)
+        const hit = memo[index];
+        if (typeof hit === "string") {
+          stack[sp++] = hit; // a repeated dict key, the common case
+          break;
+        }
+        const v =
+          hit === DEFERRED_STATE || hit === DEFERRED_ARGS
+            ? materialize(memo, index, data, stacks, deferredTz!, markTuples)
+            : memoGet(memo, index, at, mapDicts, rare);
+        if (typeof v === "object" && v !== null) {
           heights[sp] = (index < memoHeights.length ? memoHeights[index]! : 0) | FROM_MEMO;
+        }
         stack[sp++] = v;
         break;
       }
@@ -762,8 +871,9 @@ function run(data: Uint8Array, o: ResolvedLoadOptions, stacks: Stacks): unknown 
       case TUPLE:
       case LIST:
       case FROZENSET: {
-        const m = closeMark(marks, at);
-        base = innerBase(marks);
+        if (markTop === 0) throw noMark(at);
+        const m = base;
+        base = --markTop === 0 ? 0 : marks[markTop - 1]!;
         if (++containers > maxContainers) throw tooManyContainers(at, maxContainers);
         if (m === sp && op === LIST) {
           // protocol 0/1 "MARK LIST" is how an empty list opens there.
@@ -786,8 +896,9 @@ function run(data: Uint8Array, o: ResolvedLoadOptions, stacks: Stacks): unknown 
         stack[sp++] = new Set();
         break;
       case ADDITEMS: {
-        const m = closeMark(marks, at);
-        base = innerBase(marks);
+        if (markTop === 0) throw noMark(at);
+        const m = base;
+        base = --markTop === 0 ? 0 : marks[markTop - 1]!;
         if (m <= base) throw fail(at, "MALFORMED", "ADDITEMS without a set");
         const set = stack[m - 1];
         if (!(set instanceof Set)) throw fail(at, "MALFORMED", "ADDITEMS target is not a set");
@@ -802,8 +913,9 @@ function run(data: Uint8Array, o: ResolvedLoadOptions, stacks: Stacks): unknown 
         break;
       }
       case DICT: {
-        const m = closeMark(marks, at);
-        base = innerBase(marks);
+        if (markTop === 0) throw noMark(at);
+        const m = base;
+        base = --markTop === 0 ? 0 : marks[markTop - 1]!;
         if ((sp - m) % 2 !== 0) throw fail(at, "MALFORMED", "DICT with an odd number of items");
         if (++containers > maxContainers) throw tooManyContainers(at, maxContainers);
         if (m === sp) {
@@ -811,11 +923,14 @@ function run(data: Uint8Array, o: ResolvedLoadOptions, stacks: Stacks): unknown 
           opened = openedAtMark + 1;
           if (opened > maxOpened) throw tooDeep(at, maxDepth);
         } else opened = 0;
-        const h = maxHeight(stack, heights, m, sp) + 1;
-        if (h > maxDepth) throw tooDeep(at, maxDepth);
-        const d = mapDicts ? new Map() : nullProtoObject();
-        stack[m] = fillDict(at, d, stack, m, sp, mapDicts, rare);
-        heights[m] = h;
+        // The new dict takes the slot below its items: shift them up one.
+        for (let i = sp; i > m; i--) {
+          stack[i] = stack[i - 1];
+          heights[i] = heights[i - 1]!;
+        }
+        stack[m] = mapDicts ? new Map() : nullProtoObject();
+        heights[m] = 1;
+        fillDict(at, stack, heights, m, sp + 1, mapDicts, rare, maxDepth);
         sp = m + 1;
         break;
       }
@@ -833,8 +948,8 @@ function run(data: Uint8Array, o: ResolvedLoadOptions, stacks: Stacks): unknown 
         break;
       }
       case STOP: {
-        if (marks.length !== 0 || sp !== 1) {
-          throw fail(at, "MALFORMED", `STOP with ${sp} values and ${marks.length} open MARKs`);
+        if (markTop !== 0 || sp !== 1) {
+          throw fail(at, "MALFORMED", `STOP with ${sp} values and ${markTop} open MARKs`);
         }
         if (rare.callOnlyRefs !== 0) {
           const g = rare.callOnly!;
@@ -853,14 +968,16 @@ function run(data: Uint8Array, o: ResolvedLoadOptions, stacks: Stacks): unknown 
       case POP:
         if (sp > base) sp--;
         else {
-          sp = closeMark(marks, at);
-          base = innerBase(marks);
+          if (markTop === 0) throw noMark(at);
+          sp = base;
+          base = --markTop === 0 ? 0 : marks[markTop - 1]!;
         }
         opened = 0;
         break;
       case POP_MARK:
-        sp = closeMark(marks, at);
-        base = innerBase(marks);
+        if (markTop === 0) throw noMark(at);
+        sp = base;
+        base = --markTop === 0 ? 0 : marks[markTop - 1]!;
         opened = 0;
         break;
       case DUP: {
@@ -956,6 +1073,33 @@ function run(data: Uint8Array, o: ResolvedLoadOptions, stacks: Stacks): unknown 
         if (pos >= end) throw truncated(at);
         const n = data[pos++]!;
         checkLength(n, end - pos, at);
+        if (n === 10 && sp > base && stack[sp - 1] === datetimeClass && datetimeClass !== undefined) {
+          // CPython's datetime: class, state, [put], (TUPLE1 | get tz, TUPLE2), [put], REDUCE.
+          // Read straight from the bytes when the stream is exactly that.
+          const fused = fuseDatetime(data, pos + 10, end, memo, containers < maxContainers);
+          if (fused > 0) {
+            containers++; // the argument tuple it did not build
+            stack[sp - 1] = datetimeFromState(data, pos, fusedTz);
+            heights[sp - 1] = 0;
+            for (let k = 0; k < 2; k++) {
+              const index = k === 0 ? fusedStatePut : fusedArgsPut;
+              if (index < 0) continue;
+              checkMemoIndex(index, maxMemo, at);
+              const marker = k === 0 ? DEFERRED_STATE : DEFERRED_ARGS;
+              if (index === memo.length) memo.push(marker);
+              else memo[index] = marker;
+              if (index >= memoHeights.length) memoHeights = stacks.memoHeights = grown(memoHeights, index);
+              memoHeights[index] = k;
+              if (index >= stacks.deferredAt.length) stacks.deferredAt = grown(stacks.deferredAt, index);
+              stacks.deferredAt[index] = pos;
+              deferredTz ??= [];
+              deferredTz[index] = fusedTz;
+            }
+            pos = fused;
+            opened = 0;
+            break;
+          }
+        }
         heights[sp] = 0;
         stack[sp++] = copyBytes(data, pos, n);
         pos += n;
@@ -1074,8 +1218,9 @@ function run(data: Uint8Array, o: ResolvedLoadOptions, stacks: Stacks): unknown 
         const name = decodeUtf8(data, pos, nameEnd);
         pos = nameEnd + 1;
         const g = globalOf(at, o, module, name);
-        const m = closeMark(marks, at);
-        base = innerBase(marks);
+        if (markTop === 0) throw noMark(at);
+        const m = base;
+        base = --markTop === 0 ? 0 : marks[markTop - 1]!;
         const h = maxHeight(stack, heights, m, sp);
         if (h > maxDepth) throw tooDeep(at, maxDepth);
         const args = stack.slice(m, sp);
@@ -1087,8 +1232,9 @@ function run(data: Uint8Array, o: ResolvedLoadOptions, stacks: Stacks): unknown 
         break;
       }
       case OBJ: {
-        const m = closeMark(marks, at);
-        base = innerBase(marks);
+        if (markTop === 0) throw noMark(at);
+        const m = base;
+        base = --markTop === 0 ? 0 : marks[markTop - 1]!;
         if (sp === m) throw fail(at, "MALFORMED", "OBJ without a class");
         const h = maxHeight(stack, heights, m + 1, sp);
         if (h > maxDepth) throw tooDeep(at, maxDepth);
@@ -1112,6 +1258,7 @@ function run(data: Uint8Array, o: ResolvedLoadOptions, stacks: Stacks): unknown 
       case NEXT_BUFFER:
         throw fail(at, "UNSUPPORTED", "out-of-band buffers");
       default:
+        if (op === undefined) throw fail(at, "TRUNCATED", "stream ends before STOP");
         throw fail(at, "BAD_OPCODE", `unknown opcode 0x${op.toString(16).padStart(2, "0")}`);
     }
   }

@@ -1,4 +1,4 @@
-import { type GlobalsMap, PyGlobal, builtinDataGlobals, defaultGlobals } from "./globals.js";
+import { type GlobalsMap, PyGlobal, builtinDataGlobals, datetimeHandler, defaultGlobals } from "./globals.js";
 import { forbiddenGlobal } from "./errors.js";
 
 export interface LoadLimits {
@@ -45,6 +45,8 @@ export interface ResolvedLoadOptions {
   readonly maxIntBytes: number;
   readonly markTuples: boolean;
   readonly mapDicts: boolean;
+  /** datetime.datetime when it is the built-in handler: loads then reads CPython's datetimes directly. */
+  readonly datetimeClass: PyGlobal | undefined;
   resolveGlobal(module: string, name: string): PyGlobal;
 }
 
@@ -57,7 +59,7 @@ function limit(v: number | undefined, dflt: number, what: string): number {
 function resolve(o: LoadOptions): ResolvedLoadOptions {
   const globals = o.globals ?? defaultGlobals;
   const cache = new Map<string, PyGlobal>();
-  return {
+  const resolved: ResolvedLoadOptions = {
     maxBytes: limit(o.maxBytes, 64 * 1024 * 1024, "maxBytes"),
     // Heights are kept in 30 bits (see loads).
     maxDepth: Math.min(limit(o.maxDepth, 1000, "maxDepth"), 0x3fffffff - 1),
@@ -82,7 +84,12 @@ function resolve(o: LoadOptions): ResolvedLoadOptions {
       if (cache.size < 10_000) cache.set(key, g);
       return g;
     },
+    datetimeClass: undefined,
   };
+  if (Object.hasOwn(globals, "datetime.datetime") && globals["datetime.datetime"] === datetimeHandler) {
+    return { ...resolved, datetimeClass: resolved.resolveGlobal("datetime", "datetime") };
+  }
+  return resolved;
 }
 
 const EMPTY: LoadOptions = {};
