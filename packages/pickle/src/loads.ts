@@ -122,13 +122,16 @@ export function loads(data: Uint8Array, options?: LoadOptions): unknown {
     if (stack.length <= KEEP_STACK_MAX) {
       for (let i = 0; i < stack.length && stack[i] !== undefined; i++) stack[i] = undefined;
       if (stacks.heights.length > KEEP_STACK_MAX) stacks.heights = new Int32Array(1024);
-      if (stacks.memoHeights.length > KEEP_STACK_MAX) stacks.memoHeights = new Int32Array(1024);
+      // A 2,000-position reply memoizes ~8,000 values: keep room for that (256 KiB at most).
+      if (stacks.memoHeights.length > KEEP_MEMO_MAX) stacks.memoHeights = new Int32Array(1024);
+      if (stacks.deferredAt.length > KEEP_MEMO_MAX) stacks.deferredAt = new Int32Array(256);
       idle = stacks;
     }
   }
 }
 
 const KEEP_STACK_MAX = 4096;
+const KEEP_MEMO_MAX = 65536;
 
 /** The decoder's reusable arrays: values, their heights, the heights of memo entries. */
 class Stacks {

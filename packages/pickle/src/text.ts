@@ -5,7 +5,9 @@ const utf8Strict = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 const SHORT = 24; // bytes: at most 6 words
 const WORDS = 6;
-const CACHE_SIZE = 4096; // power of two
+// Power of two. A 2,000-position reply has 2,000 distinct symbols: at 4,096 slots a
+// fifth of them collided and were rebuilt on every reply.
+const CACHE_SIZE = 8192;
 /** Per slot: the byte length of the cached string (-1: empty) and its bytes as 6 words. */
 const cachedLength = new Int32Array(CACHE_SIZE).fill(-1);
 const cachedWords = new Int32Array(CACHE_SIZE * WORDS);
@@ -24,10 +26,12 @@ export function decodeUtf8(data: Uint8Array, start: number, end: number): string
   if (n > SHORT) return decodeUtf8Slow(data, start, end);
   const full = n >> 2;
   let h = n;
+  let high = 0; // any byte >= 0x80: not ASCII
   let p = start;
   for (let i = 0; i < full; i++, p += 4) {
     const w = data[p]! | (data[p + 1]! << 8) | (data[p + 2]! << 16) | (data[p + 3]! << 24);
     words[i] = w;
+    high |= w;
     h = Math.imul(h ^ w, 0x01000193);
   }
   let m = full;
@@ -37,6 +41,7 @@ export function decodeUtf8(data: Uint8Array, start: number, end: number): string
     if (tail > 1) w |= data[p + 1]! << 8;
     if (tail > 2) w |= data[p + 2]! << 16;
     words[m++] = w;
+    high |= w;
     h = Math.imul(h ^ w, 0x01000193);
   }
   const slot = (h ^ (h >>> 15)) & (CACHE_SIZE - 1);
@@ -46,25 +51,49 @@ export function decodeUtf8(data: Uint8Array, start: number, end: number): string
     while (i < m && cachedWords[k + i] === words[i]) i++;
     if (i === m) return cachedStrings[slot]!;
   }
-  return decodeAndCache(data, start, end, slot, m);
+  return decodeAndCache(data, start, end, slot, m, (high & 0x80808080) === 0);
 }
 
 /** A cache miss: build the string (by hand when ASCII) and keep it in its slot. */
-function decodeAndCache(data: Uint8Array, start: number, end: number, slot: number, m: number): string {
-  let s = "";
-  for (let i = start; i < end; i++) {
-    const c = data[i]!;
-    if (c >= 0x80) {
-      s = decodeUtf8Slow(data, start, end);
-      break;
-    }
-    s += String.fromCharCode(c);
-  }
+function decodeAndCache(data: Uint8Array, start: number, end: number, slot: number, m: number, ascii: boolean): string {
+  const s = ascii ? asciiString(data, start, end - start) : decodeUtf8Slow(data, start, end);
   cachedLength[slot] = end - start;
   const k = slot * WORDS;
   for (let i = 0; i < m; i++) cachedWords[k + i] = words[i]!;
   cachedStrings[slot] = s;
   return s;
+}
+
+/**
+ * Up to 24 ASCII bytes to a string. fromCharCode with explicit arguments is about three
+ * times faster than appending one character at a time (measured: 17 ns against 50 ns
+ * for 8 bytes), and than Buffer#latin1Slice or TextDecoder, which cross into C++.
+ */
+function asciiString(d: Uint8Array, p: number, n: number): string {
+  let s = "";
+  while (n >= 8) {
+    s += String.fromCharCode(d[p]!, d[p + 1]!, d[p + 2]!, d[p + 3]!, d[p + 4]!, d[p + 5]!, d[p + 6]!, d[p + 7]!);
+    p += 8;
+    n -= 8;
+  }
+  switch (n) {
+    case 0:
+      return s;
+    case 1:
+      return s + String.fromCharCode(d[p]!);
+    case 2:
+      return s + String.fromCharCode(d[p]!, d[p + 1]!);
+    case 3:
+      return s + String.fromCharCode(d[p]!, d[p + 1]!, d[p + 2]!);
+    case 4:
+      return s + String.fromCharCode(d[p]!, d[p + 1]!, d[p + 2]!, d[p + 3]!);
+    case 5:
+      return s + String.fromCharCode(d[p]!, d[p + 1]!, d[p + 2]!, d[p + 3]!, d[p + 4]!);
+    case 6:
+      return s + String.fromCharCode(d[p]!, d[p + 1]!, d[p + 2]!, d[p + 3]!, d[p + 4]!, d[p + 5]!);
+    default:
+      return s + String.fromCharCode(d[p]!, d[p + 1]!, d[p + 2]!, d[p + 3]!, d[p + 4]!, d[p + 5]!, d[p + 6]!);
+  }
 }
 
 function decodeUtf8Slow(data: Uint8Array, start: number, end: number): string {
