@@ -60,21 +60,21 @@ const PROTO = 0x80,
   REDUCE = 0x52;
 
 const BATCH = 1000; // CPython's batch size for APPENDS/SETITEMS/ADDITEMS
-const f64 = new Float64Array(1);
-const f64Bytes = new Uint8Array(f64.buffer);
-const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 /**
  * Pickles are written into an arena and handed out as views of it (as Node's own
  * Buffer pool does): copying each one out of a reused buffer cost ~200 ns for a
  * 570-byte reply, 13% of its encode. A region handed out is never written again.
  */
-const ARENA = 16384;
+const ARENA = 65536;
+/** Key positions remembered per dict (see key()); keys further along are written as they are. */
+const KEY_POSITIONS = 64;
 
 type WellFormed = { isWellFormed?: () => boolean };
 
 /** One reusable encoder: its arena and memo survive between calls. */
 class Pickler {
-  buf = Buffer.allocUnsafeSlow(ARENA);
+  buf: Buffer = Buffer.allocUnsafeSlow(ARENA);
+  private view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.length);
   /** Where this call's pickle begins in buf (the bytes before it were handed out). */
   private start = 0;
   private lastSize = 0;
@@ -82,6 +82,10 @@ class Pickler {
   private readonly memo = new IdentityMemo();
   /** Arrays and Sets written as tuple/frozenset because they were dict keys or set items. */
   private readonly hashMemo = new IdentityMemo();
+  /** Per key position: the key the last dict written had there, and its memo index (see key()). */
+  private readonly lastKeys: (string | undefined)[] = new Array<string | undefined>(KEY_POSITIONS).fill(undefined);
+  private readonly lastKeyMemo = new Int32Array(KEY_POSITIONS);
+  private keyPositionsUsed = 0;
   private globals: Map<string, number> | undefined;
   private memoCount = 0;
   private depth = 0;
@@ -101,10 +105,10 @@ class Pickler {
     // A big pickle last time: likely again, so one buffer of about that size, no growing.
     // Little room left in the arena: a fresh one (the old one lives on in its views).
     if (this.lastSize > ARENA / 2) {
-      this.buf = Buffer.allocUnsafeSlow(this.lastSize + (this.lastSize >> 2));
+      this.use(Buffer.allocUnsafeSlow(this.lastSize + (this.lastSize >> 2)));
       this.start = 0;
     } else if (this.buf.length - this.start < 1024) {
-      this.buf = Buffer.allocUnsafeSlow(ARENA);
+      this.use(Buffer.allocUnsafeSlow(ARENA));
       this.start = 0;
     }
     const start = this.start;
@@ -130,10 +134,17 @@ class Pickler {
       // A failed call handed nothing out: this.start has not moved, the next one writes over it.
       this.memo.clear();
       this.hashMemo.clear();
+      for (let i = 0; i < this.keyPositionsUsed; i++) this.lastKeys[i] = undefined;
+      this.keyPositionsUsed = 0;
       this.globals = undefined;
       this.memoCount = 0;
       this.depth = 0;
     }
+  }
+
+  private use(buf: Buffer): void {
+    this.buf = buf;
+    this.view = new DataView(buf.buffer, buf.byteOffset, buf.length);
   }
 
   /** Room for n more bytes; growing keeps every offset (only this call's bytes are copied). */
@@ -141,7 +152,7 @@ class Pickler {
     if (this.pos + n > this.buf.length) {
       const next = Buffer.allocUnsafeSlow(Math.max(this.buf.length * 2, this.pos + n));
       next.set(this.buf.subarray(this.start, this.pos), this.start);
-      this.buf = next;
+      this.use(next);
     }
   }
 
@@ -264,9 +275,8 @@ class Pickler {
     this.ensure(9);
     const b = this.buf;
     b[this.pos++] = BINFLOAT;
-    f64[0] = v;
-    if (LITTLE_ENDIAN) for (let i = 7; i >= 0; i--) b[this.pos++] = f64Bytes[i]!;
-    else for (let i = 0; i < 8; i++) b[this.pos++] = f64Bytes[i]!;
+    this.view.setFloat64(this.pos, v, false); // one big-endian store (TurboFan inlines it)
+    this.pos += 8;
   }
 
   /** LONG1 for a safe integer beyond int32: 5 to 7 bytes of two's complement. */
@@ -493,8 +503,10 @@ class Pickler {
     let markAt = this.pos - 1;
     let inBatch = 0;
     let batches = 0;
+    let position = 0;
     for (const k in v) {
-      this.str(k);
+      if (position < KEY_POSITIONS) this.key(k, position++);
+      else this.str(k);
       this.write(v[k]);
       if (++inBatch === BATCH) {
         this.op(SETITEMS);
@@ -507,11 +519,34 @@ class Pickler {
     if (inBatch === 0) {
       this.pos--; // the MARK just written: nothing follows it
     } else if (inBatch === 1 && batches === 0) {
-      this.buf.copyWithin(markAt, markAt + 1, this.pos);
-      this.buf[this.pos - 1] = SETITEM;
+      // One item: CPython writes no MARK. Shift the item over it (a loop: copyWithin
+      // is a builtin call that costs more than the few bytes it moves).
+      const b = this.buf;
+      const end = this.pos;
+      if (end - markAt > 64) b.copyWithin(markAt, markAt + 1, end);
+      else for (let i = markAt; i < end - 1; i++) b[i] = b[i + 1]!;
+      b[end - 1] = SETITEM;
     } else {
       this.op(SETITEMS);
     }
+  }
+
+  /**
+   * A dict key at this position of its dict. Records (lists of dicts) repeat their keys
+   * in the same order, so a key equal to the one the last dict had here (a pointer
+   * compare, usually) is written as BINGET of that one, as CPython writes it: 2 bytes
+   * instead of encoding it again. A new key is memoized for the dicts that follow.
+   */
+  private key(k: string, position: number): void {
+    if (this.lastKeys[position] === k) {
+      this.get(this.lastKeyMemo[position]!);
+      return;
+    }
+    this.str(k);
+    this.lastKeys[position] = k;
+    this.lastKeyMemo[position] = this.memoCount++;
+    if (position >= this.keyPositionsUsed) this.keyPositionsUsed = position + 1;
+    this.op(MEMOIZE);
   }
 
   private dict(v: Record<string, unknown>): void {
@@ -597,7 +632,7 @@ class Pickler {
     if (offsetMinutes !== 0 && (this.naiveDates || Math.abs(offsetMinutes) >= 1440)) {
       throw new PickleError("UNSUPPORTED", "only Dates in years 1..9999 can be pickled");
     }
-    const wall = new Date(t + offsetMinutes * 60_000);
+    const wall = offsetMinutes === 0 ? d : new Date(t + offsetMinutes * 60_000);
     this.global("datetime", "datetime");
     const year = wall.getUTCFullYear();
     const us = wall.getUTCMilliseconds() * 1000;

@@ -124,7 +124,10 @@ export function loads(data: Uint8Array, options?: LoadOptions): unknown {
       if (stacks.heights.length > KEEP_STACK_MAX) stacks.heights = new Int32Array(1024);
       // A 2,000-position reply memoizes ~8,000 values: keep room for that (256 KiB at most).
       if (stacks.memoHeights.length > KEEP_MEMO_MAX) stacks.memoHeights = new Int32Array(1024);
-      if (stacks.deferredAt.length > KEEP_MEMO_MAX) stacks.deferredAt = new Int32Array(256);
+      if (stacks.deferredAt.length > KEEP_MEMO_MAX) {
+        stacks.deferredAt = new Int32Array(256);
+        stacks.deferredZone = new Int32Array(256);
+      }
       idle = stacks;
     }
   }
@@ -139,6 +142,7 @@ class Stacks {
   marks: Int32Array<ArrayBuffer> = new Int32Array(256);
   /** For memo entries left DEFERRED by the datetime fast path: where the 10 state bytes are. */
   deferredAt: Int32Array<ArrayBuffer> = new Int32Array(256);
+  deferredZone: Int32Array<ArrayBuffer> = new Int32Array(256);
   heights: Int32Array<ArrayBuffer> = new Int32Array(1024);
   memoHeights: Int32Array<ArrayBuffer> = new Int32Array(1024);
 }
@@ -471,8 +475,12 @@ function checkIntBytes(n: number, o: ResolvedLoadOptions, at: number): void {
   if (n > o.maxIntBytes) throw fail(at, "LIMIT_EXCEEDED", `int of ${n} bytes exceeds maxIntBytes ${o.maxIntBytes}`);
 }
 
+function memoLimit(index: number, maxMemo: number, at: number): PickleError {
+  return fail(at, "LIMIT_EXCEEDED", `memo index ${index} exceeds maxMemo ${maxMemo}`);
+}
+
 function checkMemoIndex(index: number, maxMemo: number, at: number): void {
-  if (index >= maxMemo) throw fail(at, "LIMIT_EXCEEDED", `memo index ${index} exceeds maxMemo ${maxMemo}`);
+  if (index >= maxMemo) throw memoLimit(index, maxMemo, at);
 }
 
 function tooManyContainers(at: number, maxContainers: number): PickleError {
@@ -492,15 +500,15 @@ function materialize(
   index: number,
   data: Uint8Array,
   stacks: Stacks,
-  deferredTz: unknown[],
+  zones: readonly PyTimezone[] | undefined,
   markTuples: boolean,
 ): unknown {
   const state = copyBytes(data, stacks.deferredAt[index]!, 10);
   if (memo[index] === DEFERRED_STATE) {
     memo[index] = state;
   } else {
-    const tz = deferredTz[index];
-    const args = tz === undefined ? [state] : [state, tz];
+    const zone = stacks.deferredZone[index]!;
+    const args = zone < 0 ? [state] : [state, zones![zone]];
     memo[index] = markTuples ? asTuple(args) : args;
   }
   return memo[index];
@@ -622,7 +630,7 @@ function run(data: Uint8Array, o: ResolvedLoadOptions, stacks: Stacks): unknown 
   let view: DataView | undefined;
   const datetimeClass = o.datetimeClass;
   // Tzinfo of each memo entry the datetime fast path deferred (see materialize).
-  let deferredTz: unknown[] | undefined;
+  let fusedZones: PyTimezone[] | undefined;
   let pos = 0;
   let at = 0; // offset of the opcode being run, for error messages
   let sp = 0; // stack[0..sp) is the stack
@@ -683,7 +691,7 @@ function run(data: Uint8Array, o: ResolvedLoadOptions, stacks: Stacks): unknown 
         break;
       case MEMOIZE: {
         const index = memo.length;
-        checkMemoIndex(index, maxMemo, at);
+        if (index >= maxMemo) throw memoLimit(index, maxMemo, at);
         if (sp <= base) throw underflow(at);
         const v = stack[sp - 1];
         memo.push(v);
@@ -796,7 +804,7 @@ function run(data: Uint8Array, o: ResolvedLoadOptions, stacks: Stacks): unknown 
         }
         const v =
           hit === DEFERRED_STATE || hit === DEFERRED_ARGS
-            ? materialize(memo, index, data, stacks, deferredTz!, markTuples)
+            ? materialize(memo, index, data, stacks, fusedZones, markTuples)
             : memoGet(memo, index, at, mapDicts, rare);
         if (typeof v === "object" && v !== null) {
           heights[sp] = (index < memoHeights.length ? memoHeights[index]! : 0) | FROM_MEMO;
@@ -1087,16 +1095,26 @@ function run(data: Uint8Array, o: ResolvedLoadOptions, stacks: Stacks): unknown 
             for (let k = 0; k < 2; k++) {
               const index = k === 0 ? fusedStatePut : fusedArgsPut;
               if (index < 0) continue;
-              checkMemoIndex(index, maxMemo, at);
-              const marker = k === 0 ? DEFERRED_STATE : DEFERRED_ARGS;
-              if (index === memo.length) memo.push(marker);
-              else memo[index] = marker;
+              if (index >= maxMemo) throw memoLimit(index, maxMemo, at);
+              if (index === memo.length) memo.push(k === 0 ? DEFERRED_STATE : DEFERRED_ARGS);
+              else memo[index] = k === 0 ? DEFERRED_STATE : DEFERRED_ARGS;
               if (index >= memoHeights.length) memoHeights = stacks.memoHeights = grown(memoHeights, index);
               memoHeights[index] = k;
-              if (index >= stacks.deferredAt.length) stacks.deferredAt = grown(stacks.deferredAt, index);
+              if (index >= stacks.deferredAt.length) {
+                stacks.deferredAt = grown(stacks.deferredAt, index);
+                stacks.deferredZone = grown(stacks.deferredZone, index);
+              }
               stacks.deferredAt[index] = pos;
-              deferredTz ??= [];
-              deferredTz[index] = fusedTz;
+              if (k === 1) {
+                // Which tzinfo (a reply has one or two): an index into fusedZones, -1 for naive.
+                let zone = -1;
+                if (fusedTz !== undefined) {
+                  fusedZones ??= [];
+                  zone = fusedZones.indexOf(fusedTz);
+                  if (zone < 0) zone = fusedZones.push(fusedTz) - 1;
+                }
+                stacks.deferredZone[index] = zone;
+              }
             }
             pos = fused;
             opened = 0;

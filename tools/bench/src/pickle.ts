@@ -19,6 +19,17 @@ export async function benchPickleCodecs(log: (line: string) => void): Promise<Ro
     );
   }
   const m = (f: (r: PickleBenchResult) => number) => median(runs.map(f));
+  // Against CPython's C pickle: packages/pickle already alternates rounds and takes medians.
+  const vsCpython: Row[] = (runs[0]?.cpython ?? []).map((c) => ({
+    group: "pickle",
+    name: `native ${c.op}, ${c.label} (${c.bytes.toLocaleString("en-US")} B)`,
+    value: c.nativeOpsPerSec,
+    unit: "ops/s",
+    baseline: `CPython C pickle ${c.op} (${Math.round(c.cpythonOpsPerSec).toLocaleString("en-US")}/s)`,
+    ratio: c.ratio,
+    target: `>= ${c.target}x CPython`,
+    pass: c.pass,
+  }));
   const native = m((r) => r.nativeOpsPerSec);
   const helper = m((r) => r.helperOpsPerSec);
   const helperSerial = m((r) => r.helperSerialOpsPerSec);
@@ -40,6 +51,7 @@ export async function benchPickleCodecs(log: (line: string) => void): Promise<Ro
     ...(target && baseline ? { target: target.text, pass: value / baseline.value >= target.min } : {}),
   });
   return [
+    ...vsCpython,
     row("python, one process per message (seed design)", oneShot),
     row("python helper, long-lived, serial", helperSerial, { name: "one process per message", value: oneShot }),
     row("python helper, long-lived, pipelined", helper, { name: "one process per message", value: oneShot }),
