@@ -1,8 +1,11 @@
 /**
  * The native codec against CPython's own C pickle, on the same bytes, in the same run:
  * /usr/bin/python3 times pickle.loads and pickle.dumps with timeit; this process times
- * loads on the bytes CPython wrote, and dumps on the value loads returned. Rounds
- * alternate Python and Node so both see the same machine load; figures are medians.
+ * loads on the bytes CPython wrote, and dumps on the value loads returned. Both sides
+ * count CPU time of their own process (timeit's timer=time.process_time, Node's
+ * process.cpuUsage): on a machine shared with other jobs, wall time measures the
+ * neighbours as much as the code. Each CPython figure is paired with Node's taken
+ * right after it; the ratio is the median over the pairs.
  */
 import { execFileSync, spawn } from "node:child_process";
 import { createInterface } from "node:readline";
@@ -27,18 +30,18 @@ export interface CpythonRow {
 
 export interface CpythonBenchOptions {
   python: string;
-  /** Pickle (any protocol) of the small reply; CPython loads it and writes it again. */
-  smallReply: Uint8Array;
   rounds: number;
   /** Seconds per timing repeat (3 repeats per cell and round, on each side). */
   seconds: number;
 }
 
 /**
- * 2,000 positions as get_positions answers: a dict per position with symbol,
- * direction, quantity, average price, Greeks and its last update. With naive datetimes
- * it is 204 KB at protocol 4 (the issue's "205 KB reply"); with zoneinfo Asia/Shanghai
- * ones (vn.py's style) 208 KB. Deterministic.
+ * The payloads, built in Python as a Python server builds them (literal keys: CPython
+ * writes each once and BINGETs it after). "reply": get_positions for one account, four
+ * positions (the typicalReply() of pickle.bench.ts). 2,000 positions: a dict per
+ * position with symbol, direction, quantity, average price, Greeks and its last update;
+ * with naive datetimes 204 KB at protocol 4 (the issue's "205 KB reply"), with zoneinfo
+ * Asia/Shanghai ones (vn.py's style) 208 KB. Deterministic.
  */
 const PAYLOADS = `
 import datetime, random, zoneinfo
@@ -59,8 +62,13 @@ def positions(n, tz):
             "updatedAt": opened + datetime.timedelta(seconds=rnd.randrange(0, 20000), microseconds=rnd.randrange(10**6)),
         })
     return [True, rows]
+def position(symbol, direction, volume, price):
+    return {"accountId": "account1", "symbol": symbol, "exchange": "SSE", "direction": direction,
+            "volume": volume, "frozen": 0, "price": price,
+            "pnl": round((price - 0.1) * volume * 10000) / 100, "ydVolume": volume}
 values = {
-    "reply": pickle.loads(REPLY),
+    "reply": [True, [position("10007301", "long", 20, 0.1234), position("10007302", "short", 15, 0.0567),
+                     position("510050", "long", 100000, 2.512), position("10007355", "long", 4, 0.3321)]],
     "positions-naive": positions(2000, None),
     "positions-zoneinfo": positions(2000, zoneinfo.ZoneInfo("Asia/Shanghai")),
 }
@@ -68,7 +76,6 @@ values = {
 
 const BYTES_SCRIPT = `
 import sys, pickle, struct
-REPLY = sys.stdin.buffer.read()
 ${PAYLOADS}
 for name in values:
     data = pickle.dumps(values[name])
@@ -81,8 +88,7 @@ for name in values:
  * Node's taken right after it.
  */
 const TIME_SERVER = `
-import sys, pickle, timeit, statistics, base64
-REPLY = base64.b64decode(sys.stdin.readline())
+import sys, pickle, timeit, statistics, time
 ${PAYLOADS}
 data = {name: pickle.dumps(v) for name, v in values.items()}
 numbers = {}
@@ -90,7 +96,8 @@ for line in sys.stdin:
     cell, seconds = line.split()
     name, op = cell.split(".")
     stmt = "loads(data)" if op == "decode" else "dumps(value)"
-    timer = timeit.Timer(stmt, globals={"loads": pickle.loads, "dumps": pickle.dumps, "data": data[name], "value": values[name]})
+    timer = timeit.Timer(stmt, timer=time.process_time,
+                         globals={"loads": pickle.loads, "dumps": pickle.dumps, "data": data[name], "value": values[name]})
     if cell not in numbers:
         number, took = timer.autorange()
         numbers[cell] = max(1, int(number * float(seconds) / took))
@@ -120,7 +127,12 @@ function median(xs: readonly number[]): number {
   return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
-/** ops/s of fn: warm up, calibrate a batch to ~`seconds`, median of 3 batches (as timeit repeats). */
+function cpuSeconds(since: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(since);
+  return (used.user + used.system) / 1e6;
+}
+
+/** ops per CPU-second of fn: warm up, calibrate a batch to ~`seconds`, median of 3 batches (as timeit repeats). */
 function nodeOpsPerSec(seconds: number, fn: () => void): number {
   const warmUntil = performance.now() + Math.max(100, seconds * 500);
   let calls = 0;
@@ -134,18 +146,15 @@ function nodeOpsPerSec(seconds: number, fn: () => void): number {
   const number = Math.max(1, Math.round((seconds * 1000) / perCall));
   const rates: number[] = [];
   for (let r = 0; r < 3; r++) {
-    const start = process.hrtime.bigint();
+    const start = process.cpuUsage();
     for (let i = 0; i < number; i++) fn();
-    rates.push(number / (Number(process.hrtime.bigint() - start) / 1e9));
+    rates.push(number / Math.max(cpuSeconds(start), 1e-6));
   }
   return median(rates);
 }
 
 /** The time server, asked one cell at a time. */
-function timeServer(
-  python: string,
-  smallReply: Uint8Array,
-): { time(cell: string, seconds: number): Promise<number>; close(): void } {
+function timeServer(python: string): { time(cell: string, seconds: number): Promise<number>; close(): void } {
   const child = spawn(python, ["-c", TIME_SERVER], { stdio: ["pipe", "pipe", "inherit"] });
   const lines = createInterface({ input: child.stdout });
   const waiting: { resolve: (v: number) => void; reject: (e: Error) => void }[] = [];
@@ -158,8 +167,6 @@ function timeServer(
   child.on("exit", (code) => {
     for (const w of waiting.splice(0)) w.reject(new Error(`python exited with ${code}`));
   });
-  // The payload script reads the reply first, as one base64 line.
-  child.stdin.write(`${Buffer.from(smallReply).toString("base64")}\n`);
   return {
     time: (cell, seconds) =>
       new Promise((resolve, reject) => {
@@ -174,7 +181,7 @@ function timeServer(
 }
 
 export async function benchAgainstCpython(o: CpythonBenchOptions): Promise<CpythonRow[]> {
-  const framed = execFileSync(o.python, ["-c", BYTES_SCRIPT], { input: o.smallReply, maxBuffer: 64 << 20 });
+  const framed = execFileSync(o.python, ["-c", BYTES_SCRIPT], { maxBuffer: 64 << 20 });
   const bytes = new Map<string, Buffer>();
   let pos = 0;
   for (const name of Object.keys(PAYLOAD_LABELS)) {
@@ -186,7 +193,7 @@ export async function benchAgainstCpython(o: CpythonBenchOptions): Promise<Cpyth
   const native = new Map(cells.map((c) => [c, [] as number[]]));
   const cpython = new Map(cells.map((c) => [c, [] as number[]]));
   const ratios = new Map(cells.map((c) => [c, [] as number[]]));
-  const server = timeServer(o.python, o.smallReply);
+  const server = timeServer(o.python);
   try {
     for (let round = 0; round < o.rounds; round++) {
       for (const cell of cells) {

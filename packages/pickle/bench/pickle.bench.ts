@@ -110,9 +110,9 @@ export async function benchPickle(o: PickleBenchOptions = {}): Promise<PickleBen
   let vsCpython: CpythonRow[] = [];
   try {
     const rounds = quick ? 1 : 5;
-    vsCpython = await benchAgainstCpython({ python, smallReply: ours, rounds, seconds: quick ? 0.1 : 0.15 });
+    vsCpython = await benchAgainstCpython({ python, rounds, seconds: quick ? 0.1 : 0.15 });
     log(
-      `pickle vs CPython ${python} (C pickle, timeit), same bytes, median of ${rounds} CPython-then-Node pairs per row:`,
+      `pickle vs CPython ${python} (C pickle, timeit): same bytes, ops per CPU-second, median of ${rounds} CPython-then-Node pairs per row:`,
     );
     for (const r of vsCpython) {
       log(

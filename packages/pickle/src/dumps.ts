@@ -85,6 +85,9 @@ class Pickler {
   /** Per key position: the key the last dict written had there, and its memo index (see key()). */
   private readonly lastKeys: (string | undefined)[] = new Array<string | undefined>(KEY_POSITIONS).fill(undefined);
   private readonly lastKeyMemo = new Int32Array(KEY_POSITIONS);
+  /** The same for str values (a record's "exchange", "accountId"...). */
+  private readonly lastValues: (string | undefined)[] = new Array<string | undefined>(KEY_POSITIONS).fill(undefined);
+  private readonly lastValueMemo = new Int32Array(KEY_POSITIONS);
   private keyPositionsUsed = 0;
   private globals: Map<string, number> | undefined;
   private memoCount = 0;
@@ -134,7 +137,10 @@ class Pickler {
       // A failed call handed nothing out: this.start has not moved, the next one writes over it.
       this.memo.clear();
       this.hashMemo.clear();
-      for (let i = 0; i < this.keyPositionsUsed; i++) this.lastKeys[i] = undefined;
+      for (let i = 0; i < this.keyPositionsUsed; i++) {
+        this.lastKeys[i] = undefined;
+        this.lastValues[i] = undefined;
+      }
       this.keyPositionsUsed = 0;
       this.globals = undefined;
       this.memoCount = 0;
@@ -505,9 +511,18 @@ class Pickler {
     let batches = 0;
     let position = 0;
     for (const k in v) {
-      if (position < KEY_POSITIONS) this.key(k, position++);
-      else this.str(k);
-      this.write(v[k]);
+      const x = v[k];
+      if (position < KEY_POSITIONS) {
+        this.key(k, position);
+        // A record's values are mostly str and numbers: no trip through write() for them.
+        if (typeof x === "string") this.repeated(x, position, this.lastValues, this.lastValueMemo);
+        else if (typeof x === "number") this.number(x);
+        else this.write(x);
+        position++;
+      } else {
+        this.str(k);
+        this.write(x);
+      }
       if (++inBatch === BATCH) {
         this.op(SETITEMS);
         this.op(MARK);
@@ -538,13 +553,18 @@ class Pickler {
    * instead of encoding it again. A new key is memoized for the dicts that follow.
    */
   private key(k: string, position: number): void {
-    if (this.lastKeys[position] === k) {
-      this.get(this.lastKeyMemo[position]!);
+    this.repeated(k, position, this.lastKeys, this.lastKeyMemo);
+  }
+
+  /** A str at a dict position: BINGET of the same str the last dict had there, else written and memoized. */
+  private repeated(s: string, position: number, last: (string | undefined)[], lastMemo: Int32Array): void {
+    if (last[position] === s) {
+      this.get(lastMemo[position]!);
       return;
     }
-    this.str(k);
-    this.lastKeys[position] = k;
-    this.lastKeyMemo[position] = this.memoCount++;
+    this.str(s);
+    last[position] = s;
+    lastMemo[position] = this.memoCount++;
     if (position >= this.keyPositionsUsed) this.keyPositionsUsed = position + 1;
     this.op(MEMOIZE);
   }

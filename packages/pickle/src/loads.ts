@@ -800,6 +800,13 @@ function run(data: Uint8Array, o: ResolvedLoadOptions, stacks: Stacks): unknown 
         const hit = memo[index];
         if (typeof hit === "string") {
           stack[sp++] = hit; // a repeated dict key, the common case
+          if (data[pos] === BINFLOAT && end - pos > 8) {
+            // ...and most often a float follows it: read it in the same step (one
+            // dispatch less; the stack check at the loop top allows two pushes).
+            view ??= new DataView(data.buffer, data.byteOffset, data.byteLength);
+            stack[sp++] = view.getFloat64(pos + 1, false);
+            pos += 9;
+          }
           break;
         }
         const v =
