@@ -431,6 +431,20 @@ function textFloat(at: number, s: string): number {
   return v;
 }
 
+/** Where the argument wideMemoIndex read ends. */
+let argEnd = 0;
+
+/** The memo index of LONG_BINGET/LONG_BINPUT (4 bytes) or GET/PUT (a text line) at pos; sets argEnd. */
+function wideMemoIndex(data: Uint8Array, fourBytes: boolean, pos: number, end: number, at: number): number {
+  if (fourBytes) {
+    argEnd = pos + 4;
+    return u32At(data, pos, end, at);
+  }
+  const textEnd = lineEnd(data, pos, at);
+  argEnd = textEnd + 1;
+  return textIndex(at, decodeUtf8(data, pos, textEnd));
+}
+
 function textIndex(at: number, s: string): number {
   if (!/^\d{1,10}$/.test(s)) throw fail(at, "MALFORMED", "bad memo index text");
   return Number(s);
@@ -789,13 +803,9 @@ function run(data: Uint8Array, o: ResolvedLoadOptions, stacks: Stacks): unknown 
         if (op === BINGET) {
           if (pos >= end) throw truncated(at);
           index = data[pos++]!;
-        } else if (op === LONG_BINGET) {
-          index = u32At(data, pos, end, at);
-          pos += 4;
         } else {
-          const textEnd = lineEnd(data, pos, at);
-          index = textIndex(at, decodeUtf8(data, pos, textEnd));
-          pos = textEnd + 1;
+          index = wideMemoIndex(data, op === LONG_BINGET, pos, end, at);
+          pos = argEnd;
         }
         const hit = memo[index];
         if (typeof hit === "string") {
@@ -826,13 +836,9 @@ function run(data: Uint8Array, o: ResolvedLoadOptions, stacks: Stacks): unknown 
         if (op === BINPUT) {
           if (pos >= end) throw truncated(at);
           index = data[pos++]!;
-        } else if (op === LONG_BINPUT) {
-          index = u32At(data, pos, end, at);
-          pos += 4;
         } else {
-          const textEnd = lineEnd(data, pos, at);
-          index = textIndex(at, decodeUtf8(data, pos, textEnd));
-          pos = textEnd + 1;
+          index = wideMemoIndex(data, op === LONG_BINPUT, pos, end, at);
+          pos = argEnd;
         }
         checkMemoIndex(index, maxMemo, at);
         if (sp <= base) throw underflow(at);
@@ -1067,20 +1073,12 @@ function run(data: Uint8Array, o: ResolvedLoadOptions, stacks: Stacks): unknown 
         pos += n;
         break;
       }
-      case UNICODE: {
-        const textEnd = lineEnd(data, pos, at);
-        try {
-          stack[sp++] = decodeRawUnicodeEscape(data, pos, textEnd);
-        } catch (e) {
-          throw e instanceof PickleError ? fail(at, e.code, e.message) : e;
-        }
-        pos = textEnd + 1;
-        break;
-      }
+      case UNICODE:
       case STRING: {
+        // Protocol 0 text: raw-unicode-escape (str) or a quoted Python 2 str literal.
         const textEnd = lineEnd(data, pos, at);
         try {
-          stack[sp++] = decodeQuotedString(data, pos, textEnd);
+          stack[sp++] = (op === UNICODE ? decodeRawUnicodeEscape : decodeQuotedString)(data, pos, textEnd);
         } catch (e) {
           throw e instanceof PickleError ? fail(at, e.code, e.message) : e;
         }

@@ -6,6 +6,7 @@
 import { describe, expect, it } from "vitest";
 import { PickleError, dumps, fromTaggedForTests, isFrozenSet, loads } from "./exports.js";
 import { canon, frame, runPython, unframe } from "./oracle.js";
+import { refusal } from "./refusal.js";
 
 /** Python builds `VALUES` (a list); emits, per value: tagged JSON of it, then its pickle at each protocol. */
 function cpython(values: string, protocols = [0, 1, 2, 3, 4, 5]): { want: unknown; streams: Buffer[] }[] {
@@ -52,16 +53,6 @@ for i, b in enumerate(frames()):
       frame(ours),
     ),
   ).map(String);
-}
-
-function refusal(data: Uint8Array, o?: Parameters<typeof loads>[1]): PickleError {
-  try {
-    loads(data, o);
-  } catch (e) {
-    expect(e).toBeInstanceOf(PickleError);
-    return e as PickleError;
-  }
-  throw new Error("stream was accepted");
 }
 
 describe("str starting with U+FEFF (TextDecoder used to drop it)", () => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { type LoadOptions, PickleError, type PickleErrorCode, dumps, loads } from "./exports.js";
 import { frame, runPython, unframe } from "./oracle.js";
+import { refusal } from "./refusal.js";
 
 const P4 = [0x80, 0x04];
 const b = (...parts: (number[] | string | Buffer)[]): Buffer =>
@@ -8,16 +9,6 @@ const b = (...parts: (number[] | string | Buffer)[]): Buffer =>
 const u32 = (n: number): number[] => [n & 0xff, (n >>> 8) & 0xff, (n >>> 16) & 0xff, (n >>> 24) & 0xff];
 const u64 = (hi: number, lo: number): number[] => [...u32(lo), ...u32(hi)];
 const short = (s: string): number[] => [0x8c, Buffer.byteLength(s), ...Buffer.from(s)];
-
-function refusal(data: Uint8Array, o?: LoadOptions): PickleError {
-  try {
-    loads(data, o);
-  } catch (e) {
-    expect(e).toBeInstanceOf(PickleError);
-    return e as PickleError;
-  }
-  throw new Error("stream was accepted");
-}
 
 interface Case {
   name: string;
