@@ -678,7 +678,13 @@ function run(data: Uint8Array, o: ResolvedLoadOptions, stacks: Stacks): unknown 
         const p = pos + 1;
         if (n > end - p) throw lengthPastEnd(at, n, end - p);
         pos = p + n;
-        stack[sp++] = decodeUtf8(data, p, pos);
+        const str = decodeUtf8(data, p, pos);
+        stack[sp++] = str;
+        // CPython memoizes every new str: take its MEMOIZE in the same step.
+        if (data[pos] === MEMOIZE && memo.length < maxMemo) {
+          memo.push(str);
+          pos++;
+        }
         break;
       }
       case BININT1:
@@ -715,12 +721,29 @@ function run(data: Uint8Array, o: ResolvedLoadOptions, stacks: Stacks): unknown 
         }
         break;
       }
-      case EMPTY_DICT:
+      case EMPTY_DICT: {
         if (++containers > maxContainers) throw tooManyContainers(at, maxContainers);
         if (++opened > maxOpened) throw tooDeep(at, maxDepth);
         heights[sp] = 1;
-        stack[sp++] = mapDicts ? new Map() : nullProtoObject();
+        const d = mapDicts ? new Map() : nullProtoObject();
+        stack[sp++] = d;
+        // CPython opens every dict with EMPTY_DICT MEMOIZE [MARK]: one step for all three.
+        if (data[pos] === MEMOIZE && memo.length < maxMemo) {
+          const index = memo.length;
+          memo.push(d);
+          if (index >= memoHeights.length) memoHeights = stacks.memoHeights = grown(memoHeights, index);
+          memoHeights[index] = 1;
+          pos++;
+          if (data[pos] === MARK && markTop < maxMarks && markTop < marks.length) {
+            marks[markTop++] = sp;
+            base = sp;
+            openedAtMark = opened;
+            opened = 0;
+            pos++;
+          }
+        }
         break;
+      }
       case SETITEMS: {
         if (markTop === 0) throw noMark(at);
         const m = base;
@@ -810,12 +833,25 @@ function run(data: Uint8Array, o: ResolvedLoadOptions, stacks: Stacks): unknown 
         const hit = memo[index];
         if (typeof hit === "string") {
           stack[sp++] = hit; // a repeated dict key, the common case
-          if (data[pos] === BINFLOAT && end - pos > 8) {
-            // ...and most often a float follows it: read it in the same step (one
-            // dispatch less; the stack check at the loop top allows two pushes).
+          // ...and its value is mostly a float, a small int or a repeated str: read it in
+          // the same step (one dispatch less; the loop-top check allows two pushes).
+          const next = data[pos];
+          if (next === BINFLOAT && end - pos > 8) {
             view ??= new DataView(data.buffer, data.byteOffset, data.byteLength);
             stack[sp++] = view.getFloat64(pos + 1, false);
             pos += 9;
+          } else if (next === BININT1 && end - pos > 1) {
+            stack[sp++] = data[pos + 1]!;
+            pos += 2;
+          } else if (next === BININT2 && end - pos > 2) {
+            stack[sp++] = data[pos + 1]! | (data[pos + 2]! << 8);
+            pos += 3;
+          } else if (next === BINGET && end - pos > 1) {
+            const value = memo[data[pos + 1]!];
+            if (typeof value === "string") {
+              stack[sp++] = value;
+              pos += 2;
+            }
           }
           break;
         }
@@ -1123,6 +1159,14 @@ function run(data: Uint8Array, o: ResolvedLoadOptions, stacks: Stacks): unknown 
             }
             pos = fused;
             opened = 0;
+            // The datetime CPython memoizes right after.
+            if (data[pos] === MEMOIZE && memo.length < maxMemo) {
+              const index = memo.length;
+              memo.push(stack[sp - 1]);
+              if (index >= memoHeights.length) memoHeights = stacks.memoHeights = grown(memoHeights, index);
+              memoHeights[index] = 0;
+              pos++;
+            }
             break;
           }
         }
