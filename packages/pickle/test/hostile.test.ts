@@ -51,6 +51,19 @@ const cases: Case[] = [
     options: { maxMemo: 10 },
   },
   { name: "MEMOIZE on an empty stack", data: b(P4, [0x94, 0x2e]), code: "MALFORMED" },
+  {
+    name: "str + MEMOIZE past maxMemo (the step that takes both)",
+    data: b(P4, [0x28], ...Array.from({ length: 5 }, () => [...short("a"), 0x94]), [0x6c, 0x2e]),
+    code: "LIMIT_EXCEEDED",
+    options: { maxMemo: 3 },
+  },
+  {
+    name: "EMPTY_DICT MEMOIZE MARK past maxMemo",
+    data: b(P4, [0x28], ...Array.from({ length: 5 }, () => [0x7d, 0x94]), [0x6c, 0x2e]),
+    code: "LIMIT_EXCEEDED",
+    options: { maxMemo: 3 },
+  },
+
   { name: "100k nested MARKs", data: b(P4, Array(100_000).fill(0x28), "."), code: "LIMIT_EXCEEDED" },
   { name: "2M empty lists on the stack", data: b(P4, Buffer.alloc(2_000_000, 0x5d), "."), code: "LIMIT_EXCEEDED" },
   {
