@@ -161,7 +161,10 @@ export class PyTimezone {
   /** Wall clock (ms, as if UTC) in this zone to the instant, as Python resolves folds. */
   wallToUtc(wallMs: number, fold: boolean): number {
     this.zoneData ??= zoneNamed(this.zone!);
-    return zoneWallToUtc(this.zoneData, wallMs, fold);
+    const zone = this.zoneData;
+    // The usual case, small enough to be inlined where datetimes are decoded.
+    if (Math.floor(wallMs / DAY_MS) === zone.steadyDay) return wallMs - zone.steadyOffset;
+    return zoneWallToUtc(zone, wallMs, fold);
   }
 }
 

@@ -1151,7 +1151,7 @@ function run(data: Uint8Array, o: ResolvedLoadOptions, stacks: Stacks): unknown 
                 let zone = -1;
                 if (fusedTz !== undefined) {
                   fusedZones ??= [];
-                  zone = fusedZones.indexOf(fusedTz);
+                  zone = fusedZones[0] === fusedTz ? 0 : fusedZones.indexOf(fusedTz);
                   if (zone < 0) zone = fusedZones.push(fusedTz) - 1;
                 }
                 stacks.deferredZone[index] = zone;
