@@ -12,7 +12,7 @@ import { Parser } from "pickleparser";
 import { createPythonCodec, dumps, loads } from "../src/index.js";
 import { type CpythonRow, benchAgainstCpython } from "./cpython.js";
 
-export type { CpythonRow } from "./cpython.js";
+export { type CpythonRow, benchAgainstCpython } from "./cpython.js";
 
 export interface PickleBenchOptions {
   /** Shorter phases (BENCH_QUICK=1 sets it). */

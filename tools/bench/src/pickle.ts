@@ -1,6 +1,7 @@
-// Pickle codecs, measured by packages/pickle's own bench function (one source of truth);
-// this file only turns its figures into table rows. Targets are the ones packages/pickle
-// states for itself.
+// Pickle codecs, measured by packages/pickle's own bench function (one source of truth),
+// as built (dist, compiled with the package's own settings: through tsx from this
+// directory its TypeScript source ran ~12% slower); this file only turns its figures into
+// table rows. Targets are the ones packages/pickle states for itself.
 import { benchPickle, type PickleBenchResult } from "@desk/pickle/bench";
 import type { Row } from "./report.js";
 import { settings } from "./settings.js";
