@@ -7,8 +7,9 @@
  */
 import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { pathToFileURL } from "node:url";
 import { Parser } from "pickleparser";
+import { repositoryHelperScript } from "../src/helper-script.js";
 import { createPythonCodec, dumps, loads } from "../src/index.js";
 import { type CpythonRow, benchAgainstCpython } from "./cpython.js";
 
@@ -98,10 +99,7 @@ export async function benchPickle(o: PickleBenchOptions = {}): Promise<PickleBen
   // Debian's interpreter where it exists (the one first on PATH may be another build).
   const python =
     o.pythonPath ?? process.env.PYTHON_PATH ?? (existsSync("/usr/bin/python3") ? "/usr/bin/python3" : "python3");
-  const scriptPath =
-    o.scriptPath ??
-    process.env.PYTHON_SCRIPT_PATH ??
-    fileURLToPath(new URL("../../../python-scripts/pickle_helper.py", import.meta.url));
+  const scriptPath = o.scriptPath ?? process.env.PYTHON_SCRIPT_PATH ?? repositoryHelperScript();
   const phase = quick ? 0.4 : 2;
   const reply = typicalReply();
   const ours = dumps(reply);
