@@ -1,13 +1,19 @@
 /**
- * Pickle codec bench: encode+decode of a typical reply (a position list, ~500 bytes)
- * with the native codec, the long-lived Python helper and one Python process per
- * message (the source document's design); and decode against the `pickleparser`
- * package on the same CPython-written bytes. BENCH_QUICK=1 shortens every phase.
+ * Pickle codec bench: the native codec against CPython's C pickle on the same bytes
+ * (decode and encode of a typical reply and of 2,000 positions, see cpython.ts); then
+ * encode+decode of the reply with the native codec, the long-lived Python helper and
+ * one Python process per message (the source document's design); and decode against
+ * the `pickleparser` package on CPython's bytes. BENCH_QUICK=1 shortens every phase.
  */
 import { execFileSync } from "node:child_process";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { existsSync } from "node:fs";
+import { pathToFileURL } from "node:url";
 import { Parser } from "pickleparser";
+import { repositoryHelperScript } from "../src/helper-script.js";
 import { createPythonCodec, dumps, loads } from "../src/index.js";
+import { type CpythonRow, benchAgainstCpython } from "./cpython.js";
+
+export { type CpythonRow, benchAgainstCpython } from "./cpython.js";
 
 export interface PickleBenchOptions {
   /** Shorter phases (BENCH_QUICK=1 sets it). */
@@ -30,6 +36,8 @@ export interface PickleBenchResult {
   decodeNativeOpsPerSec: number;
   decodePickleparserOpsPerSec: number;
   nativeVsPickleparserDecode: number;
+  /** native vs CPython's C pickle, same bytes, same run (empty when Python is unavailable) */
+  cpython: CpythonRow[];
 }
 
 /** What get_positions answers: [True, [position, ...]]. */
@@ -88,14 +96,30 @@ async function asyncOpsPerSec(seconds: number, concurrency: number, fn: () => Pr
 export async function benchPickle(o: PickleBenchOptions = {}): Promise<PickleBenchResult> {
   const quick = o.quick ?? process.env.BENCH_QUICK === "1";
   const log = o.log ?? ((line: string) => console.log(line));
-  const python = o.pythonPath ?? process.env.PYTHON_PATH ?? "python3";
-  const scriptPath =
-    o.scriptPath ??
-    process.env.PYTHON_SCRIPT_PATH ??
-    fileURLToPath(new URL("../../../python-scripts/pickle_helper.py", import.meta.url));
+  // Debian's interpreter where it exists (the one first on PATH may be another build).
+  const python =
+    o.pythonPath ?? process.env.PYTHON_PATH ?? (existsSync("/usr/bin/python3") ? "/usr/bin/python3" : "python3");
+  const scriptPath = o.scriptPath ?? process.env.PYTHON_SCRIPT_PATH ?? repositoryHelperScript();
   const phase = quick ? 0.4 : 2;
   const reply = typicalReply();
   const ours = dumps(reply);
+  const f = (n: number) => Math.round(n).toLocaleString("en-US");
+
+  let vsCpython: CpythonRow[] = [];
+  try {
+    const rounds = quick ? 1 : 5;
+    vsCpython = await benchAgainstCpython({ python, rounds, seconds: quick ? 0.1 : 0.15 });
+    log(
+      `pickle vs CPython ${python} (C pickle, timeit): same bytes, ops per CPU-second, median of ${rounds} CPython-then-Node pairs per row:`,
+    );
+    for (const r of vsCpython) {
+      log(
+        `  ${r.op} ${`${r.label} (${f(r.bytes)} B)`.padEnd(46)} native ${f(r.nativeOpsPerSec).padStart(9)}/s  CPython ${f(r.cpythonOpsPerSec).padStart(9)}/s  ${r.ratio.toFixed(2)}x (target >= ${r.target}x) ${r.pass ? "pass" : "MISS"}`,
+      );
+    }
+  } catch (err) {
+    log(`(CPython comparison unavailable: ${err instanceof Error ? err.message.split("\n")[0] : String(err)})`);
+  }
 
   // The same bytes CPython writes for this reply (pickle.dumps default, protocol 4).
   let cpython = ours;
@@ -159,8 +183,8 @@ export async function benchPickle(o: PickleBenchOptions = {}): Promise<PickleBen
     decodeNativeOpsPerSec: decodeNative,
     decodePickleparserOpsPerSec: decodePickleparser,
     nativeVsPickleparserDecode: decodeNative / decodePickleparser,
+    cpython: vsCpython,
   };
-  const f = (n: number) => Math.round(n).toLocaleString("en-US");
   log(
     `pickle bench: typical reply ${r.replyBytes} bytes (ours), ${cpython.length} bytes (CPython)${quick ? ", quick" : ""}`,
   );

@@ -1,10 +1,15 @@
 import { PickleError } from "./errors.js";
-import { PyCall, PyGlobal } from "./globals.js";
+import { isFrozenSet } from "./frozenset.js";
+import { PyCall, PyGlobal, PyTimezone } from "./globals.js";
+import { IdentityMemo } from "./memo.js";
 import { encodeUtf8Into, utf8Length } from "./text.js";
 import { isTuple } from "./tuple.js";
 
 export interface DumpOptions {
-  /** Deepest container nesting written (the encoder recurses). Default 1,000. */
+  /**
+   * Deepest container nesting written (lists, tuples, dicts, sets; a container met again
+   * is a memo reference and counts nothing), the measure `loads` applies. Default 1,000.
+   */
   maxDepth?: number;
   /**
    * Dates are written as aware `datetime(..., tzinfo=timezone.utc)` (a Date is an
@@ -41,6 +46,7 @@ const PROTO = 0x80,
   SETITEM = 0x73,
   SETITEMS = 0x75,
   ADDITEMS = 0x90,
+  FROZENSET = 0x91,
   TUPLE = 0x74,
   TUPLE1 = 0x85,
   TUPLE2 = 0x86,
@@ -54,18 +60,35 @@ const PROTO = 0x80,
   REDUCE = 0x52;
 
 const BATCH = 1000; // CPython's batch size for APPENDS/SETITEMS/ADDITEMS
-const f64 = new Float64Array(1);
-const f64Bytes = new Uint8Array(f64.buffer);
-const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
-const KEEP_BUFFER_MAX = 1 << 20;
+/**
+ * Pickles are written into an arena and handed out as views of it (as Node's own
+ * Buffer pool does): copying each one out of a reused buffer cost ~200 ns for a
+ * 570-byte reply, 13% of its encode. A region handed out is never written again.
+ */
+const ARENA = 65536;
+/** Key positions remembered per dict (see key()); keys further along are written as they are. */
+const KEY_POSITIONS = 64;
 
 type WellFormed = { isWellFormed?: () => boolean };
 
-/** One reusable encoder: its output buffer and memo survive between calls. */
+/** One reusable encoder: its arena and memo survive between calls. */
 class Pickler {
-  buf = Buffer.allocUnsafe(4096);
+  buf: Buffer = Buffer.allocUnsafeSlow(ARENA);
+  private view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.length);
+  /** Where this call's pickle begins in buf (the bytes before it were handed out). */
+  private start = 0;
+  private lastSize = 0;
   pos = 0;
-  private readonly memo = new Map<object, number>();
+  private readonly memo = new IdentityMemo();
+  /** Arrays and Sets written as tuple/frozenset because they were dict keys or set items. */
+  private readonly hashMemo = new IdentityMemo();
+  /** Per key position: the key the last dict written had there, and its memo index (see key()). */
+  private readonly lastKeys: (string | undefined)[] = new Array<string | undefined>(KEY_POSITIONS).fill(undefined);
+  private readonly lastKeyMemo = new Int32Array(KEY_POSITIONS);
+  /** The same for str values (a record's "exchange", "accountId"...). */
+  private readonly lastValues: (string | undefined)[] = new Array<string | undefined>(KEY_POSITIONS).fill(undefined);
+  private readonly lastValueMemo = new Int32Array(KEY_POSITIONS);
+  private keyPositionsUsed = 0;
   private globals: Map<string, number> | undefined;
   private memoCount = 0;
   private depth = 0;
@@ -82,38 +105,60 @@ class Pickler {
       this.forInIsOwn = false;
       break;
     }
-    this.pos = 0;
+    // A big pickle last time: likely again, so one buffer of about that size, no growing.
+    // Little room left in the arena: a fresh one (the old one lives on in its views).
+    if (this.lastSize > ARENA / 2) {
+      this.use(Buffer.allocUnsafeSlow(this.lastSize + (this.lastSize >> 2)));
+      this.start = 0;
+    } else if (this.buf.length - this.start < 1024) {
+      this.use(Buffer.allocUnsafeSlow(ARENA));
+      this.start = 0;
+    }
+    const start = this.start;
+    this.pos = start;
     this.ensure(11);
     const b = this.buf;
-    b[0] = PROTO;
-    b[1] = 4;
-    b[2] = FRAME; // one frame around everything; its length is patched at the end
-    this.pos = 11;
+    b[start] = PROTO;
+    b[start + 1] = 4;
+    b[start + 2] = FRAME; // one frame around everything; its length is patched at the end
+    this.pos = start + 11;
     try {
       this.write(value);
       this.op(STOP);
-      const body = this.pos - 11;
-      const out = this.buf;
-      this.pos = 3;
-      this.u64(body);
-      this.pos = body + 11;
-      const result = Buffer.allocUnsafe(this.pos);
-      result.set(out.subarray(0, this.pos));
+      const end = this.pos;
+      this.pos = start + 3;
+      this.u64(end - start - 11);
+      const result = this.buf.subarray(start, end);
+      this.lastSize = end - start;
+      // The next pickle starts after this one, 8-aligned; a grown buffer is not reused.
+      this.start = this.buf.length !== ARENA ? this.buf.length : (end + 7) & ~7;
       return result;
     } finally {
+      // A failed call handed nothing out: this.start has not moved, the next one writes over it.
       this.memo.clear();
+      this.hashMemo.clear();
+      for (let i = 0; i < this.keyPositionsUsed; i++) {
+        this.lastKeys[i] = undefined;
+        this.lastValues[i] = undefined;
+      }
+      this.keyPositionsUsed = 0;
       this.globals = undefined;
       this.memoCount = 0;
       this.depth = 0;
-      if (this.buf.length > KEEP_BUFFER_MAX) this.buf = Buffer.allocUnsafe(4096);
     }
   }
 
+  private use(buf: Buffer): void {
+    this.buf = buf;
+    this.view = new DataView(buf.buffer, buf.byteOffset, buf.length);
+  }
+
+  /** Room for n more bytes; growing keeps every offset (only this call's bytes are copied). */
   private ensure(n: number): void {
     if (this.pos + n > this.buf.length) {
-      const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + n));
-      this.buf.copy(next, 0, 0, this.pos);
-      this.buf = next;
+      const next = Buffer.allocUnsafeSlow(Math.max(this.buf.length * 2, this.pos + n));
+      next.set(this.buf.subarray(this.start, this.pos), this.start);
+      this.use(next);
     }
   }
 
@@ -133,8 +178,8 @@ class Pickler {
   }
 
   private u64(v: number): void {
-    this.u32(v % 0x100000000);
-    this.u32(Math.floor(v / 0x100000000));
+    this.u32(v >>> 0);
+    this.u32((v / 0x100000000) >>> 0);
   }
 
   private write(v: unknown): void {
@@ -236,9 +281,8 @@ class Pickler {
     this.ensure(9);
     const b = this.buf;
     b[this.pos++] = BINFLOAT;
-    f64[0] = v;
-    if (LITTLE_ENDIAN) for (let i = 7; i >= 0; i--) b[this.pos++] = f64Bytes[i]!;
-    else for (let i = 0; i < 8; i++) b[this.pos++] = f64Bytes[i]!;
+    this.view.setFloat64(this.pos, v, false); // one big-endian store (TurboFan inlines it)
+    this.pos += 8;
   }
 
   /** LONG1 for a safe integer beyond int32: 5 to 7 bytes of two's complement. */
@@ -314,37 +358,54 @@ class Pickler {
     }
   }
 
+  /** One level deeper into a container; LIMIT_EXCEEDED past maxDepth. */
+  private enter(): void {
+    if (++this.depth > this.maxDepth) {
+      throw new PickleError("LIMIT_EXCEEDED", `value nests deeper than maxDepth ${this.maxDepth}`);
+    }
+  }
+
   private object(v: object): void {
     const seen = this.memo.get(v);
     if (seen !== undefined) {
       this.get(seen);
       return;
     }
-    if (++this.depth > this.maxDepth) {
-      throw new PickleError("LIMIT_EXCEEDED", `value nests deeper than maxDepth ${this.maxDepth}`);
-    }
     if (Array.isArray(v)) {
-      if (isTuple(v)) this.tuple(v);
+      this.enter();
+      if (isTuple(v)) this.tuple(v, false);
       else this.list(v);
     } else if (this.isPlain(v)) {
+      this.enter();
       this.plainDict(v as Record<string, unknown>);
     } else if (v instanceof Uint8Array) {
       this.bytes(v);
+      return;
     } else if (v instanceof Date) {
       this.date(v);
+      return;
     } else if (v instanceof Map) {
+      this.enter();
       this.map(v);
     } else if (v instanceof Set) {
-      this.set(v);
+      this.enter();
+      if (isFrozenSet(v)) this.frozenset(v, false);
+      else this.set(v);
     } else if (v instanceof PyCall) {
+      this.enter();
       this.global(v.module, v.name);
-      this.tuple(v.args as unknown[]);
+      this.tuple(v.args as unknown[], false);
       this.op(REDUCE);
     } else if (v instanceof PyGlobal) {
       this.global(v.module, v.name);
+      return;
+    } else if (v instanceof PyTimezone) {
+      this.timezone(v);
+      return;
     } else if (ArrayBuffer.isView(v) || v instanceof ArrayBuffer) {
       throw new PickleError("UNSUPPORTED", "only Uint8Array/Buffer binary data can be pickled (as bytes)");
     } else {
+      this.enter();
       this.dict(v as Record<string, unknown>);
     }
     this.depth--;
@@ -367,31 +428,50 @@ class Pickler {
     }
   }
 
-  /** Arrays used as dict keys or set items become tuples: Python cannot hash a list. */
+  /**
+   * A dict key or set item. Python hashes only immutable values, so arrays are written
+   * as tuples and Sets as frozensets, all the way down.
+   */
   private hashable(k: unknown): void {
-    if (Array.isArray(k) && !isTuple(k)) {
-      const seen = this.memo.get(k);
-      if (seen !== undefined) {
-        this.get(seen);
-        return;
-      }
-      this.tuple(k);
-    } else {
+    if (typeof k !== "object" || k === null || !(Array.isArray(k) || k instanceof Set)) {
       this.write(k);
+      return;
+    }
+    // A marked tuple/frozenset written before is the same immutable value: refer to it.
+    const marked = Array.isArray(k) ? isTuple(k) : isFrozenSet(k);
+    const seen = marked ? (this.memo.get(k) ?? this.hashMemo.get(k)) : this.hashMemo.get(k);
+    if (seen !== undefined) {
+      this.get(seen);
+      return;
+    }
+    this.enter();
+    if (Array.isArray(k)) this.tuple(k, true);
+    else this.frozenset(k, true);
+    this.depth--;
+  }
+
+  /** Memoize a tuple/frozenset in the memo its kind of reference is looked up in. */
+  private memoizeImmutable(v: object, asKey: boolean, marked: boolean): void {
+    if (!asKey || marked) {
+      this.memoize(v);
+    } else {
+      this.hashMemo.set(v, this.memoCount++);
+      this.op(MEMOIZE);
     }
   }
 
-  private tuple(v: readonly unknown[]): void {
+  private tuple(v: readonly unknown[], asKey: boolean): void {
     const n = v.length;
     if (n === 0) {
       this.op(EMPTY_TUPLE);
       return;
     }
     if (n > 3) this.op(MARK);
-    for (let i = 0; i < n; i++) this.write(v[i]);
+    if (asKey) for (let i = 0; i < n; i++) this.hashable(v[i]);
+    else for (let i = 0; i < n; i++) this.write(v[i]);
     // A tuple reached again through its own items was written (and memoized) inside
     // them: drop this copy and refer to that one, as CPython does.
-    const seen = this.memo.get(v);
+    const seen = asKey ? undefined : this.memo.get(v);
     if (seen !== undefined) {
       if (n > 3) this.op(POP_MARK);
       else for (let i = 0; i < n; i++) this.op(POP);
@@ -399,7 +479,15 @@ class Pickler {
       return;
     }
     this.op(n === 1 ? TUPLE1 : n === 2 ? TUPLE2 : n === 3 ? TUPLE3 : TUPLE);
-    this.memoize(v);
+    this.memoizeImmutable(v, asKey, isTuple(v));
+  }
+
+  /** frozenset: MARK, its items (hashable), FROZENSET, as CPython writes protocol 4. */
+  private frozenset(v: ReadonlySet<unknown>, asKey: boolean): void {
+    this.op(MARK);
+    for (const item of v) this.hashable(item);
+    this.op(FROZENSET);
+    this.memoizeImmutable(v, asKey, isFrozenSet(v));
   }
 
   /** An object literal or a decoded dict: no class whose instances mean something else. */
@@ -421,9 +509,20 @@ class Pickler {
     let markAt = this.pos - 1;
     let inBatch = 0;
     let batches = 0;
+    let position = 0;
     for (const k in v) {
-      this.str(k);
-      this.write(v[k]);
+      const x = v[k];
+      if (position < KEY_POSITIONS) {
+        this.key(k, position);
+        // A record's values are mostly str and numbers: no trip through write() for them.
+        if (typeof x === "string") this.repeated(x, position, this.lastValues, this.lastValueMemo);
+        else if (typeof x === "number") this.number(x);
+        else this.write(x);
+        position++;
+      } else {
+        this.str(k);
+        this.write(x);
+      }
       if (++inBatch === BATCH) {
         this.op(SETITEMS);
         this.op(MARK);
@@ -435,11 +534,39 @@ class Pickler {
     if (inBatch === 0) {
       this.pos--; // the MARK just written: nothing follows it
     } else if (inBatch === 1 && batches === 0) {
-      this.buf.copyWithin(markAt, markAt + 1, this.pos);
-      this.buf[this.pos - 1] = SETITEM;
+      // One item: CPython writes no MARK. Shift the item over it (a loop: copyWithin
+      // is a builtin call that costs more than the few bytes it moves).
+      const b = this.buf;
+      const end = this.pos;
+      if (end - markAt > 64) b.copyWithin(markAt, markAt + 1, end);
+      else for (let i = markAt; i < end - 1; i++) b[i] = b[i + 1]!;
+      b[end - 1] = SETITEM;
     } else {
       this.op(SETITEMS);
     }
+  }
+
+  /**
+   * A dict key at this position of its dict. Records (lists of dicts) repeat their keys
+   * in the same order, so a key equal to the one the last dict had here (a pointer
+   * compare, usually) is written as BINGET of that one, as CPython writes it: 2 bytes
+   * instead of encoding it again. A new key is memoized for the dicts that follow.
+   */
+  private key(k: string, position: number): void {
+    this.repeated(k, position, this.lastKeys, this.lastKeyMemo);
+  }
+
+  /** A str at a dict position: BINGET of the same str the last dict had there, else written and memoized. */
+  private repeated(s: string, position: number, last: (string | undefined)[], lastMemo: Int32Array): void {
+    if (last[position] === s) {
+      this.get(lastMemo[position]!);
+      return;
+    }
+    this.str(s);
+    last[position] = s;
+    lastMemo[position] = this.memoCount++;
+    if (position >= this.keyPositionsUsed) this.keyPositionsUsed = position + 1;
+    this.op(MEMOIZE);
   }
 
   private dict(v: Record<string, unknown>): void {
@@ -515,59 +642,95 @@ class Pickler {
 
   private date(d: Date): void {
     const t = d.getTime();
-    const year = d.getUTCFullYear();
-    if (!Number.isFinite(t) || year < 1 || year > 9999) {
-      throw new PickleError("UNSUPPORTED", "only valid Dates in years 1..9999 can be pickled");
+    if (!Number.isFinite(t)) throw new PickleError("UNSUPPORTED", "an invalid Date cannot be pickled");
+    // A Date is an instant, written as UTC. The few within a day of datetime.min/max
+    // whose UTC time is outside years 1-9999 (an aware datetime read from Python can be)
+    // are written with the smallest whole-minute offset that brings them inside.
+    let offsetMinutes = 0;
+    if (t < MIN_DATETIME_MS) offsetMinutes = Math.ceil((MIN_DATETIME_MS - t) / 60_000);
+    else if (t > MAX_DATETIME_MS) offsetMinutes = -Math.ceil((t - MAX_DATETIME_MS) / 60_000);
+    if (offsetMinutes !== 0 && (this.naiveDates || Math.abs(offsetMinutes) >= 1440)) {
+      throw new PickleError("UNSUPPORTED", "only Dates in years 1..9999 can be pickled");
     }
+    const wall = offsetMinutes === 0 ? d : new Date(t + offsetMinutes * 60_000);
     this.global("datetime", "datetime");
-    const us = d.getUTCMilliseconds() * 1000;
+    const year = wall.getUTCFullYear();
+    const us = wall.getUTCMilliseconds() * 1000;
     this.ensure(12);
     const b = this.buf;
     b[this.pos++] = SHORT_BINBYTES;
     b[this.pos++] = 10;
     b[this.pos++] = year >> 8;
     b[this.pos++] = year & 0xff;
-    b[this.pos++] = d.getUTCMonth() + 1;
-    b[this.pos++] = d.getUTCDate();
-    b[this.pos++] = d.getUTCHours();
-    b[this.pos++] = d.getUTCMinutes();
-    b[this.pos++] = d.getUTCSeconds();
+    b[this.pos++] = wall.getUTCMonth() + 1;
+    b[this.pos++] = wall.getUTCDate();
+    b[this.pos++] = wall.getUTCHours();
+    b[this.pos++] = wall.getUTCMinutes();
+    b[this.pos++] = wall.getUTCSeconds();
     b[this.pos++] = us >> 16;
     b[this.pos++] = (us >> 8) & 0xff;
     b[this.pos++] = us & 0xff;
     if (this.naiveDates) {
       this.op(TUPLE1);
     } else {
-      this.utc();
+      if (offsetMinutes === 0) this.utc();
+      else this.fixedOffset(offsetMinutes * 60_000_000, undefined);
       this.op(TUPLE2);
     }
     this.op(REDUCE);
   }
 
-  /** datetime.timezone.utc, pickled as CPython does: timezone(timedelta(0, 0, 0)). */
+  /** datetime.timezone.utc, pickled as CPython does: timezone(timedelta(0, 0, 0)); memoized. */
   private utc(): void {
     const seen = this.globals?.get("utc");
     if (seen !== undefined) {
       this.get(seen);
       return;
     }
-    this.global("datetime", "timezone");
-    this.global("datetime", "timedelta");
-    this.ensure(7);
-    const b = this.buf;
-    for (let i = 0; i < 3; i++) {
-      b[this.pos++] = BININT1;
-      b[this.pos++] = 0;
-    }
-    this.op(TUPLE3);
-    this.op(REDUCE);
-    this.op(TUPLE1);
-    this.op(REDUCE);
+    this.fixedOffset(0, undefined);
     this.globals ??= new Map();
     this.globals.set("utc", this.memoCount++);
     this.op(MEMOIZE);
   }
+
+  /** datetime.timezone(timedelta(days, seconds, microseconds)[, name]). */
+  private fixedOffset(offsetUs: number, name: string | undefined): void {
+    this.global("datetime", "timezone");
+    this.global("datetime", "timedelta");
+    // timedelta normalizes to 0 <= seconds < 86400, 0 <= microseconds < 10**6.
+    const days = Math.floor(offsetUs / 86_400_000_000);
+    const rest = offsetUs - days * 86_400_000_000;
+    const seconds = Math.floor(rest / 1_000_000);
+    this.number(days);
+    this.number(seconds);
+    this.number(rest - seconds * 1_000_000);
+    this.op(TUPLE3);
+    this.op(REDUCE);
+    if (name === undefined) {
+      this.op(TUPLE1);
+    } else {
+      this.str(name);
+      this.op(TUPLE2);
+    }
+    this.op(REDUCE);
+  }
+
+  /** A decoded tzinfo written back: datetime.timezone(offset[, name]) or zoneinfo.ZoneInfo(key). */
+  private timezone(tz: PyTimezone): void {
+    if (tz.zone !== undefined) {
+      this.global("zoneinfo", "ZoneInfo");
+      this.str(tz.zone);
+      this.op(TUPLE1);
+      this.op(REDUCE);
+      return;
+    }
+    this.fixedOffset(Math.round((tz.offsetSeconds ?? 0) * 1e6), tz.label);
+  }
 }
+
+/** datetime.min and datetime.max as UTC instants (ms). */
+const MIN_DATETIME_MS = new Date(0).setUTCFullYear(1, 0, 1); // not Date.UTC: it reads year 1 as 1901
+const MAX_DATETIME_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 
 let idle: Pickler | undefined;
 

@@ -3,6 +3,7 @@ export { loads } from "./loads.js";
 export type { LoadLimits, LoadOptions } from "./options.js";
 export { PickleError, type PickleErrorCode } from "./errors.js";
 export { tuple, asTuple, isTuple, type PyTuple } from "./tuple.js";
+export { frozenset, asFrozenSet, isFrozenSet, type PyFrozenSet } from "./frozenset.js";
 export {
   type GlobalHandler,
   type GlobalsMap,

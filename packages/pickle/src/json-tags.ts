@@ -1,4 +1,5 @@
 import { PickleError } from "./errors.js";
+import { asFrozenSet, isFrozenSet } from "./frozenset.js";
 import { isTuple } from "./tuple.js";
 
 /**
@@ -39,7 +40,10 @@ export function toTagged(v: unknown, depth = 0): Tagged {
       }
       if (v instanceof Uint8Array) return { $bytes: Buffer.from(v.buffer, v.byteOffset, v.length).toString("base64") };
       if (v instanceof Date) return { $datetime: v.toISOString() };
-      if (v instanceof Set) return { $set: [...v].map((x) => hashableTagged(x, d)) };
+      if (v instanceof Set) {
+        const items = [...v].map((x) => hashableTagged(x, d));
+        return isFrozenSet(v) ? { $frozenset: items } : { $set: items };
+      }
       if (v instanceof Map) return { $dict: [...v].map(([k, x]) => [hashableTagged(k, d), toTagged(x, d)]) };
       const o = v as Record<string, unknown>;
       if (hasDollarKey(o)) return { $dict: Object.keys(o).map((k) => [k, toTagged(o[k], d)]) };
@@ -52,8 +56,12 @@ export function toTagged(v: unknown, depth = 0): Tagged {
   }
 }
 
+/** A dict key or set item: arrays become tuples and Sets frozensets, all the way down (Python hashes only those). */
 function hashableTagged(v: unknown, depth: number): Tagged {
-  return Array.isArray(v) && !isTuple(v) ? { $tuple: v.map((x) => toTagged(x, depth)) } : toTagged(v, depth);
+  if (depth > 1000) throw new PickleError("LIMIT_EXCEEDED", "value nests deeper than 1000 (or is recursive)");
+  if (Array.isArray(v)) return { $tuple: v.map((x) => hashableTagged(x, depth + 1)) };
+  if (v instanceof Set) return { $frozenset: [...v].map((x) => hashableTagged(x, depth + 1)) };
+  return toTagged(v, depth);
 }
 
 function fromFloat(s: string): number {
@@ -82,8 +90,9 @@ export function fromTagged(v: unknown): unknown {
       case "$bytes":
         return Buffer.from(x as string, "base64");
       case "$set":
-      case "$frozenset":
         return new Set((x as unknown[]).map(fromTagged));
+      case "$frozenset":
+        return asFrozenSet(new Set((x as unknown[]).map(fromTagged)));
       case "$dict": {
         const pairs = (x as [unknown, unknown][]).map(([k, val]) => [fromTagged(k), fromTagged(val)] as const);
         if (pairs.every(([k]) => typeof k === "string")) {

@@ -1,8 +1,10 @@
 import { PickleError, forbiddenGlobal } from "./errors.js";
-import { PyGlobal } from "./globals.js";
+import { asFrozenSet } from "./frozenset.js";
+import { PyGlobal, PyTimezone, datetimeFromState } from "./globals.js";
 import { type LoadOptions, type ResolvedLoadOptions, resolveLoadOptions } from "./options.js";
-import { decodeUtf8 } from "./text.js";
+import { decodeQuotedString, decodeRawUnicodeEscape, decodeUtf8 } from "./text.js";
 import { asTuple } from "./tuple.js";
+import { patchAndMeasure } from "./walk.js";
 
 // Opcodes (pickletools names). Protocols 0-1 text forms are read where they are cheap.
 const MARK = 0x28,
@@ -74,10 +76,22 @@ const MARK = 0x28,
   NEXT_BUFFER = 0x97,
   READONLY_BUFFER = 0x98;
 
-const f64 = new Float64Array(1);
-const f64Bytes = new Uint8Array(f64.buffer);
-const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 const TWO32 = 4294967296;
+
+/**
+ * Nesting is tracked per stack slot as a height: 0 for a scalar, 1 for an empty
+ * container, 1 + the highest child otherwise. FROM_MEMO marks a slot whose value came
+ * back through the memo (GET, DUP): its recorded height may be stale if the stream
+ * then adds to it, so such a stream gets the exact second pass (walk.ts).
+ */
+const FROM_MEMO = 0x40000000;
+const HEIGHT = 0x3fffffff;
+/**
+ * CPython writes at most 1,000 items per APPENDS/SETITEMS/ADDITEMS: more untouched
+ * containers opened in a row than that plus maxDepth can only be nesting deeper than
+ * maxDepth, refused before it is all on the stack.
+ */
+const BATCH = 1000;
 
 type Dict = Record<string, unknown>;
 
@@ -86,7 +100,7 @@ function isDictObject(v: unknown): v is Dict {
 }
 
 /**
- * Decode a pickle (protocols 2 to 5, most of 0 and 1) into plain JavaScript values.
+ * Decode a pickle (protocols 0 to 5) into plain JavaScript values.
  * One pass over the bytes, an explicit stack (no recursion), every length checked
  * against what is left before anything is allocated, globals only via the allow-list.
  */
@@ -96,23 +110,50 @@ export function loads(data: Uint8Array, options?: LoadOptions): unknown {
   if (data.length > o.maxBytes) {
     throw new PickleError("LIMIT_EXCEEDED", `input is ${data.length} bytes, maxBytes is ${o.maxBytes}`);
   }
-  // A handler run during decoding could call loads again: it then gets its own stack.
-  const stack = idleStack ?? [];
-  idleStack = undefined;
+  // A handler run during decoding could call loads again: it then gets its own stacks.
+  const stacks = idle ?? new Stacks();
+  idle = undefined;
   try {
-    return run(data, o, stack);
+    return run(data, o, stacks);
   } finally {
-    // Drop the references the stack still holds; keep it for the next call unless a
-    // big input grew it.
+    // Drop the references the stack still holds (the slots this call used are the
+    // leading defined ones), keep it for the next call unless a big input grew it.
+    const stack = stacks.values;
     if (stack.length <= KEEP_STACK_MAX) {
-      stack.fill(undefined);
-      idleStack = stack;
+      for (let i = 0; i < stack.length && stack[i] !== undefined; i++) stack[i] = undefined;
+      if (stacks.heights.length > KEEP_STACK_MAX) stacks.heights = new Int32Array(1024);
+      // A 2,000-position reply memoizes ~8,000 values: keep room for that (256 KiB at most).
+      if (stacks.memoHeights.length > KEEP_MEMO_MAX) stacks.memoHeights = new Int32Array(1024);
+      if (stacks.deferredAt.length > KEEP_MEMO_MAX) {
+        stacks.deferredAt = new Int32Array(256);
+        stacks.deferredZone = new Int32Array(256);
+      }
+      idle = stacks;
     }
   }
 }
 
 const KEEP_STACK_MAX = 4096;
-let idleStack: unknown[] | undefined;
+const KEEP_MEMO_MAX = 65536;
+
+/** The decoder's reusable arrays: values, their heights, the heights of memo entries. */
+class Stacks {
+  values: unknown[] = [];
+  marks: Int32Array<ArrayBuffer> = new Int32Array(256);
+  /** For memo entries left DEFERRED by the datetime fast path: where the 10 state bytes are. */
+  deferredAt: Int32Array<ArrayBuffer> = new Int32Array(256);
+  deferredZone: Int32Array<ArrayBuffer> = new Int32Array(256);
+  heights: Int32Array<ArrayBuffer> = new Int32Array(1024);
+  memoHeights: Int32Array<ArrayBuffer> = new Int32Array(1024);
+}
+
+let idle: Stacks | undefined;
+
+function grown(a: Int32Array, need: number): Int32Array<ArrayBuffer> {
+  const next = new Int32Array(Math.max(a.length * 2, need + 2));
+  next.set(a);
+  return next;
+}
 
 function fail(at: number, code: PickleError["code"], message: string): PickleError {
   return new PickleError(code, `${message} (at byte ${at})`, { offset: at });
@@ -130,62 +171,113 @@ function lengthPastEnd(at: number, n: number, left: number): PickleError {
   return fail(at, "TRUNCATED", `declared length ${n} exceeds the ${left} bytes left`);
 }
 
+function tooDeep(at: number, maxDepth: number): PickleError {
+  return fail(at, "LIMIT_EXCEEDED", `containers nest deeper than maxDepth ${maxDepth}`);
+}
+
 /**
  * What only unusual streams need (objects built by globals, dicts reached through the
- * memo before they were complete, dicts that turned into Maps); created on first use
- * so a plain reply never pays for it.
+ * memo before they were complete, dicts that turned into Maps, call-only globals);
+ * created per call, filled on first use, so a plain reply never pays for it.
  */
 class Rare {
   /** Objects returned by allow-listed globals: BUILD may only touch those. */
   made: Map<object, PyGlobal> | undefined;
-  /** Object-dicts that reached a memo GET before they were complete (see fillDict). */
+  /** Object-dicts that reached a memo GET (or DUP) before they were complete. */
   escaped: Set<object> | undefined;
   /** Object-dicts turned into Maps (a non-str key came late): old -> new, for GET. */
   forward: Map<object, Map<unknown, unknown>> | undefined;
+  /** Python's key order of object-dicts that got an integer-like key (JS puts those first). */
+  order: Map<object, string[]> | undefined;
+  /** A dict handed out before it became a Map: references to it are patched at STOP. */
+  patch = false;
+  /** A container from the memo was added to: its nesting is measured again at STOP. */
+  depthUnsure = false;
+  /** References to call-only globals (getattr) not consumed by a call yet. */
+  callOnlyRefs = 0;
+  callOnly: PyGlobal | undefined;
 
   markEscaped(v: object): void {
     this.escaped ??= new Set();
     this.escaped.add(v);
   }
+
+  referCallOnly(g: PyGlobal): void {
+    this.callOnlyRefs++;
+    this.callOnly = g;
+  }
+}
+
+/** An integer-like str key ("1", "42"), which a JS object orders before the others. */
+function mayBeIndexKey(k: string): boolean {
+  const c = k.charCodeAt(0);
+  return c >= 0x30 && c <= 0x39;
 }
 
 /**
- * SETITEM(S)/DICT: str keys go on a null-prototype object; the first other key turns
- * the dict into a Map, which is returned for the caller to put in the object's place.
- * Identity must survive: if the object was already handed out via the memo, the Map
- * could not replace it everywhere, so that rare shape is refused.
+ * SETITEM(S)/DICT: the items stack[target+1..to) go into the dict at stack[target].
+ * Str keys go on a null-prototype object; the first other key turns the dict into a
+ * Map (in Python's key order), put in the object's place (references handed out
+ * before, through the memo, are patched at STOP). Also updates the dict's height, in
+ * the same pass over the items; refuses nesting past maxDepth.
  */
 function fillDict(
   at: number,
-  d: unknown,
   stack: unknown[],
-  from: number,
+  heights: Int32Array,
+  target: number,
   to: number,
   mapDicts: boolean,
   rare: Rare,
-): Dict | Map<unknown, unknown> {
-  if (d instanceof Map) {
-    for (let i = from; i < to; i += 2) d.set(stack[i], stack[i + 1]);
-    return d;
-  }
-  if (!isDictObject(d)) throw fail(at, "MALFORMED", "SETITEMS target is not a dict");
-  for (let i = from; i < to; i += 2) {
-    const k = stack[i];
-    if (typeof k === "string" && !mapDicts) {
-      d[k] = stack[i + 1];
-      continue;
+  maxDepth: number,
+): void {
+  const d = stack[target];
+  let h = 0;
+  let i = target + 1;
+  if (!(d instanceof Map)) {
+    if (!isDictObject(d)) throw fail(at, "MALFORMED", "SETITEMS target is not a dict");
+    let order = rare.order === undefined ? undefined : rare.order.get(d);
+    for (; i < to; i += 2) {
+      const k = stack[i];
+      if (typeof k !== "string" || mapDicts) break;
+      const v = stack[i + 1];
+      if (typeof v === "object" && v !== null) {
+        const x = heights[i + 1]! & HEIGHT;
+        if (x > h) h = x;
+      }
+      if (order !== undefined) {
+        if (!(k in d)) order.push(k);
+      } else if (mayBeIndexKey(k) && !(k in d)) {
+        // Every key so far was non-numeric, so Object.keys still has Python's order.
+        order = Object.keys(d);
+        order.push(k);
+        rare.order ??= new Map();
+        rare.order.set(d, order);
+      }
+      d[k] = v;
     }
-    if (rare.escaped?.has(d)) {
-      throw fail(at, "UNSUPPORTED", 'dict with non-str keys referenced before it was complete; use dicts: "map"');
+    if (i < to) {
+      // A key that is not a str: from here on the dict is a Map.
+      const m = new Map<unknown, unknown>();
+      for (const key of order ?? Object.keys(d)) m.set(key, d[key]);
+      rare.forward ??= new Map();
+      rare.forward.set(d, m);
+      if (rare.escaped?.has(d)) rare.patch = true;
+      stack[target] = m;
+      fillMap(m, stack, i, to);
     }
-    const m = new Map<unknown, unknown>();
-    for (const key of Object.keys(d)) m.set(key, d[key]);
-    rare.forward ??= new Map();
-    rare.forward.set(d, m);
-    for (let j = i; j < to; j += 2) m.set(stack[j], stack[j + 1]);
-    return m;
+  } else {
+    fillMap(d, stack, i, to);
   }
-  return d;
+  h = Math.max(h, maxHeight(stack, heights, i, to)) + 1;
+  if (h > maxDepth) throw tooDeep(at, maxDepth);
+  const t = heights[target]!;
+  if ((t & FROM_MEMO) !== 0) rare.depthUnsure = true;
+  if (h > (t & HEIGHT)) heights[target] = h | (t & FROM_MEMO);
+}
+
+function fillMap(m: Map<unknown, unknown>, stack: unknown[], from: number, to: number): void {
+  for (let i = from; i < to; i += 2) m.set(stack[i], stack[i + 1]);
 }
 
 /**
@@ -230,65 +322,127 @@ function globalOf(at: number, o: ResolvedLoadOptions, module: unknown, name: unk
   return o.resolveGlobal(module, name);
 }
 
-/** A value an allow-listed global produced; BUILD is allowed on it later. */
+/**
+ * What an allow-listed global produced: BUILD is allowed later on objects of handlers
+ * that have `build` (only those are remembered); a call-only global it returned is
+ * counted like any other reference to one.
+ */
 function remember(rare: Rare, g: PyGlobal, v: unknown): unknown {
-  if ((typeof v === "object" && v !== null) || typeof v === "function") {
-    rare.made ??= new Map();
-    rare.made.set(v, g);
+  if (typeof v === "object" && v !== null) {
+    if (v instanceof PyGlobal) {
+      if (v.callOnly) rare.referCallOnly(v);
+    } else if (g.handler?.build !== undefined) {
+      rare.made ??= new Map();
+      rare.made.set(v, g);
+    }
   }
   return v;
 }
 
 /** A handler that throws anything but a PickleError still yields a typed error. */
-function guard<T>(at: number, g: PyGlobal, run: () => T): T {
-  try {
-    return run();
-  } catch (e) {
-    if (e instanceof PickleError) throw e;
-    throw new PickleError("MALFORMED", `${g.module}.${g.name}: ${e instanceof Error ? e.message : String(e)}`, {
-      cause: e,
-      offset: at,
-    });
-  }
+function handlerFailed(at: number, g: PyGlobal, e: unknown): PickleError {
+  if (e instanceof PickleError) return e;
+  return new PickleError("MALFORMED", `${g.module}.${g.name}: ${e instanceof Error ? e.message : String(e)}`, {
+    cause: e,
+    offset: at,
+  });
 }
 
 function call(at: number, rare: Rare, callable: unknown, args: unknown): unknown {
   if (!(callable instanceof PyGlobal)) throw fail(at, "MALFORMED", "REDUCE on a value that is not a global");
   if (!Array.isArray(args)) throw fail(at, "MALFORMED", "REDUCE arguments are not a tuple");
-  const fn = callable.handler?.call;
-  if (fn === undefined) throw forbiddenGlobal(callable.module, callable.name, "is allowed but not callable (REDUCE)");
-  return remember(
-    rare,
-    callable,
-    guard(at, callable, () => fn.call(callable.handler, args)),
-  );
+  const handler = callable.handler;
+  if (handler?.call === undefined) {
+    throw forbiddenGlobal(callable.module, callable.name, "is allowed but not callable (REDUCE)");
+  }
+  let result: unknown;
+  try {
+    result = handler.call(args);
+  } catch (e) {
+    throw handlerFailed(at, callable, e);
+  }
+  if (callable.callOnly) rare.callOnlyRefs--; // used as it may be: called
+  return remember(rare, callable, result);
 }
 
 function create(at: number, rare: Rare, cls: unknown, args: unknown, kwargs: unknown): unknown {
   if (!(cls instanceof PyGlobal)) throw fail(at, "MALFORMED", "NEWOBJ on a value that is not a global");
   if (!Array.isArray(args)) throw fail(at, "MALFORMED", "NEWOBJ arguments are not a tuple");
   if (kwargs !== undefined && !isDictObject(kwargs)) throw fail(at, "MALFORMED", "NEWOBJ_EX kwargs are not a str dict");
-  const fn = cls.handler?.create;
-  if (fn === undefined) throw forbiddenGlobal(cls.module, cls.name, "is allowed but not constructible (NEWOBJ)");
-  return remember(
-    rare,
-    cls,
-    guard(at, cls, () => fn.call(cls.handler, args, kwargs as Record<string, unknown> | undefined)),
-  );
+  const handler = cls.handler;
+  if (handler?.create === undefined) {
+    throw forbiddenGlobal(cls.module, cls.name, "is allowed but not constructible (NEWOBJ)");
+  }
+  let made: unknown;
+  try {
+    made = handler.create(args, kwargs as Record<string, unknown> | undefined);
+  } catch (e) {
+    throw handlerFailed(at, cls, e);
+  }
+  return remember(rare, cls, made);
 }
 
 function build(at: number, rare: Rare, obj: unknown, state: unknown): void {
   const g = typeof obj === "object" && obj !== null ? rare.made?.get(obj) : undefined;
   if (g === undefined) throw fail(at, "MALFORMED", "BUILD on a value no allow-listed global created");
-  const fn = g.handler?.build;
-  if (fn === undefined) throw forbiddenGlobal(g.module, g.name, "is allowed but takes no state (BUILD)");
-  guard(at, g, () => fn.call(g.handler, obj, state));
+  const handler = g.handler;
+  if (handler?.build === undefined) throw forbiddenGlobal(g.module, g.name, "is allowed but takes no state (BUILD)");
+  try {
+    handler.build(obj, state);
+  } catch (e) {
+    throw handlerFailed(at, g, e);
+  }
 }
 
-function textInt(at: number, o: ResolvedLoadOptions, s: string): number | bigint {
-  if (!/^[-+]?\d+$/.test(s) || s.length > o.maxIntBytes * 3) throw fail(at, "MALFORMED", "bad INT/LONG text");
-  const v = BigInt(s);
-  return v >= -9007199254740991n && v <= 9007199254740991n ? Number(v) : v;
+const SAFE = 9007199254740991n;
+
+function bigToValue(v: bigint): number | bigint {
+  return v >= -SAFE && v <= SAFE ? Number(v) : v;
+}
+
+/**
+ * Protocol 0/1 INT and LONG text, as CPython reads it: optional sign and surrounding
+ * whitespace, decimal, or 0x/0o/0b prefixed; INT also takes C's leading-0 octal.
+ */
+function textInt(at: number, o: ResolvedLoadOptions, text: string, octal: boolean): number | bigint {
+  const s = text.trim();
+  if (s.length > o.maxIntBytes * 3)
+    throw fail(at, "LIMIT_EXCEEDED", `INT/LONG text exceeds maxIntBytes ${o.maxIntBytes}`);
+  const m = /^([-+]?)(?:0([xX][0-9a-fA-F]+|[oO][0-7]+|[bB][01]+)|([1-9]\d*|0+)|0([0-7]+))$/.exec(s);
+  if (m === null || (m[4] !== undefined && !octal)) throw fail(at, "MALFORMED", "bad INT/LONG text");
+  const digits = m[2] !== undefined ? `0${m[2]}` : m[3] !== undefined ? m[3] : `0o${m[4]}`;
+  const v = BigInt(digits);
+  return bigToValue(m[1] === "-" ? -v : v);
+}
+
+const FLOAT_TEXT = /^[-+]?(?:inf(?:inity)?|nan|(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)$/i;
+
+/** Protocol 0 FLOAT text, as CPython's float parser reads repr(): "1.5", "-0.0", "inf", "nan". */
+function textFloat(at: number, s: string): number {
+  if (!FLOAT_TEXT.test(s)) throw fail(at, "MALFORMED", "bad FLOAT text");
+  const lower = s.toLowerCase();
+  const negative = lower.charCodeAt(0) === 0x2d;
+  const bare = lower.replace(/^[-+]/, "");
+  if (bare === "nan") return Number.NaN;
+  if (bare === "inf" || bare === "infinity") return negative ? Number.NEGATIVE_INFINITY : Number.POSITIVE_INFINITY;
+  const v = Number(s);
+  // CPython raises OverflowError rather than read a finite literal as infinity.
+  if (!Number.isFinite(v)) throw fail(at, "MALFORMED", "FLOAT text out of range");
+  return v;
+}
+
+/** Where the argument wideMemoIndex read ends. */
+let argEnd = 0;
+
+/** The memo index of LONG_BINGET/LONG_BINPUT (4 bytes) or GET/PUT (a text line) at pos; sets argEnd. */
+function wideMemoIndex(data: Uint8Array, fourBytes: boolean, pos: number, end: number, at: number): number {
+  if (fourBytes) {
+    argEnd = pos + 4;
+    return u32At(data, pos, end, at);
+  }
+  const textEnd = lineEnd(data, pos, at);
+  argEnd = textEnd + 1;
+  return textIndex(at, decodeUtf8(data, pos, textEnd));
 }
 
 function textIndex(at: number, s: string): number {
@@ -296,17 +450,8 @@ function textIndex(at: number, s: string): number {
   return Number(s);
 }
 
-/** Close the innermost MARK; returns the stack index where its items begin. */
-function closeMark(marks: number[], at: number): number {
-  const m = marks.pop();
-  if (m === undefined) throw fail(at, "MALFORMED", "no MARK to close");
-  return m;
-}
-
-/** Where the items of the MARK now innermost begin (0 when none is open). */
-function innerBase(marks: number[]): number {
-  const n = marks.length;
-  return n === 0 ? 0 : marks[n - 1]!;
+function noMark(at: number): PickleError {
+  return fail(at, "MALFORMED", "no MARK to close");
 }
 
 /** End of the text line starting at pos (protocol 0/1 arguments). */
@@ -344,53 +489,188 @@ function checkIntBytes(n: number, o: ResolvedLoadOptions, at: number): void {
   if (n > o.maxIntBytes) throw fail(at, "LIMIT_EXCEEDED", `int of ${n} bytes exceeds maxIntBytes ${o.maxIntBytes}`);
 }
 
+function memoLimit(index: number, maxMemo: number, at: number): PickleError {
+  return fail(at, "LIMIT_EXCEEDED", `memo index ${index} exceeds maxMemo ${maxMemo}`);
+}
+
 function checkMemoIndex(index: number, maxMemo: number, at: number): void {
-  if (index >= maxMemo) throw fail(at, "LIMIT_EXCEEDED", `memo index ${index} exceeds maxMemo ${maxMemo}`);
+  if (index >= maxMemo) throw memoLimit(index, maxMemo, at);
 }
 
 function tooManyContainers(at: number, maxContainers: number): PickleError {
   return fail(at, "LIMIT_EXCEEDED", `more than maxContainers ${maxContainers} containers`);
 }
 
+/**
+ * The datetime fast path (see SHORT_BINBYTES) builds no Buffer for a datetime's state
+ * and no tuple for its arguments; the memo entries CPython wrote for them hold these
+ * markers, made into the real Buffer / [Buffer, tzinfo] if a stream ever asks for them.
+ */
+const DEFERRED_STATE = Symbol("deferred datetime state");
+const DEFERRED_ARGS = Symbol("deferred datetime arguments");
+
+function materialize(
+  memo: unknown[],
+  index: number,
+  data: Uint8Array,
+  stacks: Stacks,
+  zones: readonly PyTimezone[] | undefined,
+  markTuples: boolean,
+): unknown {
+  const state = copyBytes(data, stacks.deferredAt[index]!, 10);
+  if (memo[index] === DEFERRED_STATE) {
+    memo[index] = state;
+  } else {
+    const zone = stacks.deferredZone[index]!;
+    const args = zone < 0 ? [state] : [state, zones![zone]];
+    memo[index] = markTuples ? asTuple(args) : args;
+  }
+  return memo[index];
+}
+
+/** What fuseDatetime found besides the position after REDUCE (module state: no allocation). */
+let fusedTz: PyTimezone | undefined;
+let fusedStatePut = -1;
+let fusedArgsPut = -1;
+
+/**
+ * After a datetime's 10 state bytes (at q): one optional memo put, TUPLE1 or a memo get
+ * of a tzinfo then TUPLE2, one optional put, REDUCE. Returns the position after REDUCE
+ * (fusedTz, fusedStatePut, fusedArgsPut set), or -1 when the stream is anything else.
+ */
+function fuseDatetime(data: Uint8Array, q: number, end: number, memo: unknown[], roomForTuple: boolean): number {
+  if (!roomForTuple) return -1;
+  let length = memo.length;
+  fusedStatePut = memoPut(data, q, end, length);
+  if (fusedStatePut !== -1) {
+    q += putSize;
+    if (fusedStatePut >= length) length = fusedStatePut + 1;
+  }
+  const c = data[q];
+  fusedTz = undefined;
+  if (c === TUPLE1) {
+    q += 1;
+  } else {
+    let index = -1;
+    if (c === BINGET && end - q > 2) {
+      index = data[q + 1]!;
+      q += 2;
+    } else if (c === LONG_BINGET && end - q > 5) {
+      index = u32At(data, q + 1, end, q);
+      q += 5;
+    }
+    const tz = index === -1 ? undefined : memo[index];
+    if (!(tz instanceof PyTimezone) || data[q] !== TUPLE2) return -1;
+    fusedTz = tz;
+    q += 1;
+  }
+  fusedArgsPut = memoPut(data, q, end, length);
+  if (fusedArgsPut !== -1) q += putSize;
+  return data[q] === REDUCE ? q + 1 : -1;
+}
+
+let putSize = 0;
+
+/** A memo put at q (MEMOIZE, BINPUT, LONG_BINPUT): the index it writes (putSize = its length), else -1. */
+function memoPut(data: Uint8Array, q: number, end: number, length: number): number {
+  const c = data[q];
+  if (c === MEMOIZE) {
+    putSize = 1;
+    return length;
+  }
+  if (c === BINPUT && end - q > 1) {
+    putSize = 2;
+    return data[q + 1]!;
+  }
+  if (c === LONG_BINPUT && end - q > 4) {
+    putSize = 5;
+    return u32At(data, q + 1, end, q);
+  }
+  return -1;
+}
+
 function memoGet(memo: unknown[], index: number, at: number, mapDicts: boolean, rare: Rare): unknown {
   let v = memo[index];
   if (v === undefined) throw fail(at, "MALFORMED", `memo key ${index} not found`);
   if (typeof v === "object" && v !== null) {
-    const fwd = rare.forward?.get(v);
-    if (fwd !== undefined) v = fwd;
-    else if (!mapDicts && isDictObject(v)) rare.markEscaped(v);
+    if (rare.forward !== undefined) {
+      const fwd = rare.forward.get(v);
+      if (fwd !== undefined) v = fwd;
+    }
+    if (v instanceof PyGlobal) {
+      if (v.callOnly) rare.referCallOnly(v);
+    } else if (!mapDicts && isDictObject(v)) rare.markEscaped(v);
   }
   return v;
+}
+
+/** Highest height among the objects in stack[from..to) (scalars are 0). */
+function maxHeight(stack: unknown[], heights: Int32Array, from: number, to: number): number {
+  let h = 0;
+  for (let i = from; i < to; i++) {
+    const v = stack[i];
+    if (typeof v === "object" && v !== null) {
+      const x = heights[i]! & HEIGHT;
+      if (x > h) h = x;
+    }
+  }
+  return h;
 }
 
 /**
  * The decoder: one function, its state in locals (position, stack pointer, innermost
  * MARK) so the JIT keeps them in registers, one switch per opcode. The stack is an
  * array with an explicit pointer; entries above it are garbage until overwritten.
+ * `heights[i]` is the nesting height of an object at stack[i] (see FROM_MEMO); it is
+ * written only for objects and read only for objects.
  */
-function run(data: Uint8Array, o: ResolvedLoadOptions, stack: unknown[]): unknown {
+function run(data: Uint8Array, o: ResolvedLoadOptions, stacks: Stacks): unknown {
   const end = data.length;
   const maxStack = o.maxStack;
   const maxMemo = o.maxMemo;
   const maxContainers = o.maxContainers;
+  const maxDepth = o.maxDepth;
   const mapDicts = o.mapDicts;
   const markTuples = o.markTuples;
-  const marks: number[] = [];
+  const stack = stacks.values;
+  let heights = stacks.heights;
+  let memoHeights = stacks.memoHeights;
+  // The slot count checked once per opcode: no opcode pushes more than one value.
+  let room = Math.min(heights.length - 2, maxStack);
+  let marks = stacks.marks;
+  let markTop = 0; // marks[0..markTop) are the stack indexes where open MARKs begin
   const memo: unknown[] = [];
   const rare = new Rare();
+  let view: DataView | undefined;
+  const datetimeClass = o.datetimeClass;
+  // Tzinfo of each memo entry the datetime fast path deferred (see materialize).
+  let fusedZones: PyTimezone[] | undefined;
   let pos = 0;
   let at = 0; // offset of the opcode being run, for error messages
   let sp = 0; // stack[0..sp) is the stack
   let base = 0; // stack index where the innermost MARK's items begin
   let containers = 0;
+  // Empty containers opened since the last value was added anywhere (see BATCH).
+  let opened = 0;
+  let openedAtMark = 0;
+  const maxOpened = maxDepth + BATCH;
+  const maxMarks = 2 * maxDepth + 2;
+  // A tuple may be one level over while it is only a call's argument tuple (protocols
+  // 0-3 write frozenset(list) as REDUCE of (list,)); wherever a value lands (a
+  // container, a call's result, STOP) the bound is maxDepth.
+  const maxArgs = maxDepth + 1;
 
   for (;;) {
-    // The previous opcode (at `at`) pushed at most one value: the stack never holds
-    // more than maxStack, as if every push were checked.
-    if (sp > maxStack) throw fail(at, "LIMIT_EXCEEDED", `stack exceeds maxStack ${maxStack}`);
-    if (pos >= end) throw fail(pos, "TRUNCATED", "stream ends before STOP");
+    if (sp > room) {
+      // The previous opcode pushed at most one value: the stack never holds more than
+      // maxStack, as if every push were checked.
+      if (sp > maxStack) throw fail(at, "LIMIT_EXCEEDED", `stack exceeds maxStack ${maxStack}`);
+      heights = stacks.heights = grown(heights, sp);
+      room = Math.min(heights.length - 2, maxStack);
+    }
     at = pos;
-    const op = data[pos++]!;
+    // Past the end this reads undefined, which only `default` matches: no bounds check here.
+    const op = data[pos++] as number;
     switch (op) {
       case SHORT_BINUNICODE: {
         if (pos >= end) throw truncated(at);
@@ -398,7 +678,13 @@ function run(data: Uint8Array, o: ResolvedLoadOptions, stack: unknown[]): unknow
         const p = pos + 1;
         if (n > end - p) throw lengthPastEnd(at, n, end - p);
         pos = p + n;
-        stack[sp++] = decodeUtf8(data, p, pos);
+        const str = decodeUtf8(data, p, pos);
+        stack[sp++] = str;
+        // CPython memoizes every new str: take its MEMOIZE in the same step.
+        if (data[pos] === MEMOIZE && memo.length < maxMemo) {
+          memo.push(str);
+          pos++;
+        }
         break;
       }
       case BININT1:
@@ -407,73 +693,112 @@ function run(data: Uint8Array, o: ResolvedLoadOptions, stack: unknown[]): unknow
         break;
       case BINFLOAT: {
         if (end - pos < 8) throw truncated(at);
-        const p = pos;
-        pos = p + 8;
-        if (LITTLE_ENDIAN) {
-          f64Bytes[0] = data[p + 7]!;
-          f64Bytes[1] = data[p + 6]!;
-          f64Bytes[2] = data[p + 5]!;
-          f64Bytes[3] = data[p + 4]!;
-          f64Bytes[4] = data[p + 3]!;
-          f64Bytes[5] = data[p + 2]!;
-          f64Bytes[6] = data[p + 1]!;
-          f64Bytes[7] = data[p]!;
-        } else {
-          for (let i = 0; i < 8; i++) f64Bytes[i] = data[p + i]!;
-        }
-        stack[sp++] = f64[0]!;
+        // One big-endian load (TurboFan inlines DataView reads); made on the first float.
+        view ??= new DataView(data.buffer, data.byteOffset, data.byteLength);
+        stack[sp++] = view.getFloat64(pos, false);
+        pos += 8;
         break;
       }
       case MARK:
-        if (marks.length >= o.maxDepth) throw fail(at, "LIMIT_EXCEEDED", `MARK nesting exceeds maxDepth ${o.maxDepth}`);
-        marks.push(sp);
+        // Protocols 0/1 open up to two MARKs per level (a REDUCE's argument tuple and a
+        // list batch), so a value maxDepth deep may need twice as many.
+        if (markTop >= maxMarks) throw fail(at, "LIMIT_EXCEEDED", `MARK nesting exceeds 2 x maxDepth ${maxDepth}`);
+        if (markTop >= marks.length) marks = stacks.marks = grown(marks, markTop);
+        marks[markTop++] = sp;
         base = sp;
+        openedAtMark = opened;
+        opened = 0;
         break;
       case MEMOIZE: {
-        checkMemoIndex(memo.length, maxMemo, at);
+        const index = memo.length;
+        if (index >= maxMemo) throw memoLimit(index, maxMemo, at);
         if (sp <= base) throw underflow(at);
-        memo.push(stack[sp - 1]);
+        const v = stack[sp - 1];
+        memo.push(v);
+        if (typeof v === "object" && v !== null) {
+          if (index >= memoHeights.length) memoHeights = stacks.memoHeights = grown(memoHeights, index);
+          memoHeights[index] = heights[sp - 1]! & HEIGHT;
+        }
         break;
       }
-      case EMPTY_DICT:
+      case EMPTY_DICT: {
         if (++containers > maxContainers) throw tooManyContainers(at, maxContainers);
-        stack[sp++] = mapDicts ? new Map() : nullProtoObject();
+        if (++opened > maxOpened) throw tooDeep(at, maxDepth);
+        heights[sp] = 1;
+        const d = mapDicts ? new Map() : nullProtoObject();
+        stack[sp++] = d;
+        // CPython opens every dict with EMPTY_DICT MEMOIZE [MARK]: one step for all three.
+        if (data[pos] === MEMOIZE && memo.length < maxMemo) {
+          const index = memo.length;
+          memo.push(d);
+          if (index >= memoHeights.length) memoHeights = stacks.memoHeights = grown(memoHeights, index);
+          memoHeights[index] = 1;
+          pos++;
+          if (data[pos] === MARK && markTop < maxMarks && markTop < marks.length) {
+            marks[markTop++] = sp;
+            base = sp;
+            openedAtMark = opened;
+            opened = 0;
+            pos++;
+          }
+        }
         break;
+      }
       case SETITEMS: {
-        const m = closeMark(marks, at);
-        base = innerBase(marks);
+        if (markTop === 0) throw noMark(at);
+        const m = base;
+        base = --markTop === 0 ? 0 : marks[markTop - 1]!;
         if (m <= base) throw fail(at, "MALFORMED", "SETITEMS without a dict");
         if ((sp - m) % 2 !== 0) throw fail(at, "MALFORMED", "SETITEMS with an odd number of items");
-        stack[m - 1] = fillDict(at, stack[m - 1], stack, m, sp, mapDicts, rare);
+        fillDict(at, stack, heights, m - 1, sp, mapDicts, rare, maxDepth);
         sp = m;
+        opened = 0;
         break;
       }
       case SETITEM: {
         if (sp - base < 3) throw underflow(at);
-        const k = sp - 2;
-        stack[k - 1] = fillDict(at, stack[k - 1], stack, k, sp, mapDicts, rare);
-        sp = k;
+        fillDict(at, stack, heights, sp - 3, sp, mapDicts, rare, maxDepth);
+        sp -= 2;
+        opened = 0;
         break;
       }
       case EMPTY_LIST:
         if (++containers > maxContainers) throw tooManyContainers(at, maxContainers);
+        if (++opened > maxOpened) throw tooDeep(at, maxDepth);
+        heights[sp] = 1;
         stack[sp++] = [];
         break;
       case APPENDS: {
-        const m = closeMark(marks, at);
-        base = innerBase(marks);
+        if (markTop === 0) throw noMark(at);
+        const m = base;
+        base = --markTop === 0 ? 0 : marks[markTop - 1]!;
         if (m <= base) throw fail(at, "MALFORMED", "APPENDS without a list");
         const list = stack[m - 1];
         if (!Array.isArray(list)) throw fail(at, "MALFORMED", "APPENDS target is not a list");
+        const h = maxHeight(stack, heights, m, sp) + 1;
+        if (h > maxDepth) throw tooDeep(at, maxDepth);
         for (let i = m; i < sp; i++) list.push(stack[i]);
+        const t = heights[m - 1]!;
+        if ((t & FROM_MEMO) !== 0) rare.depthUnsure = true;
+        if (h > (t & HEIGHT)) heights[m - 1] = h | (t & FROM_MEMO);
         sp = m;
+        opened = 0;
         break;
       }
       case APPEND: {
         if (sp - base < 2) throw underflow(at);
         const list = stack[sp - 2];
         if (!Array.isArray(list)) throw fail(at, "MALFORMED", "APPEND target is not a list");
-        list.push(stack[--sp]);
+        const v = stack[--sp];
+        list.push(v);
+        const t = heights[sp - 1]!;
+        if ((t & FROM_MEMO) !== 0) rare.depthUnsure = true;
+        if (typeof v === "object" && v !== null) {
+          const h = (heights[sp]! & HEIGHT) + 1;
+          if (h > maxDepth) throw tooDeep(at, maxDepth);
+          if (h > (t & HEIGHT)) heights[sp - 1] = h | (t & FROM_MEMO);
+        }
+        opened = 0;
         break;
       }
       case NEWTRUE:
@@ -495,103 +820,177 @@ function run(data: Uint8Array, o: ResolvedLoadOptions, stack: unknown[]): unknow
         pos += 4;
         break;
       case BINGET:
-        if (pos >= end) throw truncated(at);
-        stack[sp++] = memoGet(memo, data[pos++]!, at, mapDicts, rare);
-        break;
       case LONG_BINGET:
-        stack[sp++] = memoGet(memo, u32At(data, pos, end, at), at, mapDicts, rare);
-        pos += 4;
+      case GET: {
+        let index: number;
+        if (op === BINGET) {
+          if (pos >= end) throw truncated(at);
+          index = data[pos++]!;
+        } else {
+          index = wideMemoIndex(data, op === LONG_BINGET, pos, end, at);
+          pos = argEnd;
+        }
+        const hit = memo[index];
+        if (typeof hit === "string") {
+          stack[sp++] = hit; // a repeated dict key, the common case
+          // ...and its value is mostly a float, a small int or a repeated str: read it in
+          // the same step (one dispatch less; the loop-top check allows two pushes).
+          const next = data[pos];
+          if (next === BINFLOAT && end - pos > 8) {
+            view ??= new DataView(data.buffer, data.byteOffset, data.byteLength);
+            stack[sp++] = view.getFloat64(pos + 1, false);
+            pos += 9;
+          } else if (next === BININT1 && end - pos > 1) {
+            stack[sp++] = data[pos + 1]!;
+            pos += 2;
+          } else if (next === BININT2 && end - pos > 2) {
+            stack[sp++] = data[pos + 1]! | (data[pos + 2]! << 8);
+            pos += 3;
+          } else if (next === BINGET && end - pos > 1) {
+            const value = memo[data[pos + 1]!];
+            if (typeof value === "string") {
+              stack[sp++] = value;
+              pos += 2;
+            }
+          }
+          break;
+        }
+        const v =
+          hit === DEFERRED_STATE || hit === DEFERRED_ARGS
+            ? materialize(memo, index, data, stacks, fusedZones, markTuples)
+            : memoGet(memo, index, at, mapDicts, rare);
+        if (typeof v === "object" && v !== null) {
+          heights[sp] = (index < memoHeights.length ? memoHeights[index]! : 0) | FROM_MEMO;
+        }
+        stack[sp++] = v;
         break;
+      }
       case BINPUT:
-      case LONG_BINPUT: {
+      case LONG_BINPUT:
+      case PUT: {
         let index: number;
         if (op === BINPUT) {
           if (pos >= end) throw truncated(at);
           index = data[pos++]!;
         } else {
-          index = u32At(data, pos, end, at);
-          pos += 4;
+          index = wideMemoIndex(data, op === LONG_BINPUT, pos, end, at);
+          pos = argEnd;
         }
         checkMemoIndex(index, maxMemo, at);
         if (sp <= base) throw underflow(at);
-        memo[index] = stack[sp - 1];
+        const v = stack[sp - 1];
+        memo[index] = v;
+        if (typeof v === "object" && v !== null) {
+          if (index >= memoHeights.length) memoHeights = stacks.memoHeights = grown(memoHeights, index);
+          memoHeights[index] = heights[sp - 1]! & HEIGHT;
+        }
         break;
       }
       case TUPLE1: {
         if (sp - base < 1) throw underflow(at);
         if (++containers > maxContainers) throw tooManyContainers(at, maxContainers);
+        const h = maxHeight(stack, heights, sp - 1, sp) + 1;
+        if (h > maxArgs) throw tooDeep(at, maxDepth);
         const t = [stack[sp - 1]];
         stack[sp - 1] = markTuples ? asTuple(t) : t;
+        heights[sp - 1] = h;
+        opened = 0;
         break;
       }
       case TUPLE2: {
         if (sp - base < 2) throw underflow(at);
         if (++containers > maxContainers) throw tooManyContainers(at, maxContainers);
+        const h = maxHeight(stack, heights, sp - 2, sp) + 1;
+        if (h > maxArgs) throw tooDeep(at, maxDepth);
         sp -= 1;
         const t = [stack[sp - 1], stack[sp]];
         stack[sp - 1] = markTuples ? asTuple(t) : t;
+        heights[sp - 1] = h;
+        opened = 0;
         break;
       }
       case TUPLE3: {
         if (sp - base < 3) throw underflow(at);
         if (++containers > maxContainers) throw tooManyContainers(at, maxContainers);
+        const h = maxHeight(stack, heights, sp - 3, sp) + 1;
+        if (h > maxArgs) throw tooDeep(at, maxDepth);
         sp -= 2;
         const t = [stack[sp - 1], stack[sp], stack[sp + 1]];
         stack[sp - 1] = markTuples ? asTuple(t) : t;
+        heights[sp - 1] = h;
+        opened = 0;
         break;
       }
       case EMPTY_TUPLE: {
         if (++containers > maxContainers) throw tooManyContainers(at, maxContainers);
         const t: unknown[] = [];
+        heights[sp] = 1;
         stack[sp++] = markTuples ? asTuple(t) : t;
         break;
       }
-      case TUPLE: {
-        const m = closeMark(marks, at);
-        base = innerBase(marks);
-        if (++containers > maxContainers) throw tooManyContainers(at, maxContainers);
-        const t = stack.slice(m, sp);
-        stack[m] = markTuples ? asTuple(t) : t;
-        sp = m + 1;
-        break;
-      }
-      case LIST: {
-        const m = closeMark(marks, at);
-        base = innerBase(marks);
-        if (++containers > maxContainers) throw tooManyContainers(at, maxContainers);
-        stack[m] = stack.slice(m, sp);
-        sp = m + 1;
-        break;
-      }
+      case TUPLE:
+      case LIST:
       case FROZENSET: {
-        const m = closeMark(marks, at);
-        base = innerBase(marks);
+        if (markTop === 0) throw noMark(at);
+        const m = base;
+        base = --markTop === 0 ? 0 : marks[markTop - 1]!;
         if (++containers > maxContainers) throw tooManyContainers(at, maxContainers);
-        stack[m] = new Set(stack.slice(m, sp));
+        if (m === sp && op === LIST) {
+          // protocol 0/1 "MARK LIST" is how an empty list opens there.
+          opened = openedAtMark + 1;
+          if (opened > maxOpened) throw tooDeep(at, maxDepth);
+        } else opened = 0;
+        const h = maxHeight(stack, heights, m, sp) + 1;
+        if (h > (op === TUPLE ? maxArgs : maxDepth)) throw tooDeep(at, maxDepth);
+        const items = stack.slice(m, sp);
+        stack[m] =
+          op === LIST ? items : op === TUPLE ? (markTuples ? asTuple(items) : items) : asFrozenSet(new Set(items));
+        heights[m] = h;
         sp = m + 1;
         break;
       }
       case EMPTY_SET:
         if (++containers > maxContainers) throw tooManyContainers(at, maxContainers);
+        if (++opened > maxOpened) throw tooDeep(at, maxDepth);
+        heights[sp] = 1;
         stack[sp++] = new Set();
         break;
       case ADDITEMS: {
-        const m = closeMark(marks, at);
-        base = innerBase(marks);
+        if (markTop === 0) throw noMark(at);
+        const m = base;
+        base = --markTop === 0 ? 0 : marks[markTop - 1]!;
         if (m <= base) throw fail(at, "MALFORMED", "ADDITEMS without a set");
         const set = stack[m - 1];
         if (!(set instanceof Set)) throw fail(at, "MALFORMED", "ADDITEMS target is not a set");
+        const h = maxHeight(stack, heights, m, sp) + 1;
+        if (h > maxDepth) throw tooDeep(at, maxDepth);
         for (let i = m; i < sp; i++) set.add(stack[i]);
+        const t = heights[m - 1]!;
+        if ((t & FROM_MEMO) !== 0) rare.depthUnsure = true;
+        if (h > (t & HEIGHT)) heights[m - 1] = h | (t & FROM_MEMO);
         sp = m;
+        opened = 0;
         break;
       }
       case DICT: {
-        const m = closeMark(marks, at);
-        base = innerBase(marks);
+        if (markTop === 0) throw noMark(at);
+        const m = base;
+        base = --markTop === 0 ? 0 : marks[markTop - 1]!;
         if ((sp - m) % 2 !== 0) throw fail(at, "MALFORMED", "DICT with an odd number of items");
         if (++containers > maxContainers) throw tooManyContainers(at, maxContainers);
-        const d = mapDicts ? new Map() : nullProtoObject();
-        stack[m] = fillDict(at, d, stack, m, sp, mapDicts, rare);
+        if (m === sp) {
+          // protocol 0 "MARK DICT" is how an empty dict opens there.
+          opened = openedAtMark + 1;
+          if (opened > maxOpened) throw tooDeep(at, maxDepth);
+        } else opened = 0;
+        // The new dict takes the slot below its items: shift them up one.
+        for (let i = sp; i > m; i--) {
+          stack[i] = stack[i - 1];
+          heights[i] = heights[i - 1]!;
+        }
+        stack[m] = mapDicts ? new Map() : nullProtoObject();
+        heights[m] = 1;
+        fillDict(at, stack, heights, m, sp + 1, mapDicts, rare, maxDepth);
         sp = m + 1;
         break;
       }
@@ -609,26 +1008,46 @@ function run(data: Uint8Array, o: ResolvedLoadOptions, stack: unknown[]): unknow
         break;
       }
       case STOP: {
-        if (marks.length !== 0 || sp !== 1) {
-          throw fail(at, "MALFORMED", `STOP with ${sp} values and ${marks.length} open MARKs`);
+        if (markTop !== 0 || sp !== 1) {
+          throw fail(at, "MALFORMED", `STOP with ${sp} values and ${markTop} open MARKs`);
+        }
+        if (rare.callOnlyRefs !== 0) {
+          const g = rare.callOnly!;
+          throw forbiddenGlobal(
+            g.module,
+            g.name,
+            "may only be called, as in getattr(zoneinfo.ZoneInfo, '_unpickle')(key): the stream left it in the value",
+          );
+        }
+        if (maxHeight(stack, heights, 0, 1) > maxDepth) throw tooDeep(at, maxDepth);
+        if (rare.patch || rare.depthUnsure) {
+          return patchAndMeasure(stack[0], rare.forward, rare.depthUnsure ? maxDepth : undefined);
         }
         return stack[0];
       }
       case POP:
         if (sp > base) sp--;
         else {
-          sp = closeMark(marks, at);
-          base = innerBase(marks);
+          if (markTop === 0) throw noMark(at);
+          sp = base;
+          base = --markTop === 0 ? 0 : marks[markTop - 1]!;
         }
+        opened = 0;
         break;
       case POP_MARK:
-        sp = closeMark(marks, at);
-        base = innerBase(marks);
+        if (markTop === 0) throw noMark(at);
+        sp = base;
+        base = --markTop === 0 ? 0 : marks[markTop - 1]!;
+        opened = 0;
         break;
       case DUP: {
         if (sp <= base) throw underflow(at);
         const v = stack[sp - 1];
-        if (isDictObject(v)) rare.markEscaped(v);
+        if (typeof v === "object" && v !== null) {
+          if (v instanceof PyGlobal && v.callOnly) rare.referCallOnly(v);
+          else if (isDictObject(v)) rare.markEscaped(v);
+          heights[sp] = heights[sp - 1]! | FROM_MEMO;
+        }
         stack[sp++] = v;
         break;
       }
@@ -655,25 +1074,23 @@ function run(data: Uint8Array, o: ResolvedLoadOptions, stack: unknown[]): unknow
         const textEnd = lineEnd(data, pos, at);
         const text = decodeUtf8(data, pos, textEnd);
         pos = textEnd + 1;
-        const s = text.trim();
-        const v = Number(s);
-        if (s === "" || (Number.isNaN(v) && !/^[-+]?nan$/i.test(s))) throw fail(at, "MALFORMED", "bad FLOAT text");
-        stack[sp++] = v;
+        stack[sp++] = textFloat(at, text);
         break;
       }
       case INT: {
         const textEnd = lineEnd(data, pos, at);
         const text = decodeUtf8(data, pos, textEnd);
         pos = textEnd + 1;
-        const s = text.trim();
-        stack[sp++] = s === "01" ? true : s === "00" ? false : textInt(at, o, s);
+        const v = textInt(at, o, text, true);
+        // CPython: two characters that read as 0 or 1 ("00", "01") are False and True.
+        stack[sp++] = text.length === 2 && (v === 0 || v === 1) ? v === 1 : v;
         break;
       }
       case LONG: {
         const textEnd = lineEnd(data, pos, at);
         const text = decodeUtf8(data, pos, textEnd);
         pos = textEnd + 1;
-        stack[sp++] = textInt(at, o, text.trim().replace(/L$/, ""));
+        stack[sp++] = textInt(at, o, text.endsWith("L") ? text.slice(0, -1) : text, false);
         break;
       }
       case BINUNICODE: {
@@ -692,17 +1109,68 @@ function run(data: Uint8Array, o: ResolvedLoadOptions, stack: unknown[]): unknow
         pos += n;
         break;
       }
-      case UNICODE: {
+      case UNICODE:
+      case STRING: {
+        // Protocol 0 text: raw-unicode-escape (str) or a quoted Python 2 str literal.
         const textEnd = lineEnd(data, pos, at);
-        const text = decodeUtf8(data, pos, textEnd);
+        try {
+          stack[sp++] = (op === UNICODE ? decodeRawUnicodeEscape : decodeQuotedString)(data, pos, textEnd);
+        } catch (e) {
+          throw e instanceof PickleError ? fail(at, e.code, e.message) : e;
+        }
         pos = textEnd + 1;
-        stack[sp++] = rawUnicodeEscape(text);
         break;
       }
       case SHORT_BINBYTES: {
         if (pos >= end) throw truncated(at);
         const n = data[pos++]!;
         checkLength(n, end - pos, at);
+        if (n === 10 && sp > base && stack[sp - 1] === datetimeClass && datetimeClass !== undefined) {
+          // CPython's datetime: class, state, [put], (TUPLE1 | get tz, TUPLE2), [put], REDUCE.
+          // Read straight from the bytes when the stream is exactly that.
+          const fused = fuseDatetime(data, pos + 10, end, memo, containers < maxContainers);
+          if (fused > 0) {
+            containers++; // the argument tuple it did not build
+            stack[sp - 1] = datetimeFromState(data, pos, fusedTz);
+            heights[sp - 1] = 0;
+            for (let k = 0; k < 2; k++) {
+              const index = k === 0 ? fusedStatePut : fusedArgsPut;
+              if (index < 0) continue;
+              if (index >= maxMemo) throw memoLimit(index, maxMemo, at);
+              if (index === memo.length) memo.push(k === 0 ? DEFERRED_STATE : DEFERRED_ARGS);
+              else memo[index] = k === 0 ? DEFERRED_STATE : DEFERRED_ARGS;
+              if (index >= memoHeights.length) memoHeights = stacks.memoHeights = grown(memoHeights, index);
+              memoHeights[index] = k;
+              if (index >= stacks.deferredAt.length) {
+                stacks.deferredAt = grown(stacks.deferredAt, index);
+                stacks.deferredZone = grown(stacks.deferredZone, index);
+              }
+              stacks.deferredAt[index] = pos;
+              if (k === 1) {
+                // Which tzinfo (a reply has one or two): an index into fusedZones, -1 for naive.
+                let zone = -1;
+                if (fusedTz !== undefined) {
+                  fusedZones ??= [];
+                  zone = fusedZones[0] === fusedTz ? 0 : fusedZones.indexOf(fusedTz);
+                  if (zone < 0) zone = fusedZones.push(fusedTz) - 1;
+                }
+                stacks.deferredZone[index] = zone;
+              }
+            }
+            pos = fused;
+            opened = 0;
+            // The datetime CPython memoizes right after.
+            if (data[pos] === MEMOIZE && memo.length < maxMemo) {
+              const index = memo.length;
+              memo.push(stack[sp - 1]);
+              if (index >= memoHeights.length) memoHeights = stacks.memoHeights = grown(memoHeights, index);
+              memoHeights[index] = 0;
+              pos++;
+            }
+            break;
+          }
+        }
+        heights[sp] = 0;
         stack[sp++] = copyBytes(data, pos, n);
         pos += n;
         break;
@@ -711,6 +1179,7 @@ function run(data: Uint8Array, o: ResolvedLoadOptions, stack: unknown[]): unknow
         const n = u32At(data, pos, end, at);
         pos += 4;
         checkLength(n, end - pos, at);
+        heights[sp] = 0;
         stack[sp++] = copyBytes(data, pos, n);
         pos += n;
         break;
@@ -720,12 +1189,13 @@ function run(data: Uint8Array, o: ResolvedLoadOptions, stack: unknown[]): unknow
         const n = u64LengthAt(data, pos, end, at);
         pos += 8;
         checkLength(n, end - pos, at);
+        heights[sp] = 0;
         stack[sp++] = copyBytes(data, pos, n);
         pos += n;
         break;
       }
       case SHORT_BINSTRING: {
-        // Python 2 str: CPython 3 decodes it as text too (encoding="ASCII" by default).
+        // Python 2 str, read as latin-1 (see the README).
         if (pos >= end) throw truncated(at);
         const n = data[pos++]!;
         checkLength(n, end - pos, at);
@@ -744,23 +1214,6 @@ function run(data: Uint8Array, o: ResolvedLoadOptions, stack: unknown[]): unknow
         stack[sp++] = Buffer.from(data.buffer, data.byteOffset + p, n).toString("latin1");
         break;
       }
-      case PUT: {
-        const textEnd = lineEnd(data, pos, at);
-        const text = decodeUtf8(data, pos, textEnd);
-        pos = textEnd + 1;
-        const index = textIndex(at, text);
-        checkMemoIndex(index, maxMemo, at);
-        if (sp <= base) throw underflow(at);
-        memo[index] = stack[sp - 1];
-        break;
-      }
-      case GET: {
-        const textEnd = lineEnd(data, pos, at);
-        const text = decodeUtf8(data, pos, textEnd);
-        pos = textEnd + 1;
-        stack[sp++] = memoGet(memo, textIndex(at, text), at, mapDicts, rare);
-        break;
-      }
       case GLOBAL: {
         const moduleEnd = lineEnd(data, pos, at);
         const module = decodeUtf8(data, pos, moduleEnd);
@@ -768,37 +1221,63 @@ function run(data: Uint8Array, o: ResolvedLoadOptions, stack: unknown[]): unknow
         const nameEnd = lineEnd(data, pos, at);
         const name = decodeUtf8(data, pos, nameEnd);
         pos = nameEnd + 1;
-        stack[sp++] = globalOf(at, o, module, name);
+        const g = globalOf(at, o, module, name);
+        if (g.callOnly) rare.referCallOnly(g);
+        heights[sp] = 0;
+        stack[sp++] = g;
         break;
       }
       case STACK_GLOBAL: {
         if (sp - base < 2) throw underflow(at);
         sp -= 1;
-        stack[sp - 1] = globalOf(at, o, stack[sp - 1], stack[sp]);
+        const g = globalOf(at, o, stack[sp - 1], stack[sp]);
+        if (g.callOnly) rare.referCallOnly(g);
+        heights[sp - 1] = 0;
+        stack[sp - 1] = g;
         break;
       }
       case REDUCE: {
         if (sp - base < 2) throw underflow(at);
         sp -= 1;
+        // What a call builds nests as deeply as its arguments' items.
+        const h = Math.max(0, maxHeight(stack, heights, sp, sp + 1) - 1);
+        if (h > maxDepth) throw tooDeep(at, maxDepth);
         stack[sp - 1] = call(at, rare, stack[sp - 1], stack[sp]);
+        heights[sp - 1] = h;
+        opened = 0;
         break;
       }
       case NEWOBJ: {
         if (sp - base < 2) throw underflow(at);
         sp -= 1;
+        const h = Math.max(0, maxHeight(stack, heights, sp, sp + 1) - 1);
+        if (h > maxDepth) throw tooDeep(at, maxDepth);
         stack[sp - 1] = create(at, rare, stack[sp - 1], stack[sp], undefined);
+        heights[sp - 1] = h;
+        opened = 0;
         break;
       }
       case NEWOBJ_EX: {
         if (sp - base < 3) throw underflow(at);
         sp -= 2;
+        const h = Math.max(0, maxHeight(stack, heights, sp, sp + 2) - 1);
+        if (h > maxDepth) throw tooDeep(at, maxDepth);
         stack[sp - 1] = create(at, rare, stack[sp - 1], stack[sp], stack[sp + 1]);
+        heights[sp - 1] = h;
+        opened = 0;
         break;
       }
       case BUILD: {
         if (sp - base < 2) throw underflow(at);
         sp -= 1;
+        // The state's fields become the object's: it nests as deeply as the state.
+        const h = maxHeight(stack, heights, sp, sp + 1);
+        if (h > maxDepth) throw tooDeep(at, maxDepth);
         build(at, rare, stack[sp - 1], stack[sp]);
+        const t = heights[sp - 1]!;
+        if ((t & FROM_MEMO) !== 0) rare.depthUnsure = true;
+        if (h > (t & HEIGHT)) heights[sp - 1] = h | (t & FROM_MEMO);
+        opened = 0;
         break;
       }
       case INST: {
@@ -809,27 +1288,36 @@ function run(data: Uint8Array, o: ResolvedLoadOptions, stack: unknown[]): unknow
         const name = decodeUtf8(data, pos, nameEnd);
         pos = nameEnd + 1;
         const g = globalOf(at, o, module, name);
-        const m = closeMark(marks, at);
-        base = innerBase(marks);
+        if (markTop === 0) throw noMark(at);
+        const m = base;
+        base = --markTop === 0 ? 0 : marks[markTop - 1]!;
+        const h = maxHeight(stack, heights, m, sp);
+        if (h > maxDepth) throw tooDeep(at, maxDepth);
         const args = stack.slice(m, sp);
+        if (g.callOnly) rare.referCallOnly(g); // call() counts it as used
         stack[m] = call(at, rare, g, args);
+        heights[m] = h;
         sp = m + 1;
+        opened = 0;
         break;
       }
       case OBJ: {
-        const m = closeMark(marks, at);
-        base = innerBase(marks);
+        if (markTop === 0) throw noMark(at);
+        const m = base;
+        base = --markTop === 0 ? 0 : marks[markTop - 1]!;
         if (sp === m) throw fail(at, "MALFORMED", "OBJ without a class");
+        const h = maxHeight(stack, heights, m + 1, sp);
+        if (h > maxDepth) throw tooDeep(at, maxDepth);
         const args = stack.slice(m + 1, sp);
         stack[m] = call(at, rare, stack[m], args);
+        heights[m] = h;
         sp = m + 1;
+        opened = 0;
         break;
       }
       case READONLY_BUFFER:
         if (sp <= base) throw underflow(at);
         break;
-      case STRING:
-        throw fail(at, "UNSUPPORTED", "protocol 0 STRING opcode");
       case PERSID:
       case BINPERSID:
         throw fail(at, "UNSUPPORTED", "persistent ids");
@@ -840,16 +1328,8 @@ function run(data: Uint8Array, o: ResolvedLoadOptions, stack: unknown[]): unknow
       case NEXT_BUFFER:
         throw fail(at, "UNSUPPORTED", "out-of-band buffers");
       default:
+        if (op === undefined) throw fail(at, "TRUNCATED", "stream ends before STOP");
         throw fail(at, "BAD_OPCODE", `unknown opcode 0x${op.toString(16).padStart(2, "0")}`);
     }
   }
-}
-
-/** Protocol 0 UNICODE argument: raw-unicode-escape (only \uXXXX and \UXXXXXXXX escapes). */
-function rawUnicodeEscape(s: string): string {
-  return s.replace(/\\u([0-9a-fA-F]{4})|\\U([0-9a-fA-F]{8})/g, (_, u4: string | undefined, u8: string | undefined) => {
-    const cp = Number.parseInt((u4 ?? u8)!, 16);
-    if (cp > 0x10ffff) throw new PickleError("MALFORMED", "bad \\U escape");
-    return String.fromCodePoint(cp);
-  });
 }

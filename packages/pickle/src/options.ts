@@ -1,10 +1,13 @@
-import { type GlobalsMap, PyGlobal, builtinDataGlobals, defaultGlobals } from "./globals.js";
+import { type GlobalsMap, PyGlobal, builtinDataGlobals, datetimeHandler, defaultGlobals } from "./globals.js";
 import { forbiddenGlobal } from "./errors.js";
 
 export interface LoadLimits {
   /** Largest input accepted, in bytes. Default 64 MiB. */
   maxBytes?: number;
-  /** Most MARKs open at once (nesting of batched containers). Default 1,000. */
+  /**
+   * Deepest nesting of containers (lists, tuples, dicts, sets, objects), the same
+   * measure `dumps` applies; at most 2 x maxDepth MARKs may be open at once. Default 1,000.
+   */
   maxDepth?: number;
   /** Most memo entries, and the highest memo index a PUT may use. Default 1,000,000. */
   maxMemo?: number;
@@ -42,6 +45,8 @@ export interface ResolvedLoadOptions {
   readonly maxIntBytes: number;
   readonly markTuples: boolean;
   readonly mapDicts: boolean;
+  /** datetime.datetime when it is the built-in handler: loads then reads CPython's datetimes directly. */
+  readonly datetimeClass: PyGlobal | undefined;
   resolveGlobal(module: string, name: string): PyGlobal;
 }
 
@@ -54,9 +59,10 @@ function limit(v: number | undefined, dflt: number, what: string): number {
 function resolve(o: LoadOptions): ResolvedLoadOptions {
   const globals = o.globals ?? defaultGlobals;
   const cache = new Map<string, PyGlobal>();
-  return {
+  const resolved: ResolvedLoadOptions = {
     maxBytes: limit(o.maxBytes, 64 * 1024 * 1024, "maxBytes"),
-    maxDepth: limit(o.maxDepth, 1000, "maxDepth"),
+    // Heights are kept in 30 bits (see loads).
+    maxDepth: Math.min(limit(o.maxDepth, 1000, "maxDepth"), 0x3fffffff - 1),
     maxMemo: limit(o.maxMemo, 1_000_000, "maxMemo"),
     maxStack: limit(o.maxStack, 1_000_000, "maxStack"),
     maxContainers: limit(o.maxContainers, 1_000_000, "maxContainers"),
@@ -78,7 +84,12 @@ function resolve(o: LoadOptions): ResolvedLoadOptions {
       if (cache.size < 10_000) cache.set(key, g);
       return g;
     },
+    datetimeClass: undefined,
   };
+  if (Object.hasOwn(globals, "datetime.datetime") && globals["datetime.datetime"] === datetimeHandler) {
+    return { ...resolved, datetimeClass: resolved.resolveGlobal("datetime", "datetime") };
+  }
+  return resolved;
 }
 
 const EMPTY: LoadOptions = {};

@@ -1,7 +1,7 @@
 import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
-import { fileURLToPath } from "node:url";
 import type { PickleCodec } from "./codec.js";
 import { PickleError, type PickleErrorCode } from "./errors.js";
+import { repositoryHelperScript } from "./helper-script.js";
 import { fromTagged, toTagged } from "./json-tags.js";
 
 export interface PythonCodecOptions {
@@ -22,8 +22,7 @@ const OP_ENCODE = 0x45;
 const OP_DECODE = 0x44;
 const STDERR_KEEP = 2048;
 
-const defaultScript = (): string =>
-  process.env.PYTHON_SCRIPT_PATH ?? fileURLToPath(new URL("../../../python-scripts/pickle_helper.py", import.meta.url));
+const defaultScript = (): string => process.env.PYTHON_SCRIPT_PATH ?? repositoryHelperScript();
 
 function requestFrame(id: number, op: number, body: Uint8Array): Buffer {
   const frame = Buffer.allocUnsafe(9 + body.length);

@@ -6,6 +6,8 @@ import {
   defaultGlobals,
   dumps,
   enumGlobal,
+  fromTaggedForTests,
+  isTuple,
   loads,
   pyCall,
   tuple,
@@ -41,10 +43,11 @@ SH = zoneinfo.ZoneInfo("Asia/Shanghai")
 
 const py = (body: string): Buffer[] => unframe(runPython(VNPY + body));
 
+// members: early CPython 3.11 releases (Debian 12's 3.11.2) pickle Enum members by name.
 const vnpyGlobals = {
   ...defaultGlobals,
-  "vnpy.trader.constant.Direction": enumGlobal(),
-  "vnpy.trader.constant.Exchange": enumGlobal(),
+  "vnpy.trader.constant.Direction": enumGlobal({ members: { LONG: "多", SHORT: "空" } }),
+  "vnpy.trader.constant.Exchange": enumGlobal({ members: { SSE: "SSE" } }),
   "vnpy.trader.object.TickData": dataclassGlobal({ typeKey: "__type__", typeName: "TickData" }),
 };
 
@@ -116,11 +119,76 @@ emit(pickle.dumps([True, [t, t, Direction.LONG]], protocol=4))
     const mapped = loads(reply!, {
       globals: {
         ...vnpyGlobals,
-        "vnpy.trader.constant.Direction": enumGlobal({ values: { 多: "LONG", 空: "SHORT" } }),
+        "vnpy.trader.constant.Direction": enumGlobal({
+          values: { 多: "LONG", 空: "SHORT" },
+          members: { LONG: "多", SHORT: "空" },
+        }),
       },
     }) as [boolean, [Record<string, unknown>, object, string]];
     expect(mapped[1][2]).toBe("LONG");
     expect(mapped[1][0].direction).toBe("SHORT");
+  });
+
+  it("reads an Enum member pickled by value (CPython 3.11.7) and by name (3.11.2's getattr) alike", () => {
+    // Both forms written by CPython's pickler, whatever the interpreter's own default.
+    const out = py(`
+class ByValue:
+    def __reduce__(self): return (Direction, ("空",))
+class ByName:
+    def __reduce__(self): return (getattr, (Direction, "SHORT"))
+for v in (ByValue(), ByName(), [ByName(), ByName()]):
+    emit(pickle.dumps(v, protocol=2))
+    emit(pickle.dumps(v, protocol=4))
+`);
+    for (const s of out.slice(0, 4)) expect(loads(s, { globals: vnpyGlobals })).toBe("空");
+    for (const s of out.slice(4)) expect(loads(s, { globals: vnpyGlobals })).toEqual(["空", "空"]);
+    const noMembers = { ...defaultGlobals, "vnpy.trader.constant.Direction": enumGlobal() };
+    expect(loads(out[1]!, { globals: noMembers })).toBe("空");
+    expect(() => loads(out[3]!, { globals: noMembers })).toThrow(/pickled by name/);
+  });
+
+  it("gives back a datetime's state and argument tuple if a stream reuses them (read directly otherwise)", () => {
+    // datetime.datetime, state, MEMOIZE, TUPLE1, MEMOIZE, REDUCE, MEMOIZE, then GET the
+    // state (memo 1) and the argument tuple (memo 2) again: (dt, state, (state,)).
+    const state = [0x07, 0xe8, 3, 1, 9, 30, 0, 0x01, 0xe2, 0x40];
+    const short = (t: string) => [0x8c, t.length, ...Buffer.from(t)];
+    const stream = Buffer.from([
+      0x80,
+      4,
+      ...short("datetime"),
+      ...short("datetime"),
+      0x93,
+      0x94,
+      0x43,
+      10,
+      ...state,
+      0x94,
+      0x85,
+      0x94,
+      0x52,
+      0x94,
+      0x68,
+      1,
+      0x68,
+      2,
+      0x87,
+      0x2e,
+    ]);
+    const [tagged] = unframe(
+      runPython(
+        `import json, pickle_helper\nemit(json.dumps(pickle_helper.to_tagged(pickle.loads(sys.stdin.buffer.read()))).encode())`,
+        stream,
+      ),
+    );
+    const want = fromTaggedForTests(JSON.parse(tagged!.toString())) as unknown[];
+    for (const tuples of ["array", "tuple"] as const) {
+      const got = loads(stream, { tuples }) as [Date, Buffer, Buffer[]];
+      expect(got[0]).toEqual(want[0]);
+      expect(got[0].toISOString()).toBe("2024-03-01T09:30:00.123Z");
+      expect(Buffer.from(got[1]).equals(Buffer.from(state))).toBe(true);
+      expect(Buffer.from(got[2][0]!).equals(Buffer.from(state))).toBe(true);
+      expect(isTuple(got[2])).toBe(tuples === "tuple");
+    }
   });
 
   it("reads FRAME recurring mid-stream, batches of 1000 and LONG1/LONG4 negatives", () => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { type LoadOptions, PickleError, type PickleErrorCode, dumps, loads } from "./exports.js";
 import { frame, runPython, unframe } from "./oracle.js";
+import { refusal } from "./refusal.js";
 
 const P4 = [0x80, 0x04];
 const b = (...parts: (number[] | string | Buffer)[]): Buffer =>
@@ -8,16 +9,6 @@ const b = (...parts: (number[] | string | Buffer)[]): Buffer =>
 const u32 = (n: number): number[] => [n & 0xff, (n >>> 8) & 0xff, (n >>> 16) & 0xff, (n >>> 24) & 0xff];
 const u64 = (hi: number, lo: number): number[] => [...u32(lo), ...u32(hi)];
 const short = (s: string): number[] => [0x8c, Buffer.byteLength(s), ...Buffer.from(s)];
-
-function refusal(data: Uint8Array, o?: LoadOptions): PickleError {
-  try {
-    loads(data, o);
-  } catch (e) {
-    expect(e).toBeInstanceOf(PickleError);
-    return e as PickleError;
-  }
-  throw new Error("stream was accepted");
-}
 
 interface Case {
   name: string;
@@ -60,6 +51,19 @@ const cases: Case[] = [
     options: { maxMemo: 10 },
   },
   { name: "MEMOIZE on an empty stack", data: b(P4, [0x94, 0x2e]), code: "MALFORMED" },
+  {
+    name: "str + MEMOIZE past maxMemo (the step that takes both)",
+    data: b(P4, [0x28], ...Array.from({ length: 5 }, () => [...short("a"), 0x94]), [0x6c, 0x2e]),
+    code: "LIMIT_EXCEEDED",
+    options: { maxMemo: 3 },
+  },
+  {
+    name: "EMPTY_DICT MEMOIZE MARK past maxMemo",
+    data: b(P4, [0x28], ...Array.from({ length: 5 }, () => [0x7d, 0x94]), [0x6c, 0x2e]),
+    code: "LIMIT_EXCEEDED",
+    options: { maxMemo: 3 },
+  },
+
   { name: "100k nested MARKs", data: b(P4, Array(100_000).fill(0x28), "."), code: "LIMIT_EXCEEDED" },
   { name: "2M empty lists on the stack", data: b(P4, Buffer.alloc(2_000_000, 0x5d), "."), code: "LIMIT_EXCEEDED" },
   {
@@ -126,6 +130,22 @@ const cases: Case[] = [
       [0x93],
       short("__init_subclass__"),
       [0x86, 0x52, 0x2e],
+    ),
+    code: "FORBIDDEN_GLOBAL",
+    global: { module: "builtins", name: "getattr" },
+  },
+  {
+    name: "getattr(datetime.datetime, 'fromtimestamp') (an allowed class, but no `member`)",
+    data: b(
+      P4,
+      short("builtins"),
+      short("getattr"),
+      [0x93],
+      short("datetime"),
+      short("datetime"),
+      [0x93],
+      short("fromtimestamp"),
+      [0x86, 0x52, 0x4b, 0, 0x85, 0x52, 0x2e],
     ),
     code: "FORBIDDEN_GLOBAL",
     global: { module: "builtins", name: "getattr" },
@@ -205,12 +225,18 @@ describe("hostile streams are refused with a typed error", () => {
     expect(got.constructor).toBe(1);
   });
 
-  it("refuses a non-str-keyed dict referenced before it is complete unless dicts: map", () => {
-    // d = {}; d[1] = d  -- the Map that d becomes could not replace the reference already taken.
-    const [data] = unframe(runPython(`d = {}\nd[1] = d\nemit(pickle.dumps(d, protocol=4))`));
-    expect(refusal(data!).code).toBe("UNSUPPORTED");
-    const m = loads(data!, { dicts: "map" }) as Map<unknown, unknown>;
-    expect(m.get(1)).toBe(m);
+  it("decodes a non-str-keyed dict referenced before it is complete (d = {}; d[1] = d)", () => {
+    // The object d starts as is handed out (memo) before its first int key makes it a
+    // Map: every reference is pointed at the Map.
+    const [data] = unframe(runPython(`d = {"a": 0}\nd[1] = [d]\nd["b"] = d\nemit(pickle.dumps([d, d], protocol=4))`));
+    const [m, same] = loads(data!) as [Map<unknown, unknown>, unknown];
+    expect(m).toBeInstanceOf(Map);
+    expect(same).toBe(m);
+    expect([...m.keys()]).toEqual(["a", 1, "b"]);
+    expect((m.get(1) as unknown[])[0]).toBe(m);
+    expect(m.get("b")).toBe(m);
+    const viaMap = loads(data!, { dicts: "map" }) as [Map<unknown, unknown>];
+    expect(viaMap[0].get("b")).toBe(viaMap[0]);
   });
 
   it("keeps the CPython helper's restricted unpickler as strict (os.system refused by CPython too)", () => {

@@ -1,9 +1,11 @@
 import { execFileSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { delimiter } from "node:path";
 import { fileURLToPath } from "node:url";
-import { isTuple } from "../src/index.js";
+import { isFrozenSet, isTuple } from "../src/index.js";
 
-/** CPython is the oracle: any python3 works (pickle is stdlib). */
-export const PYTHON = process.env.PYTHON_PATH ?? "python3";
+/** CPython is the oracle: Debian's /usr/bin/python3 where it exists, else python3 (pickle is stdlib). */
+export const PYTHON = process.env.PYTHON_PATH ?? (existsSync("/usr/bin/python3") ? "/usr/bin/python3" : "python3");
 export const HELPER = fileURLToPath(new URL("../../../python-scripts/pickle_helper.py", import.meta.url));
 
 /** Frames: u32 BE length + bytes, so a whole batch goes through ONE python process. */
@@ -46,7 +48,15 @@ export function runPython(script: string, input: Buffer = Buffer.alloc(0), env: 
   return execFileSync(PYTHON, ["-c", PRELUDE + script], {
     input,
     maxBuffer: 512 * 1024 * 1024,
-    env: { ...process.env, ...env, PYTHONPATH: fileURLToPath(new URL("../../../python-scripts", import.meta.url)) },
+    env: {
+      ...process.env,
+      ...env,
+      // pickle_helper (the JSON dialect) and test/python/oracle_values.py (generator, comparison).
+      PYTHONPATH: [
+        fileURLToPath(new URL("../../../python-scripts", import.meta.url)),
+        fileURLToPath(new URL("./python", import.meta.url)),
+      ].join(delimiter),
+    },
   });
 }
 
@@ -77,7 +87,9 @@ export function canon(v: unknown, seen = new Set<unknown>()): unknown {
         }
         if (v instanceof Uint8Array) return { bytes: Buffer.from(v).toString("hex") };
         if (v instanceof Date) return { date: v.getTime() };
-        if (v instanceof Set) return { set: [...v].map((x) => JSON.stringify(canon(x, seen))).sort() };
+        if (v instanceof Set) {
+          return { [isFrozenSet(v) ? "frozenset" : "set"]: [...v].map((x) => JSON.stringify(canon(x, seen))).sort() };
+        }
         if (v instanceof Map)
           return { map: [...v].map(([k, x]) => JSON.stringify([canon(k, seen), canon(x, seen)])).sort() };
         const o = v as Record<string, unknown>;

@@ -1,6 +1,7 @@
-// Pickle codecs, measured by packages/pickle's own bench function (one source of truth);
-// this file only turns its figures into table rows. Targets are the ones packages/pickle
-// states for itself.
+// Pickle codecs, measured by packages/pickle's own bench function (one source of truth),
+// as built (dist, compiled with the package's own settings: through tsx from this
+// directory its TypeScript source ran ~12% slower); this file only turns its figures into
+// table rows. Targets are the ones packages/pickle states for itself.
 import { benchPickle, type PickleBenchResult } from "@desk/pickle/bench";
 import type { Row } from "./report.js";
 import { settings } from "./settings.js";
@@ -19,6 +20,17 @@ export async function benchPickleCodecs(log: (line: string) => void): Promise<Ro
     );
   }
   const m = (f: (r: PickleBenchResult) => number) => median(runs.map(f));
+  // Against CPython's C pickle: packages/pickle already alternates rounds and takes medians.
+  const vsCpython: Row[] = (runs[0]?.cpython ?? []).map((c) => ({
+    group: "pickle",
+    name: `native ${c.op}, ${c.label} (${c.bytes.toLocaleString("en-US")} B)`,
+    value: c.nativeOpsPerSec,
+    unit: "ops/s",
+    baseline: `CPython C pickle ${c.op} (${Math.round(c.cpythonOpsPerSec).toLocaleString("en-US")}/s)`,
+    ratio: c.ratio,
+    target: `>= ${c.target}x CPython`,
+    pass: c.pass,
+  }));
   const native = m((r) => r.nativeOpsPerSec);
   const helper = m((r) => r.helperOpsPerSec);
   const helperSerial = m((r) => r.helperSerialOpsPerSec);
@@ -40,6 +52,7 @@ export async function benchPickleCodecs(log: (line: string) => void): Promise<Ro
     ...(target && baseline ? { target: target.text, pass: value / baseline.value >= target.min } : {}),
   });
   return [
+    ...vsCpython,
     row("python, one process per message (seed design)", oneShot),
     row("python helper, long-lived, serial", helperSerial, { name: "one process per message", value: oneShot }),
     row("python helper, long-lived, pipelined", helper, { name: "one process per message", value: oneShot }),
