@@ -23,6 +23,13 @@ function run(env: Record<string, string>): NodeProcess {
   return p;
 }
 
+/** The URL a gateway started with PORT=0 logged in its "gateway listening" line. */
+function listeningUrl(p: NodeProcess): string {
+  const url = /"url":"(http:[^"]+)"[^\n]*"gateway listening"/.exec(p.out.stdout)?.[1];
+  if (url === undefined) throw new Error(`no "gateway listening" line with a url in: ${p.out.stdout}`);
+  return url;
+}
+
 describe("configuration", () => {
   it("parses defaults and values", () => {
     const c = loadConfig({});
@@ -94,9 +101,9 @@ describe("node dist/main.js", () => {
   it("serves against a real backend and shuts down gracefully on SIGTERM (exit 0)", async () => {
     const b = await startFakeBackend();
     backends.push(b);
-    const port = 30_000 + Math.floor(Math.random() * 20_000);
+    // Port 0: the OS picks a free one and the gateway logs its URL (a random pick collided once).
     const p = run({
-      PORT: String(port),
+      PORT: "0",
       HOST: "127.0.0.1",
       ZMQ_BROKER_URL: b.brokerUrl,
       ZMQ_PUB_URL: b.pubUrl,
@@ -104,12 +111,12 @@ describe("node dist/main.js", () => {
       JWT_SECRET: TEST_SECRET,
       LOG_LEVEL: "info",
     });
-    const url = `http://127.0.0.1:${port}`;
     await waitFor(
       () => p.out.stdout.includes("gateway listening") || p.child.exitCode !== null,
       "the gateway to listen",
     );
     expect(p.child.exitCode).toBeNull();
+    const url = listeningUrl(p);
     const token = await login(url, "trader1", "trader123");
     expect((await rest(url, "GET", "/api/v1/accounts", { token })).status).toBe(200);
     const health = await rest(url, "GET", "/health");
