@@ -93,10 +93,14 @@ export function failureOfMdpError(
   const { service } = call;
   const label = `${service}.${call.method}`;
   const write = call.kind === "write";
-  if (code === "OUTCOME_UNKNOWN" || (write && call.idempotent && maybeRanCodes.has(code ?? ""))) {
+  // A retried write that timed out with no worker registered was waiting in the broker's queue,
+  // withdrawn at the deadline: "unavailable" says more than "unknown" (and a repeat is safe anyway).
+  const noWorkers = code === "TIMEOUT" && diagnosis !== undefined && "noWorkers" in diagnosis;
+  if (code === "OUTCOME_UNKNOWN" || (write && call.idempotent && maybeRanCodes.has(code ?? "") && !noWorkers)) {
     return outcomeUnknown(call, code === "CLOSED" || call.shuttingDown ? "before the gateway shut down" : undefined);
   }
-  const notRun = write ? "; it was not executed" : "";
+  // Only a write sent at most once is certain not to have run when MdpClient says so.
+  const notRun = write && !call.idempotent ? "; it was not executed" : "";
   switch (code) {
     case "TIMEOUT":
       if (diagnosis && "brokerUnreachable" in diagnosis)
@@ -115,10 +119,13 @@ export function failureOfMdpError(
       };
     case "EXPIRED":
     case "CLOSED":
+      // EXPIRED is certain for any kind: the broker never gave it to a worker.
       if (call.shuttingDown || code === "CLOSED")
-        return unavailable(`${service} is unavailable: the gateway is shutting down${notRun}`);
+        return unavailable(
+          `${service} is unavailable: the gateway is shutting down${write ? "; it was not executed" : ""}`,
+        );
       return unavailable(
-        `${service} is unavailable (${code}): ${detail}${write && !/not executed/.test(detail) ? notRun : ""}`,
+        `${service} is unavailable (${code}): ${detail}${write && !/not executed/.test(detail) ? "; it was not executed" : ""}`,
       );
     case "WORKER_LOST":
     case "QUEUE_FULL":

@@ -151,8 +151,12 @@ export function createBackendRpc(o: {
       throw trpcErrorOf(failure, cause);
     };
 
-    if (o.broker.isDown())
-      return fail(unavailable(`${service} is unavailable: the broker at ${o.broker.brokerUrl} is unreachable`));
+    if (o.broker.isDown()) {
+      const notSent = contract.kind === "write" ? `; ${service}.${method} was not sent` : "";
+      return fail(
+        unavailable(`${service} is unavailable: the broker at ${o.broker.brokerUrl} is unreachable${notSent}`),
+      );
+    }
     // One id for the whole call: MdpClient reuses it on every try, workers answer a
     // repeated id from their reply cache, and Python sees the same id in _ctx.
     const payload = await codec.encode([method, asTuple([...(args as unknown[])]), { _ctx: { userId, requestId } }]);
