@@ -4,8 +4,9 @@ import { fileURLToPath } from "node:url";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { ConfigError, loadConfig } from "../src/index.js";
 import { type FakeBackend, startFakeBackend } from "./helpers/fake-backend.js";
+import { listeningUrl } from "./helpers/gateway-process.js";
 import { TEST_SECRET, login, rest } from "./helpers/stack.js";
-import { type NodeProcess, runNode, waitFor } from "@desk/testkit";
+import { type NodeProcess, freePort, runNode, waitFor } from "@desk/testkit";
 
 const mainJs = fileURLToPath(new URL("../dist/main.js", import.meta.url));
 const children: ChildProcess[] = [];
@@ -21,13 +22,6 @@ function run(env: Record<string, string>): NodeProcess {
   const p = runNode([mainJs], env);
   children.push(p.child);
   return p;
-}
-
-/** The URL a gateway started with PORT=0 logged in its "gateway listening" line. */
-function listeningUrl(p: NodeProcess): string {
-  const url = /"url":"(http:[^"]+)"[^\n]*"gateway listening"/.exec(p.out.stdout)?.[1];
-  if (url === undefined) throw new Error(`no "gateway listening" line with a url in: ${p.out.stdout}`);
-  return url;
 }
 
 describe("configuration", () => {
@@ -124,6 +118,26 @@ describe("node dist/main.js", () => {
     p.child.kill("SIGTERM");
     expect(await p.exited).toBe(0);
     expect(p.out.stdout).toContain("gateway closed");
+  });
+});
+
+describe("no broker listening", () => {
+  it("warns at start, answers 503 at once, and stops cleanly", async () => {
+    const p = run({
+      PORT: "0",
+      HOST: "127.0.0.1",
+      ZMQ_BROKER_URL: `tcp://127.0.0.1:${await freePort()}`,
+      USE_MOCK_ZMQ: "false",
+      JWT_SECRET: TEST_SECRET,
+      LOG_LEVEL: "info",
+    });
+    await waitFor(() => p.out.stdout.includes("gateway listening"), "the gateway to listen");
+    expect(p.out.stdout).toContain("no broker is listening");
+    const health = await rest(listeningUrl(p), "GET", "/health");
+    expect(health.status).toBe(503);
+    expect(health.body.broker.knownDown).toBe(true);
+    p.child.kill("SIGTERM");
+    expect(await p.exited).toBe(0);
   });
 });
 

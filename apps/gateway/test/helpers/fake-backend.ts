@@ -276,27 +276,26 @@ export async function startFakeBackend(
   await pub.bind(o.pubEndpoint ?? "tcp://127.0.0.1:*");
   const pubUrl = pub.lastEndpoint!;
   const services: readonly ServiceName[] = serviceNames;
-  const workers = services.map(
-    (service) =>
-      new MdpWorker({
-        endpoint: brokerUrl,
-        service,
-        heartbeatInterval,
-        reconnect: heartbeatInterval,
-        concurrency: 2,
-        handler: async (payload) => {
-          const [method, args, kwargs] = loads(payload) as [string, unknown[], Kwargs];
-          const table = handlers[service] as unknown as Record<string, RawHandler | undefined>;
-          const handler = raw.get(`${service}.${method}`) ?? (Object.hasOwn(table, method) ? table[method] : undefined);
-          if (!handler) return dumps([false, `NOT_FOUND: no method ${method}`]);
-          try {
-            return dumps([true, await handler(args, kwargs)]);
-          } catch (err) {
-            return dumps([false, err instanceof Error ? err.message : String(err)]);
-          }
-        },
-      }),
-  );
+  const newWorker = (service: ServiceName) =>
+    new MdpWorker({
+      endpoint: brokerUrl,
+      service,
+      heartbeatInterval,
+      reconnect: heartbeatInterval,
+      concurrency: 2,
+      handler: async (payload) => {
+        const [method, args, kwargs] = loads(payload) as [string, unknown[], Kwargs];
+        const table = handlers[service] as unknown as Record<string, RawHandler | undefined>;
+        const handler = raw.get(`${service}.${method}`) ?? (Object.hasOwn(table, method) ? table[method] : undefined);
+        if (!handler) return dumps([false, `NOT_FOUND: no method ${method}`]);
+        try {
+          return dumps([true, await handler(args, kwargs)]);
+        } catch (err) {
+          return dumps([false, err instanceof Error ? err.message : String(err)]);
+        }
+      },
+    });
+  const workers = services.map(newWorker);
   await Promise.all(workers.map((w) => w.start()));
   let sending = Promise.resolve();
   let seq = 0;
@@ -320,6 +319,14 @@ export async function startFakeBackend(
     nextSeq: () => ++seq,
     /** Stops one service's worker (DISCONNECT): the broker then has none for it. */
     stopWorker: (service: ServiceName) => workers[services.indexOf(service)]!.close(),
+    /** Starts a fresh worker for a service stopped with stopWorker (a new process would have an empty reply cache too). */
+    async startWorker(service: ServiceName): Promise<void> {
+      const worker = newWorker(service);
+      workers[services.indexOf(service)] = worker;
+      await worker.start();
+    },
+    /** Our broker's counters (queues, joins, withdrawals). */
+    brokerStats: () => broker.stats(),
     async close() {
       await Promise.all(workers.map((w) => w.close()));
       pub.close();
