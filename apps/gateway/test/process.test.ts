@@ -49,6 +49,10 @@ describe("configuration", () => {
     // Production never falls back to the simulator unless asked to.
     expect(loadConfig({ NODE_ENV: "production", JWT_SECRET: "x".repeat(32) }).useMock).toBe(false);
     expect(loadConfig({ NODE_ENV: "production", USE_MOCK_ZMQ: "true" }).useMock).toBe(true);
+    // Unset: decided at start (true only against the gateway's own in-process mock).
+    expect(c.dedupeWrites).toBeUndefined();
+    expect(loadConfig({ ZMQ_DEDUPE_WRITES: "true" }).dedupeWrites).toBe(true);
+    expect(loadConfig({ ZMQ_DEDUPE_WRITES: "no" }).dedupeWrites).toBe(false);
     expect(loadConfig({ CORS_ORIGINS: "https://desk.example.com/, *" }).corsOrigins).toEqual([
       "https://desk.example.com",
       "*",
@@ -59,6 +63,7 @@ describe("configuration", () => {
     [{ ZMQ_TIMEOUT: "soon" }, 'Invalid ZMQ_TIMEOUT="soon": expected milliseconds, an integer 1..600000'],
     [{ PORT: "70000" }, 'Invalid PORT="70000": expected an integer port 0..65535'],
     [{ USE_MOCK_ZMQ: "maybe" }, 'Invalid USE_MOCK_ZMQ="maybe": expected true or false'],
+    [{ ZMQ_DEDUPE_WRITES: "sometimes" }, 'Invalid ZMQ_DEDUPE_WRITES="sometimes": expected true or false'],
     [
       { ZMQ_BROKER_URL: "localhost:5555" },
       'Invalid ZMQ_BROKER_URL="localhost:5555": expected comma-separated ZeroMQ endpoints like tcp://host:5555',
