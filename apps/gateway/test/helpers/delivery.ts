@@ -2,25 +2,17 @@ import { type TRPCClient, createTRPCClient, createWSClient, wsLink } from "@trpc
 import superjson from "superjson";
 import WebSocket from "ws";
 import type { AppRouter } from "../../src/index.js";
+import { straddle } from "./fake-backend.js";
 import { type RestReply, rest } from "./stack.js";
 
 /** A parsed straddle for account1, valid against the contracts (what instruction.parse returns). */
-export const straddle = {
-  type: "straddle",
-  text: "双卖 500 当月 万1 的v",
-  side: "sell",
-  structure: "straddle",
-  otmSteps: 0,
-  underlying: "510500",
-  month: "current",
-  size: { unit: "vega", value: 10000 },
-} as const;
+const order = straddle();
 
 /** instruction.execute over REST: one straddle in account1, with `clientOrderId` when given. */
 export function executeRest(url: string, token: string, clientOrderId?: string): Promise<RestReply> {
   return rest(url, "POST", "/api/v1/instructions/execute", {
     token,
-    body: { instructions: [straddle], accounts: ["account1"], ...(clientOrderId ? { clientOrderId } : {}) },
+    body: { instructions: [order], accounts: ["account1"], ...(clientOrderId ? { clientOrderId } : {}) },
   });
 }
 
@@ -104,7 +96,7 @@ export function hundredCallers(
       const r =
         kind === "write"
           ? ws.instruction.execute.mutate({
-              instructions: [straddle],
+              instructions: [order],
               accounts: ["account1"],
               clientOrderId: `many-${i}`,
             })

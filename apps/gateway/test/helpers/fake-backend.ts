@@ -3,6 +3,7 @@ import {
   type Algorithm,
   type BackendHandlers,
   type Execution,
+  type Instruction,
   type Permission,
   type Role,
   type ServiceName,
@@ -37,7 +38,8 @@ interface TestUser {
   permissions: Permission[];
 }
 
-const users: Record<string, TestUser> = {
+/** The backend's users (username -> record): their passwords, ids, roles, accounts and permissions. */
+export const users: Record<string, TestUser> = {
   admin: {
     password: "admin123",
     id: "u-admin",
@@ -80,6 +82,20 @@ const users: Record<string, TestUser> = {
     permissions: ["account:read", "algorithm:read", "instruction:parse", "market:read"],
   },
 };
+
+/** What parse_instructions makes of "双卖 500 当月 万1 的v": a short 500ETF straddle of 10,000 vega. */
+export function straddle(text = "双卖 500 当月 万1 的v"): Instruction {
+  return {
+    type: "straddle",
+    text,
+    side: "sell",
+    structure: "straddle",
+    otmSteps: 0,
+    underlying: "510500",
+    month: "current",
+    size: { unit: "vega", value: 10000 },
+  };
+}
 
 export function account(id: string, enabled = true): Account {
   return {
@@ -227,21 +243,7 @@ function defaultHandlers(executions: Map<string, Execution>): Handlers {
       get_algorithm_logs: () => [{ time: now(), level: "info", message: "slice 1 sent" }],
     },
     instruction_service: {
-      parse_instructions: ([text, accounts]) => ({
-        instructions: [
-          {
-            type: "straddle",
-            text,
-            side: "sell",
-            structure: "straddle",
-            otmSteps: 0,
-            underlying: "510500",
-            month: "current",
-            size: { unit: "vega", value: 10000 },
-          },
-        ],
-        accounts,
-      }),
+      parse_instructions: ([text, accounts]) => ({ instructions: [straddle(text)], accounts }),
       execute_instructions: ([, , dryRun]) => {
         const ex = execution(`ex-${nextExecution++}`, dryRun ? "completed" : "running", Boolean(dryRun));
         executions.set(ex.id, ex);

@@ -3,23 +3,12 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { account, execution } from "./fake-backend.js";
+import { account, execution, users } from "./fake-backend.js";
 
 const script = fileURLToPath(new URL("../../../../python-scripts/plain_worker.py", import.meta.url));
 
 /** trader1 of the fake backend: two accounts, every trading permission. */
-const trader = {
-  id: "u-trader1",
-  permissions: [
-    "account:read",
-    "account:write",
-    "algorithm:read",
-    "algorithm:control",
-    "instruction:parse",
-    "instruction:execute",
-    "market:read",
-  ],
-};
+const trader = users.trader1!;
 
 /**
  * Canned answers for plain_worker.py --answers: contract-valid results per method, the
@@ -28,15 +17,15 @@ const trader = {
  */
 const answers = {
   authenticate: {
-    user: { id: trader.id, username: "trader1", displayName: "trader1", role: "trader", active: true },
+    user: { id: trader.id, username: "trader1", displayName: "trader1", role: trader.role, active: true },
     permissions: trader.permissions,
   },
   get_user_permissions: {
     userId: trader.id,
-    role: "trader",
+    role: trader.role,
     permissions: trader.permissions,
-    accounts: ["account1", "account2"],
-    allAccounts: false,
+    accounts: trader.accounts,
+    allAccounts: trader.all,
   },
   get_account: account("account1"),
   set_account_enabled: account("account1", false),
