@@ -44,6 +44,26 @@ describe("describeError", () => {
     expect(coded.detail).toBe("worker went away");
   });
 
+  it("says to check, never to retry, when a write's outcome is unknown (with its ids)", () => {
+    const err = Object.assign(new Error("Outcome unknown: instruction_service.execute_instructions reached ..."), {
+      name: "TRPCClientError",
+      data: {
+        code: "GATEWAY_TIMEOUT",
+        httpStatus: 504,
+        outcome: "unknown",
+        requestId: "co-abc",
+        clientOrderId: "order-1",
+        service: "instruction_service",
+        method: "execute_instructions",
+      },
+    });
+    const r = describeError(err);
+    expect(r.kind).toBe("outcome_unknown");
+    expect(r.retryable).toBe(false);
+    expect(r.title).toBe("Outcome unknown: it may have been executed");
+    expect(r.detail).toBe("Check before you send it again (clientOrderId order-1, requestId co-abc)");
+  });
+
   it("says the gateway is unreachable when no answer came", () => {
     const r = describeError(trpcError("fetch failed"));
     expect(r.kind).toBe("backend_unavailable");

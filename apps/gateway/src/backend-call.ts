@@ -64,6 +64,8 @@ interface Scope<S extends ServiceName, M extends MethodName<S>, I> {
   result?: (result: ResultOf<S, M>, caller: AuthUser) => ResultOf<S, M>;
   /** A caller-chosen MDP requestId (idempotency key). */
   requestId?: (input: I, caller: AuthUser) => string | undefined;
+  /** The caller's own key behind requestId, named in an unknown-outcome error. */
+  clientOrderId?: (input: I) => string | undefined;
 }
 
 type NamedSpec<S extends ServiceName, M extends MethodName<S>, Names extends readonly string[]> = Scope<
@@ -125,7 +127,7 @@ export function backendCall(service: ServiceName, method: string, declared: obje
         service,
         method as never,
         toArgs(value, ctx.user) as never,
-        requestId === undefined ? undefined : { requestId },
+        requestId === undefined ? undefined : { requestId, clientOrderId: spec.clientOrderId?.(value) },
       );
       return spec.result ? spec.result(result as never, ctx.user) : result;
     },
@@ -145,6 +147,7 @@ interface ImplementationSpec {
   ofUser?: (input: unknown, caller: AuthUser) => string;
   result?: (result: unknown, caller: AuthUser) => unknown;
   requestId?: (input: unknown, caller: AuthUser) => string | undefined;
+  clientOrderId?: (input: unknown) => string | undefined;
 }
 
 interface AnyBackendCall extends Runnable<z.ZodType, unknown> {

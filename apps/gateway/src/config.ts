@@ -32,6 +32,21 @@ export interface GatewayConfig {
   pythonScriptPath: string | undefined;
   /** Start the in-process mock backend when nothing answers on brokerUrl. */
   useMock: boolean;
+  /**
+   * ZMQ_DEDUPE_WRITES: the trading system's workers answer a repeated requestId from a reply
+   * cache, so a write may be retried like a read (same requestId). Unset: true only when the
+   * gateway started its in-process mock (whose workers do), false otherwise; a write is then
+   * sent at most once and an unknown outcome is the caller's to check (backend/rpc.ts).
+   */
+  dedupeWrites: boolean | undefined;
+  /**
+   * Without deduplication in the backend, the gateway itself remembers the answer to each
+   * write sent with a caller-chosen id (clientOrderId): a repeat gets it instead of a second
+   * order. At most `max` answers, each for `ttlMs`.
+   */
+  clientOrderMemory: { max: number; ttlMs: number };
+  /** While no broker listens: how often to look again, ms (calls fail at once meanwhile). */
+  brokerProbeMs: number;
   /** HS256 secret; required when useMock is false. */
   jwtSecret: string | undefined;
   /** Lifetime of issued tokens, seconds. */
@@ -61,7 +76,10 @@ export interface GatewayConfig {
   topicLingerMs: number;
   /** Server pings for idle WebSockets, ms (0 disables). */
   wsKeepAliveMs: number;
-  /** On shutdown, wait this long for in-flight requests, ms. */
+  /**
+   * On shutdown, wait this long for in-flight requests, ms; then every call still in flight is
+   * answered (a write: withdrawn from the broker's queue, or its outcome unknown; a read: 503).
+   */
   shutdownGraceMs: number;
   /** Mock backend's market tick period when the gateway starts it, ms. */
   mockTickMs: number | undefined;
@@ -95,6 +113,13 @@ const zmqEndpoint = /^(tcp|ipc|inproc):\/\/\S+$/;
 function int(min: number, max: number) {
   return z.string().trim().regex(/^\d+$/).transform(Number).pipe(z.number().int().min(min).max(max));
 }
+
+const flag = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .pipe(z.enum(["true", "false", "1", "0", "yes", "no"]))
+  .transform((s) => s === "true" || s === "1" || s === "yes");
 
 /** One entry per variable: its parser and the human description printed when it fails. */
 const variables = {
@@ -133,15 +158,16 @@ const variables = {
     fallback: undefined,
   },
   USE_MOCK_ZMQ: {
-    schema: z
-      .string()
-      .trim()
-      .toLowerCase()
-      .pipe(z.enum(["true", "false", "1", "0", "yes", "no"]))
-      .transform((s) => s === "true" || s === "1" || s === "yes"),
+    schema: flag,
     allowed: "true or false",
     // Not set: mock in development, never in production (a trading desk must not
     // silently talk to a simulator because its real broker was down at start).
+    fallback: undefined,
+  },
+  ZMQ_DEDUPE_WRITES: {
+    schema: flag,
+    allowed: "true or false",
+    // Not set: true only against the in-process mock (decided at start, gateway.ts).
     fallback: undefined,
   },
   PICKLE_CODEC: {
@@ -233,6 +259,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
     pythonPath: p.PYTHON_PATH ?? "python3",
     pythonScriptPath: p.PYTHON_SCRIPT_PATH,
     useMock,
+    dedupeWrites: p.ZMQ_DEDUPE_WRITES,
     jwtSecret: p.JWT_SECRET,
     jwtTtlSeconds: p.JWT_TTL_SECONDS ?? 28_800,
     pickleCodec: p.PICKLE_CODEC ?? "native",
@@ -262,6 +289,9 @@ function defaultTuning() {
     topicLingerMs: 30_000,
     wsKeepAliveMs: 30_000,
     shutdownGraceMs: 5_000,
+    // An hour of orders: a repeat of a clientOrderId within it is answered, never sent again.
+    clientOrderMemory: { max: 10_000, ttlMs: 3_600_000 },
+    brokerProbeMs: 1_000,
     healthCacheMs: 1_000,
     loginFailuresPerMinute: 5,
   };

@@ -1,5 +1,6 @@
 import { type TRPCDefaultErrorShape, TRPCError } from "@trpc/server";
 import { z } from "zod";
+import { OutcomeUnknown } from "./backend/errors.js";
 
 /** Input validation failures, reshaped so REST clients get a readable message (see inputErrors). */
 class InputValidationError extends Error {
@@ -42,19 +43,23 @@ export function withReadableInputErrors<R extends { ok: boolean; error?: TRPCErr
 /**
  * The error shape clients get. Stacks stay in the logs; unexpected internal errors
  * keep their text there too and say only "Internal server error"; input errors
- * carry their issues (path and message), for forms and REST clients.
+ * carry their issues (path and message), for forms and REST clients; a write whose
+ * outcome is unknown (504) carries `outcome: "unknown"` and the ids to check it by
+ * (requestId, clientOrderId when given, service, method).
  */
 export function formatError({ shape, error }: { shape: TRPCDefaultErrorShape; error: TRPCError }) {
   const { stack: _stack, ...data } = shape.data;
   const unexpected =
     error.code === "INTERNAL_SERVER_ERROR" && error.cause !== undefined && !(error.cause instanceof TRPCError);
   const issues = error.cause instanceof InputValidationError ? error.cause.issues : undefined;
+  const unknownOutcome = error.cause instanceof OutcomeUnknown ? error.cause.ids : undefined;
   return {
     ...shape,
     message: unexpected ? "Internal server error" : shape.message,
     data: {
       ...data,
       ...(issues ? { issues: issues.map((i) => ({ path: i.path.map(String), message: i.message })) } : {}),
+      ...(unknownOutcome ? { outcome: "unknown" as const, ...unknownOutcome } : {}),
     },
   };
 }

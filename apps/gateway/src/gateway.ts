@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { MdpClient } from "@desk/mdp";
 import { createJwt } from "./auth/jwt.js";
 import { createPermissionCache } from "./auth/permissions.js";
+import { createBrokerWatch } from "./backend/broker-watch.js";
 import { type MockBackendHandle, startMockIfNeeded } from "./backend/mock.js";
 import { createBackendRpc } from "./backend/rpc.js";
 import { PubSubscriber } from "./backend/subscriber.js";
@@ -10,8 +11,9 @@ import { ConfigError, type GatewayConfig, loadConfig } from "./config.js";
 import { createHealthCheck } from "./health.js";
 import { createGatewayServer } from "./http/server.js";
 import { createLogger } from "./logger.js";
-import { createMetrics, registerMdpStats } from "./metrics.js";
+import { createMetrics, registerBrokerDown, registerMdpStats, registerMockBrokerStats } from "./metrics.js";
 import { createLimits } from "./rate-limit.js";
+import { settled } from "./settled.js";
 import type { GatewayRuntime, Lifecycle } from "./runtime.js";
 
 /** A started gateway. */
@@ -24,7 +26,11 @@ export interface RunningGateway {
   /** The broker and PUB endpoints actually used (the mock's, when it was started). */
   brokerUrl: string;
   pubUrl: string;
-  /** Graceful: reconnect notice to WebSocket clients, refuse new calls, finish those in flight (bounded), close everything. */
+  /**
+   * Graceful: reconnect notice to WebSocket clients, refuse new calls, let those in flight
+   * finish for the grace period, then answer the rest (writes still queued at the broker
+   * withdrawn, the others' outcome unknown; reads 503), write every answer, close everything.
+   */
   close(): Promise<void>;
 }
 
@@ -42,6 +48,9 @@ function resolveConfig(overrides: Partial<GatewayConfig>): GatewayConfig {
     rateLimit: { ...base.rateLimit, ...overrides.rateLimit },
   };
 }
+
+/** How long, after the grace period, the broker may take to withdraw what is queued, and the answers to be written. */
+const ANSWER_ALL_MS = 2_000;
 
 /**
  * Starts the gateway: broker client, SUB socket, routers, one HTTP server with
@@ -103,15 +112,29 @@ export async function startGateway(overrides: Partial<GatewayConfig> = {}): Prom
     cleanups.push(() => codec.close());
 
     const metrics = createMetrics({ defaultMetrics: true });
+    // The mock's workers answer a repeated requestId from their reply cache; anything else
+    // is assumed not to, unless ZMQ_DEDUPE_WRITES says so.
+    const dedupeWrites = config.dedupeWrites ?? mock !== undefined;
+    let onLateReply: (late: { requestId: string; service: string; reply: Buffer }) => void = () => {};
     const client = new MdpClient({
       endpoints: brokerUrl,
       timeout: config.zmqTimeout,
       retries: config.zmqRetries,
       idPrefix: `gw-${process.pid}-${randomBytes(3).toString("hex")}`,
       logger: logger.child({ component: "mdp" }),
+      onLateReply: (late) => onLateReply(late),
     });
     cleanups.push(() => client.close());
     registerMdpStats(metrics, () => ({ ...client.stats() }));
+    if (mock) {
+      const started = mock;
+      registerMockBrokerStats(metrics, () => started.brokerStats());
+    }
+    const broker = createBrokerWatch({ brokerUrl, probeMs: config.brokerProbeMs, logger });
+    cleanups.push(() => broker.close());
+    registerBrokerDown(metrics, () => broker.isDown());
+    // Warns now, and from then on fails calls at once, if no broker is listening.
+    await broker.recheck();
 
     const subscriber = new PubSubscriber({
       url: pubUrl,
@@ -131,20 +154,30 @@ export async function startGateway(overrides: Partial<GatewayConfig> = {}): Prom
       metrics,
       timeout: config.zmqTimeout,
       retries: config.zmqRetries,
+      dedupeWrites,
+      broker,
+      writeMemory: { ...config.clientOrderMemory, events: subscriber },
     });
+    cleanups.push(() => rpc.close());
+    onLateReply = (late) => {
+      rpc.lateReply(late).catch((err: unknown) => logger.warn({ err: String(err) }, "could not read a late reply"));
+    };
     const jwt = createJwt({ secret: jwtSecret, ttlSeconds: config.jwtTtlSeconds });
     const permissions = createPermissionCache({
       ttlMs: config.permissionsCacheMs,
       fetch: (userId) => rpc.call("auth_service", "get_user_permissions", [userId], { userId }),
     });
-    const lifecycle: Lifecycle = { draining: false, inFlight: 0, onIdle: undefined };
+    const lifecycle: Lifecycle = { draining: false, inFlight: 0 };
     let wsClients = () => 0;
     const health = createHealthCheck({
       rpc,
       client,
       subscriber,
       brokerUrl,
+      broker,
+      dedupeWrites,
       mock: mock !== undefined,
+      mockBrokerStats: mock ? mock.brokerStats : undefined,
       pickleCodec: codec.kind,
       wsClients: () => wsClients(),
       cacheMs: config.healthCacheMs,
@@ -163,14 +196,23 @@ export async function startGateway(overrides: Partial<GatewayConfig> = {}): Prom
     };
     const http = createGatewayServer(runtime);
     wsClients = http.wsClientCount;
-    cleanups.push(() => http.closeAll());
+    cleanups.push(() => http.closeAll(0));
     const port = await http.listen(config.port, config.host);
     const publicHost = config.host === "0.0.0.0" || config.host === "::" ? "127.0.0.1" : config.host;
     const hostForUrl = publicHost.includes(":") ? `[${publicHost}]` : publicHost;
     const url = `http://${hostForUrl}:${port}`;
     const wsUrl = `ws://${hostForUrl}:${port}/trpc`;
     logger.info(
-      { url, wsUrl, brokerUrl, pubUrl, mock: mock !== undefined, codec: codec.kind, console: config.consoleDir },
+      {
+        url,
+        wsUrl,
+        brokerUrl,
+        pubUrl,
+        mock: mock !== undefined,
+        dedupeWrites,
+        codec: codec.kind,
+        console: config.consoleDir,
+      },
       "gateway listening",
     );
 
@@ -179,16 +221,25 @@ export async function startGateway(overrides: Partial<GatewayConfig> = {}): Prom
       closing ??= (async () => {
         lifecycle.draining = true;
         http.stopAccepting();
-        if (lifecycle.inFlight > 0) {
+        // Procedures, and backend calls outside one (a subscription's execute).
+        const idle = () => lifecycle.inFlight === 0 && rpc.inFlight() === 0;
+        if (!idle()) {
           logger.info({ inFlight: lifecycle.inFlight }, "waiting for requests in flight");
-          await new Promise<void>((resolve) => {
-            const timer = setTimeout(resolve, config.shutdownGraceMs);
-            lifecycle.onIdle = () => {
-              clearTimeout(timer);
-              resolve();
-            };
-          });
+          await settled(idle, config.shutdownGraceMs);
         }
+        if (!idle()) {
+          // Nobody leaves without an answer: what is still queued at the broker is withdrawn
+          // (certainly not executed), a write a worker holds ends with its outcome unknown,
+          // reads with 503. Each answer is written to its connection before it closes.
+          logger.warn(
+            { inFlight: lifecycle.inFlight, backendCalls: rpc.inFlight() },
+            "grace period over: answering the calls still in flight",
+          );
+          rpc.beginShutdown();
+          await client.close({ withdrawWithin: ANSWER_ALL_MS / 2 });
+          await settled(idle, ANSWER_ALL_MS);
+        }
+        await http.closeAll(ANSWER_ALL_MS);
         await cleanup();
         logger.info("gateway closed");
       })();

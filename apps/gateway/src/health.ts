@@ -1,5 +1,7 @@
 import { serviceNames } from "@desk/contracts";
+import type { MdpBrokerStats } from "@desk/mdp";
 import { z } from "zod";
+import type { BrokerWatch } from "./backend/broker-watch.js";
 import type { BackendRpc } from "./backend/rpc.js";
 import type { PubSubscriber } from "./backend/subscriber.js";
 import type { BrokerClient } from "./backend/types.js";
@@ -18,7 +20,14 @@ export const HealthReport = z.object({
     url: z.string(),
     endpoint: z.string().describe("the endpoint currently in use"),
     reachable: z.boolean(),
+    knownDown: z.boolean().describe("no broker is listening: calls fail at once with 503 until one does"),
+    extensions: z
+      .enum(["yes", "no", "unknown"])
+      .describe("does the broker join retries and withdraw queued writes (mmi.session, mmi.cancel)"),
   }),
+  dedupeWrites: z
+    .boolean()
+    .describe("ZMQ_DEDUPE_WRITES: writes are retried like reads, the backend answers repeats from its reply cache"),
   services: z.record(z.string(), z.enum(["available", "no_workers", "unsupported", "unknown"])),
   requests: z.object({
     pending: z.number(),
@@ -28,7 +37,31 @@ export const HealthReport = z.object({
     retries: z.number(),
     reconnects: z.number(),
     lateReplies: z.number(),
+    brokerErrors: z.number(),
+    badReplies: z.number(),
+    outcomeUnknown: z.number().describe("writes that ended with an unknown outcome (may have run)"),
+    withdrawn: z.number().describe("writes withdrawn from the broker's queue: certainly not run"),
   }),
+  mockBroker: z
+    .object({
+      // The subset of MdpBrokerStats a dashboard wants; parsing a stats object picks them.
+      requests: z.number(),
+      replies: z.number(),
+      joined: z.number(),
+      cancelled: z.number(),
+      expired: z.number(),
+      queueFull: z.number(),
+      workersLost: z.number(),
+      workersGone: z.number(),
+      undelivered: z.number(),
+      backlog: z.number(),
+      deferred: z.number(),
+      held: z.number(),
+      disconnects: z.number(),
+      sessions: z.number(),
+    })
+    .nullable()
+    .describe("the in-process mock's broker counters (mode mock only)"),
   pubsub: z.object({
     url: z.string(),
     state: z.string(),
@@ -42,6 +75,7 @@ export const HealthReport = z.object({
   pickleCodec: z.enum(["native", "python"]),
 });
 export type HealthReport = z.infer<typeof HealthReport>;
+const MockBrokerFigures = HealthReport.shape.mockBroker.unwrap();
 
 const mmiMeaning = { "200": "available", "404": "no_workers", "501": "unsupported" } as const;
 
@@ -56,7 +90,11 @@ export function createHealthCheck(o: {
   client: BrokerClient;
   subscriber: PubSubscriber;
   brokerUrl: string;
+  broker: BrokerWatch;
+  dedupeWrites: boolean;
   mock: boolean;
+  /** The in-process mock's broker, when this gateway started it. */
+  mockBrokerStats?: (() => MdpBrokerStats) | undefined;
   pickleCodec: "native" | "python";
   wsClients: () => number;
   probeTimeoutMs?: number;
@@ -91,7 +129,14 @@ export function createHealthCheck(o: {
       uptimeSeconds: Math.round((Date.now() - startedAt) / 100) / 10,
       startedAt: new Date(startedAt).toISOString(),
       checkedAt: new Date(asked.at).toISOString(),
-      broker: { url: o.brokerUrl, endpoint: stats.endpoint, reachable },
+      broker: {
+        url: o.brokerUrl,
+        endpoint: stats.endpoint,
+        reachable,
+        knownDown: o.broker.isDown(),
+        extensions: stats.brokerExtensions,
+      },
+      dedupeWrites: o.dedupeWrites,
       services,
       requests: {
         pending: stats.inFlight,
@@ -101,7 +146,12 @@ export function createHealthCheck(o: {
         retries: stats.retries,
         reconnects: stats.reconnects,
         lateReplies: stats.lateReplies,
+        brokerErrors: stats.brokerErrors,
+        badReplies: stats.badReplies,
+        outcomeUnknown: stats.outcomeUnknown,
+        withdrawn: stats.withdrawn,
       },
+      mockBroker: o.mockBrokerStats ? MockBrokerFigures.parse(o.mockBrokerStats()) : null,
       pubsub,
       websocket: { clients: o.wsClients() },
       pickleCodec: o.pickleCodec,

@@ -85,8 +85,22 @@ export function createMetrics(o: { defaultMetrics?: boolean } = {}) {
     labelNames: ["kind"] as const,
     registers: [registry],
   });
+  const writeRepeats = new Counter({
+    name: "gateway_write_repeats_total",
+    help: "Repeats of a write with a clientOrderId answered from the gateway's memory, not sent again, by answer (result, failure, outcome_unknown)",
+    labelNames: ["answer"] as const,
+    registers: [registry],
+  });
+  const writeOutcomesLearnt = new Counter({
+    name: "gateway_write_outcomes_learnt_total",
+    help: "Writes whose caller was told the outcome is unknown and whose outcome the gateway learnt later, by source (late_reply, execution_topic)",
+    labelNames: ["source"] as const,
+    registers: [registry],
+  });
   return {
     registry,
+    writeRepeats,
+    writeOutcomesLearnt,
     backendRequests,
     backendLatency,
     backendErrors,
@@ -105,28 +119,80 @@ export function createMetrics(o: { defaultMetrics?: boolean } = {}) {
 
 export type Metrics = ReturnType<typeof createMetrics>;
 
-/**
- * Counters owned by the MdpClient (retries, reconnects, late replies) are read
- * from its stats at scrape time rather than mirrored on every event.
- */
-export function registerMdpStats(metrics: Metrics, stats: () => Record<string, number | string>): void {
-  const fields = [
-    ["inFlight", "gateway_mdp_in_flight", "Requests waiting for a broker reply"],
-    ["retries", "gateway_mdp_retries", "Retries made by the Majordomo client since start"],
-    ["timeouts", "gateway_mdp_timeouts", "Tries that timed out since start"],
-    ["reconnects", "gateway_mdp_reconnects", "Broker socket reopenings since start"],
-    ["lateReplies", "gateway_mdp_late_replies", "Replies that arrived after their caller gave up"],
-    ["brokerErrors", "gateway_mdp_broker_errors", "Error replies originated by the broker"],
-  ] as const;
-  for (const [field, name, help] of fields) {
+/** A figure read at scrape time: [field of the stats object, metric name, help]. */
+type Figure = readonly [string, string, string];
+
+/** Gauges that read `stats()` at scrape time rather than being mirrored on every event. */
+function registerFigures(metrics: Metrics, figures: readonly Figure[], stats: () => object): void {
+  for (const [field, name, help] of figures) {
     new Gauge({
       name,
       help,
       registers: [metrics.registry],
       collect() {
-        const value = stats()[field];
+        const value = (stats() as Record<string, unknown>)[field];
         if (typeof value === "number") this.set(value);
       },
     });
   }
+}
+
+const mdpFigures: readonly Figure[] = [
+  ["inFlight", "gateway_mdp_in_flight", "Requests waiting for a broker reply"],
+  ["retries", "gateway_mdp_retries", "Retries made by the Majordomo client since start"],
+  ["timeouts", "gateway_mdp_timeouts", "Tries that timed out since start"],
+  ["reconnects", "gateway_mdp_reconnects", "Broker socket reopenings since start"],
+  ["lateReplies", "gateway_mdp_late_replies", "Replies that arrived after their caller gave up"],
+  ["brokerErrors", "gateway_mdp_broker_errors", "Error replies originated by the broker"],
+  ["badReplies", "gateway_mdp_bad_replies", "Replies that were not MDP client frames or matched no request"],
+  ["outcomeUnknown", "gateway_mdp_outcome_unknown", "Writes that ended OUTCOME_UNKNOWN (may have run) since start"],
+  ["withdrawn", "gateway_mdp_withdrawn", "Writes withdrawn from the broker's queue (mmi.cancel): certainly not run"],
+  [
+    "brokerExtensions",
+    "gateway_mdp_broker_extensions",
+    "Does the broker join retries and withdraw queued writes (mmi.session, mmi.cancel): 1 yes, 0 no, -1 not known yet",
+  ],
+];
+
+/** Counters owned by the MdpClient (retries, reconnects, late replies, unknown outcomes), read at scrape time. */
+export function registerMdpStats(metrics: Metrics, stats: () => Record<string, number | string>): void {
+  const extensions: Record<string, number> = { yes: 1, no: 0, unknown: -1 };
+  registerFigures(metrics, mdpFigures, () => {
+    const s = stats();
+    return { ...s, brokerExtensions: extensions[String(s.brokerExtensions)] ?? -1 };
+  });
+}
+
+const mockBrokerFigures: readonly Figure[] = [
+  ["requests", "gateway_mock_broker_requests", "Requests the in-process mock's broker received"],
+  ["replies", "gateway_mock_broker_replies", "Worker replies it forwarded"],
+  ["joined", "gateway_mock_broker_joined", "Retries joined to the request already queued or running"],
+  ["cancelled", "gateway_mock_broker_cancelled", "Requests withdrawn from a queue (mmi.cancel)"],
+  ["expired", "gateway_mock_broker_expired", "Requests no worker took within requestTtl"],
+  ["queueFull", "gateway_mock_broker_queue_full", "Requests refused by a queue bound"],
+  ["workersLost", "gateway_mock_broker_workers_lost", "Requests whose worker went away holding them"],
+  ["workersGone", "gateway_mock_broker_workers_gone", "Workers removed because a send to them failed"],
+  ["undelivered", "gateway_mock_broker_undelivered", "Answers that never reached their client (each logged)"],
+  ["backlog", "gateway_mock_broker_backlog", "Answers waiting now for a client whose pipe is full"],
+  ["deferred", "gateway_mock_broker_deferred", "Answers that had to wait for a full client pipe, then sent"],
+  ["held", "gateway_mock_broker_held", "Answers held now for a session whose socket went away"],
+  ["disconnects", "gateway_mock_broker_disconnects", "Connections closed (peers gone, or refused an oversized frame)"],
+  ["sessions", "gateway_mock_broker_sessions", "Client sessions (mmi.session) the broker knows"],
+];
+
+/** The in-process mock's broker counters (MdpBrokerStats), when this gateway started the mock. */
+export function registerMockBrokerStats(metrics: Metrics, stats: () => object): void {
+  registerFigures(metrics, mockBrokerFigures, stats);
+}
+
+/** 1 while no broker is listening (calls fail at once), 0 otherwise. */
+export function registerBrokerDown(metrics: Metrics, isDown: () => boolean): void {
+  new Gauge({
+    name: "gateway_broker_down",
+    help: "1 while no broker is listening at ZMQ_BROKER_URL (calls fail at once with 503), else 0",
+    registers: [metrics.registry],
+    collect() {
+      this.set(isDown() ? 1 : 0);
+    },
+  });
 }

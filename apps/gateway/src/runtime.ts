@@ -9,11 +9,10 @@ import type { Logger } from "./logger.js";
 import type { Metrics } from "./metrics.js";
 import type { Limits } from "./rate-limit.js";
 
-/** Calls in progress and the draining flag, for graceful shutdown. */
+/** Calls in progress and the draining flag, for graceful shutdown (gateway.ts polls inFlight). */
 export interface Lifecycle {
   draining: boolean;
   inFlight: number;
-  onIdle?: (() => void) | undefined;
 }
 
 /**

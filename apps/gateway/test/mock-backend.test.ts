@@ -1,6 +1,7 @@
 import { startMockBackend } from "@desk/mock-broker";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startGateway } from "../src/index.js";
+import { metric } from "./helpers/delivery.js";
 import { login, rest, testConfig } from "./helpers/stack.js";
 import { collect, createClient } from "./helpers/ws-client.js";
 import { freePort, waitFor } from "@desk/testkit";
@@ -188,6 +189,15 @@ describe("USE_MOCK_ZMQ", () => {
       expect(health.body.mode).toBe("mock");
       const token = await login(first.url, "trader1", "trader123");
       expect((await rest(first.url, "GET", "/api/v1/accounts", { token })).status).toBe(200);
+      // Its own mock deduplicates, so writes are retried like reads; its broker's figures are shown.
+      const after = (await rest(first.url, "GET", "/health")).body;
+      expect(after.dedupeWrites).toBe(true);
+      expect(after.broker).toMatchObject({ knownDown: false, extensions: "yes" });
+      expect(after.mockBroker.requests).toBeGreaterThanOrEqual(3);
+      expect(after.mockBroker).toMatchObject({ undelivered: 0, held: 0, backlog: 0 });
+      const metrics = (await rest(first.url, "GET", "/metrics")).body as string;
+      expect(metric(metrics, "gateway_mock_broker_requests")).toBeGreaterThanOrEqual(3);
+      expect(metric(metrics, "gateway_mdp_broker_extensions")).toBe(1);
 
       // A second gateway finds the first one's mock listening and does not start another.
       // It did not start that broker, so it may not assume the public dev secret: it needs its own.
@@ -197,7 +207,8 @@ describe("USE_MOCK_ZMQ", () => {
       const second = await startGateway({ ...testConfig({ brokerUrl, pubUrl }), useMock: true });
       try {
         expect(second.brokerUrl).toBe(brokerUrl);
-        expect((await rest(second.url, "GET", "/health")).body.mode).toBe("real");
+        const real = (await rest(second.url, "GET", "/health")).body;
+        expect(real).toMatchObject({ mode: "real", dedupeWrites: false, mockBroker: null });
         const t2 = await login(second.url, "viewer1", "viewer123");
         expect((await rest(second.url, "GET", "/api/v1/accounts", { token: t2 })).status).toBe(200);
       } finally {

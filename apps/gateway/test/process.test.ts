@@ -4,8 +4,9 @@ import { fileURLToPath } from "node:url";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { ConfigError, loadConfig } from "../src/index.js";
 import { type FakeBackend, startFakeBackend } from "./helpers/fake-backend.js";
+import { listeningUrl } from "./helpers/gateway-process.js";
 import { TEST_SECRET, login, rest } from "./helpers/stack.js";
-import { type NodeProcess, runNode, waitFor } from "@desk/testkit";
+import { type NodeProcess, freePort, runNode, waitFor } from "@desk/testkit";
 
 const mainJs = fileURLToPath(new URL("../dist/main.js", import.meta.url));
 const children: ChildProcess[] = [];
@@ -48,6 +49,10 @@ describe("configuration", () => {
     // Production never falls back to the simulator unless asked to.
     expect(loadConfig({ NODE_ENV: "production", JWT_SECRET: "x".repeat(32) }).useMock).toBe(false);
     expect(loadConfig({ NODE_ENV: "production", USE_MOCK_ZMQ: "true" }).useMock).toBe(true);
+    // Unset: decided at start (true only against the gateway's own in-process mock).
+    expect(c.dedupeWrites).toBeUndefined();
+    expect(loadConfig({ ZMQ_DEDUPE_WRITES: "true" }).dedupeWrites).toBe(true);
+    expect(loadConfig({ ZMQ_DEDUPE_WRITES: "no" }).dedupeWrites).toBe(false);
     expect(loadConfig({ CORS_ORIGINS: "https://desk.example.com/, *" }).corsOrigins).toEqual([
       "https://desk.example.com",
       "*",
@@ -58,6 +63,7 @@ describe("configuration", () => {
     [{ ZMQ_TIMEOUT: "soon" }, 'Invalid ZMQ_TIMEOUT="soon": expected milliseconds, an integer 1..600000'],
     [{ PORT: "70000" }, 'Invalid PORT="70000": expected an integer port 0..65535'],
     [{ USE_MOCK_ZMQ: "maybe" }, 'Invalid USE_MOCK_ZMQ="maybe": expected true or false'],
+    [{ ZMQ_DEDUPE_WRITES: "sometimes" }, 'Invalid ZMQ_DEDUPE_WRITES="sometimes": expected true or false'],
     [
       { ZMQ_BROKER_URL: "localhost:5555" },
       'Invalid ZMQ_BROKER_URL="localhost:5555": expected comma-separated ZeroMQ endpoints like tcp://host:5555',
@@ -94,9 +100,9 @@ describe("node dist/main.js", () => {
   it("serves against a real backend and shuts down gracefully on SIGTERM (exit 0)", async () => {
     const b = await startFakeBackend();
     backends.push(b);
-    const port = 30_000 + Math.floor(Math.random() * 20_000);
+    // Port 0: the OS picks a free one and the gateway logs its URL (a random pick collided once).
     const p = run({
-      PORT: String(port),
+      PORT: "0",
       HOST: "127.0.0.1",
       ZMQ_BROKER_URL: b.brokerUrl,
       ZMQ_PUB_URL: b.pubUrl,
@@ -104,12 +110,12 @@ describe("node dist/main.js", () => {
       JWT_SECRET: TEST_SECRET,
       LOG_LEVEL: "info",
     });
-    const url = `http://127.0.0.1:${port}`;
     await waitFor(
       () => p.out.stdout.includes("gateway listening") || p.child.exitCode !== null,
       "the gateway to listen",
     );
     expect(p.child.exitCode).toBeNull();
+    const url = listeningUrl(p);
     const token = await login(url, "trader1", "trader123");
     expect((await rest(url, "GET", "/api/v1/accounts", { token })).status).toBe(200);
     const health = await rest(url, "GET", "/health");
@@ -117,6 +123,26 @@ describe("node dist/main.js", () => {
     p.child.kill("SIGTERM");
     expect(await p.exited).toBe(0);
     expect(p.out.stdout).toContain("gateway closed");
+  });
+});
+
+describe("no broker listening", () => {
+  it("warns at start, answers 503 at once, and stops cleanly", async () => {
+    const p = run({
+      PORT: "0",
+      HOST: "127.0.0.1",
+      ZMQ_BROKER_URL: `tcp://127.0.0.1:${await freePort()}`,
+      USE_MOCK_ZMQ: "false",
+      JWT_SECRET: TEST_SECRET,
+      LOG_LEVEL: "info",
+    });
+    await waitFor(() => p.out.stdout.includes("gateway listening"), "the gateway to listen");
+    expect(p.out.stdout).toContain("no broker is listening");
+    const health = await rest(listeningUrl(p), "GET", "/health");
+    expect(health.status).toBe(503);
+    expect(health.body.broker.knownDown).toBe(true);
+    p.child.kill("SIGTERM");
+    expect(await p.exited).toBe(0);
   });
 });
 

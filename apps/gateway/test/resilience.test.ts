@@ -6,6 +6,7 @@ import { startGateway } from "../src/index.js";
 import { createLogger } from "../src/logger.js";
 import { createMetrics } from "../src/metrics.js";
 import { type FakeBackend, marketTick, startFakeBackend } from "./helpers/fake-backend.js";
+import { metric } from "./helpers/delivery.js";
 import { login, rest, testConfig } from "./helpers/stack.js";
 import { collect, createClient } from "./helpers/ws-client.js";
 import { freePort, waitFor } from "@desk/testkit";
@@ -58,6 +59,39 @@ describe("backend failures", () => {
     expect(metrics.body).toMatch(
       /gateway_backend_timeouts_total\{service="account_service",method="get_accounts"\} [1-9]/,
     );
+  });
+
+  it("fails at once while no broker listens (503 naming it, not 3 x ZMQ_TIMEOUT), and recovers by itself", async () => {
+    const endpoint = `tcp://127.0.0.1:${await freePort()}`;
+    const g = await startGateway(
+      testConfig(
+        { brokerUrl: endpoint, pubUrl: `tcp://127.0.0.1:${await freePort()}` },
+        { zmqTimeout: 5_000, zmqRetries: 3, brokerProbeMs: 100 },
+      ),
+    );
+    cleanups.push(() => g.close());
+    const started = Date.now();
+    const down = await rest(g.url, "POST", "/api/v1/auth/login", { body: { username: "admin", password: "admin123" } });
+    const elapsed = Date.now() - started;
+    expect(down.status).toBe(503);
+    expect(down.body.message).toMatch(
+      new RegExp(`^auth_service is unavailable: the broker at ${endpoint} is unreachable`),
+    );
+    // Not one try of 5 s, let alone the 15 s budget: the gateway knew the broker was down.
+    expect(elapsed).toBeLessThan(5_000);
+    const health = await rest(g.url, "GET", "/health");
+    expect(health.status).toBe(503);
+    expect(health.body.broker.knownDown).toBe(true);
+    expect(metric((await rest(g.url, "GET", "/metrics")).body, "gateway_broker_down")).toBe(1);
+
+    await backend({ brokerEndpoint: endpoint });
+    const token = await waitFor(async () => {
+      const r = await rest(g.url, "POST", "/api/v1/auth/login", { body: { username: "admin", password: "admin123" } });
+      return r.status === 200 ? (r.body.token as string) : undefined;
+    }, "the gateway to find the broker again");
+    expect((await rest(g.url, "GET", "/api/v1/accounts", { token })).status).toBe(200);
+    expect((await rest(g.url, "GET", "/health")).body.broker.knownDown).toBe(false);
+    expect(metric((await rest(g.url, "GET", "/metrics")).body, "gateway_broker_down")).toBe(0);
   });
 
   it("answers a reply that breaks the contract with 502, and hides tracebacks", async () => {

@@ -14,7 +14,7 @@ export const ClientOrderId = z
   .string()
   .regex(/^[A-Za-z0-9_-]{1,64}$/, "1-64 characters of A-Z a-z 0-9 _ -")
   .describe(
-    "your idempotency key: a retry with the same key (same user) returns the same execution instead of starting another, while the trading system still remembers it (its reply cache, 2 minutes by default)",
+    "your idempotency key: a retry with the same key (same user) gets the first attempt's answer instead of starting another execution: the execution, or the unknown outcome until the gateway learns it; remembered by the gateway for an hour, or with ZMQ_DEDUPE_WRITES by the trading system's reply cache (2 minutes by default)",
   );
 
 const [ParseText, ParseAccounts] = ParseInstructionsArgs.def.items;

@@ -132,6 +132,13 @@ export const Execution = z.object({
   legs: z.array(ExecutionLeg),
   fills: z.array(AccountFillSummary),
   error: z.string().nullish(),
+  requestId: z
+    .string()
+    .max(255)
+    .nullish()
+    .describe(
+      "requestId (kwargs._ctx.requestId) of the execute_instructions call that created it, if the trading system records it: how a gateway whose call got no answer recognises the execution in execution.<id> events",
+    ),
 });
 
 /** The accounts an execution trades for: of its legs and its fills, each once. */

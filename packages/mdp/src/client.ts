@@ -193,6 +193,8 @@ export class MdpClient {
   private counter = 0;
   private probeCounter = 0;
   private closed = false;
+  /** close() was called: new requests are refused while it withdraws what is queued. */
+  private closing = false;
   private readonly counters = {
     sent: 0,
     replies: 0,
@@ -232,7 +234,8 @@ export class MdpClient {
       return Promise.reject(new TypeError("MdpClient.request: payload must be a Uint8Array"));
     }
     const id = o?.requestId ?? this.nextRequestId();
-    if (this.closed) return Promise.reject(new MdpError("CLOSED", "MDP client is closed", { service, requestId: id }));
+    if (this.closed || this.closing)
+      return Promise.reject(new MdpError("CLOSED", "MDP client is closed", { service, requestId: id }));
     if (o?.signal?.aborted) {
       return Promise.reject(new MdpError("ABORTED", "request aborted", { service, requestId: id, tries: 0 }));
     }
@@ -301,9 +304,17 @@ export class MdpClient {
   /**
    * Closes every socket. Pending calls reject with CLOSED, except writes that already
    * left, which reject with OUTCOME_UNKNOWN: they may still run.
+   *
+   * `withdrawWithin` (ms): first ask a broker that has mmi.cancel to withdraw every
+   * request still waiting in its queue, and wait that long at most for its answers.
+   * Withdrawn requests reject EXPIRED (certainly never run), so a write that no worker
+   * took yet is not left behind to run after its caller was told its outcome is unknown.
+   * New requests are refused (CLOSED) from the moment close is called.
    */
-  async close(): Promise<void> {
-    if (this.closed) return;
+  async close(o: { withdrawWithin?: number } = {}): Promise<void> {
+    if (this.closed || this.closing) return;
+    this.closing = true;
+    if (o.withdrawWithin !== undefined && o.withdrawWithin > 0) await this.withdrawQueued(o.withdrawWithin);
     this.closed = true;
     this.shut(this.conn);
     for (const conn of this.retired.splice(0)) this.shut(conn);
@@ -316,6 +327,36 @@ export class MdpClient {
         this.fail(p, "CLOSED", "MDP client closed");
       }
     }
+  }
+
+  /** mmi.cancel for every request that left on a socket whose broker has it; the withdrawn fail EXPIRED. */
+  private async withdrawQueued(within: number): Promise<void> {
+    const answers: Array<Promise<void>> = [];
+    for (const p of this.pending.values()) {
+      // A write's own socket once it left; a read's last one (it may have gone out on it).
+      const conn = p.idempotent ? p.conn : p.receipt?.state === SendState.SENT ? p.receipt.conn : undefined;
+      if (conn === undefined || conn.socket.closed || conn.extensions !== true) continue;
+      answers.push(
+        new Promise<void>((resolve) => {
+          this.probe(conn, MMI_CANCEL, p.id, (code) => {
+            if (code === MmiCode.OK && this.pending.get(p.id) === p) {
+              if (!p.idempotent) this.counters.withdrawn++;
+              this.fail(p, "EXPIRED", `withdrawn from the broker's queue as the client closed; it was not executed`);
+            }
+            resolve();
+          });
+        }),
+      );
+    }
+    if (answers.length === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.all(answers),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, within);
+      }),
+    ]);
+    clearTimeout(timer);
   }
 
   private serviceFrame(service: string): Buffer {

@@ -116,4 +116,38 @@ describe("request/reply through the broker", () => {
     await expect(write).rejects.toMatchObject({ code: "OUTCOME_UNKNOWN" });
     await expect(client.request("x", Buffer.from("y"))).rejects.toMatchObject({ code: "CLOSED" });
   });
+
+  it("close({ withdrawWithin }) withdraws what is still queued (EXPIRED, never run); a write a worker holds stays OUTCOME_UNKNOWN", async () => {
+    const { url, broker } = await h.broker();
+    const ran: string[] = [];
+    let release: () => void = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    await h.worker(url, "slow", async (payload) => {
+      ran.push(payload.toString());
+      await held;
+      return payload;
+    });
+    const client = h.client(url, { timeout: 60_000 });
+    await waitFor(() => client.stats().brokerExtensions === "yes", "the session declared");
+    // Outcomes caught at once: close() rejects them before the assertions look.
+    const running = client.request("slow", Buffer.from("w1"), { requestId: "w1" }).catch((e: unknown) => e);
+    await waitFor(() => ran.length === 1, "the first write at the worker");
+    const queued = [
+      client.request("slow", Buffer.from("w2"), { requestId: "w2" }).catch((e: unknown) => e),
+      client.request("slow", Buffer.from("r1"), { requestId: "r1", idempotent: true }).catch((e: unknown) => e),
+    ];
+    await waitFor(() => broker.stats().services.slow?.queued === 2, "two requests queued behind it");
+    await client.close({ withdrawWithin: 5_000 });
+    expect(await running).toMatchObject({ code: "OUTCOME_UNKNOWN", requestId: "w1" });
+    for (const p of queued) expect(await p).toMatchObject({ code: "EXPIRED" });
+    expect(client.stats().withdrawn).toBe(1);
+    expect(broker.stats().cancelled).toBe(2);
+    // The worker is free again and nothing is left for it: the withdrawn never run.
+    release();
+    await waitFor(() => broker.stats().services.slow?.idle === 1, "the worker idle again");
+    expect(broker.stats().services.slow?.queued).toBe(0);
+    expect(ran).toEqual(["w1"]);
+  });
 });

@@ -86,10 +86,15 @@ describe.skipIf(python === undefined)("delivery under load", () => {
   }, 60_000);
 
   async function burst(brokerOptions: Parameters<Harness["broker"]>[0], label: string) {
-    // Liveness 2.5 s: a worker process starved of CPU by the burst must not pass for dead
-    // (its service would then count as unserved, with the small bound that has).
-    const { url, broker } = await h.broker({ heartbeatInterval: 500, liveness: 5, ...brokerOptions });
-    await peers.nodeWorker(url, "burst", { concurrency: 8 });
+    // Liveness 2.5 s on both sides: a worker process starved of CPU by the burst must not pass
+    // for dead (its service would then count as unserved, with the small bound that has), and
+    // the worker must not take a broker busy with the burst for dead either. With the worker on
+    // a 100 ms heartbeat against the broker's 500 ms it did (0.5 s of silence): on a loaded
+    // machine its sockets reconnected mid-burst and the writes they held ended OUTCOME_UNKNOWN
+    // (99,992 replies + 8 OUTCOME_UNKNOWN, 24 re-registrations): answered, but not replies.
+    const heartbeatInterval = 500;
+    const { url, broker } = await h.broker({ heartbeatInterval, liveness: 5, ...brokerOptions });
+    await peers.nodeWorker(url, "burst", { concurrency: 8, heartbeat: heartbeatInterval });
     await waitFor(() => broker.stats().services.burst?.workers === 8, "worker sessions registered");
     const client = h.client(url, { timeout: 55_000, retries: 1 });
     const total = 100_000;
@@ -114,13 +119,15 @@ describe.skipIf(python === undefined)("delivery under load", () => {
     const stats = broker.stats();
     console.info(
       `[100k burst, ${label}] ${answered} answers in ${Date.now() - started} ms: ${JSON.stringify(codes)}; broker ` +
-        `${JSON.stringify({ requests: stats.requests, replies: stats.replies, queueFull: stats.queueFull, deferred: stats.deferred, undelivered: stats.undelivered })}`,
+        `${JSON.stringify({ requests: stats.requests, replies: stats.replies, queueFull: stats.queueFull, deferred: stats.deferred, undelivered: stats.undelivered, workersRegistered: stats.workersRegistered, workersLost: stats.workersLost })}`,
     );
     expect(answered).toBe(total);
     expect(wrong).toBe(0);
     expect(codes.UNTYPED ?? 0).toBe(0);
     expect(codes.TIMEOUT ?? 0).toBe(0);
     expect(stats.undelivered).toBe(0);
+    // What the counts below assume: the worker's sessions stayed up (none lost with a request in hand).
+    expect(stats.workersRegistered, "worker sessions registered once (none reconnected)").toBe(8);
     expect(client.stats()).toMatchObject({ inFlight: 0, lateReplies: 0, badReplies: 0 });
     return codes;
   }

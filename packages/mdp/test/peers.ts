@@ -79,9 +79,16 @@ export class Peers {
     return worker;
   }
 
-  /** Our MdpWorker in a child process (answers "<pid>:<payload>"). */
-  async nodeWorker(endpoint: string, service: string, o: { delay?: number; concurrency?: number } = {}) {
-    const args = [String(o.delay ?? 0), "5", String(o.concurrency ?? 1)];
+  /**
+   * Our MdpWorker in a child process (answers "<pid>:<payload>"). `heartbeat` must be the
+   * broker's interval: the worker holds the broker dead after 5 of its own intervals of silence.
+   */
+  async nodeWorker(
+    endpoint: string,
+    service: string,
+    o: { delay?: number; concurrency?: number; heartbeat?: number } = {},
+  ) {
+    const args = [String(o.delay ?? 0), "5", String(o.concurrency ?? 1), String(o.heartbeat ?? 100)];
     const worker = this.spawn(process.execPath, ["--import", "tsx", workerFixture, endpoint, service, ...args]);
     await worker.ready;
     return worker;

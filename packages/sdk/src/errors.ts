@@ -8,6 +8,8 @@ export type GatewayErrorKind =
   | "forbidden"
   | "backend_unavailable"
   | "timeout"
+  /** A write reached the trading system and no answer came back: it may have run. Check before resending. */
+  | "outcome_unknown"
   | "validation"
   | "not_found"
   | "rate_limited"
@@ -23,7 +25,19 @@ export interface GatewayErrorInit {
   path?: string | undefined;
   /** The server's `data` object as sent (e.g. zod issues), for display or logging. */
   data?: unknown;
+  /** outcome_unknown: the ids to look the write up by before sending it again. */
+  unknownOutcome?: UnknownOutcome | undefined;
   cause?: unknown;
+}
+
+/** What a caller needs to check a write whose outcome is unknown. */
+export interface UnknownOutcome {
+  /** The MDP requestId the trading system saw (kwargs._ctx.requestId). */
+  requestId: string;
+  /** The caller's own idempotency key, when it sent one: a repeat with it gets the same answer, never a second order. */
+  clientOrderId: string | undefined;
+  service: string | undefined;
+  method: string | undefined;
 }
 
 export class GatewayError extends Error {
@@ -33,6 +47,8 @@ export class GatewayError extends Error {
   readonly httpStatus: number | undefined;
   readonly path: string | undefined;
   readonly data: unknown;
+  /** Set for kind "outcome_unknown". */
+  readonly unknownOutcome: UnknownOutcome | undefined;
 
   constructor(init: GatewayErrorInit) {
     super(init.message, init.cause === undefined ? undefined : { cause: init.cause });
@@ -41,9 +57,14 @@ export class GatewayError extends Error {
     this.httpStatus = init.httpStatus;
     this.path = init.path;
     this.data = init.data;
+    this.unknownOutcome = init.unknownOutcome;
   }
 
-  /** Worth trying again later without changing anything (show "retry", not "fix your input"). */
+  /**
+   * Worth trying again later without changing anything (show "retry", not "fix your input").
+   * Never an unknown outcome: the write may have run; check first (a repeat with the same
+   * clientOrderId is safe: it gets the same answer).
+   */
   get retryable(): boolean {
     return this.kind === "backend_unavailable" || this.kind === "timeout" || this.kind === "rate_limited";
   }
@@ -104,13 +125,27 @@ export function toGatewayError(err: unknown): GatewayError {
   const httpStatus = typeof data?.httpStatus === "number" ? data.httpStatus : undefined;
   const path = typeof data?.path === "string" ? data.path : undefined;
 
+  const unknownOutcome = unknownOutcomeOf(data);
   let kind: GatewayErrorKind = "unknown";
-  if (code !== undefined && kindByCode[code]) kind = kindByCode[code];
+  if (unknownOutcome) kind = "outcome_unknown";
+  else if (code !== undefined && kindByCode[code]) kind = kindByCode[code];
   else if (httpStatus !== undefined && kindByStatus[httpStatus]) kind = kindByStatus[httpStatus];
   else if (err.name === "TRPCClientError" && data === undefined) kind = "backend_unavailable";
   else if (err.name === "AbortError" || err.name === "TimeoutError") kind = "timeout";
 
-  return new GatewayError({ kind, message, code, httpStatus, path, data, cause: err });
+  return new GatewayError({ kind, message, code, httpStatus, path, data, unknownOutcome, cause: err });
+}
+
+/** The gateway marks a write that may have run with data.outcome "unknown" and its ids (tRPC and REST alike). */
+function unknownOutcomeOf(data: Record<string, unknown> | undefined): UnknownOutcome | undefined {
+  if (data?.outcome !== "unknown" || typeof data.requestId !== "string") return undefined;
+  const text = (value: unknown) => (typeof value === "string" ? value : undefined);
+  return {
+    requestId: data.requestId,
+    clientOrderId: text(data.clientOrderId),
+    service: text(data.service),
+    method: text(data.method),
+  };
 }
 
 /** Narrowing helper for catch blocks: `if (isGatewayError(e, "unauthorized")) relogin()`. */

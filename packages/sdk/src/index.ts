@@ -9,7 +9,7 @@ export { login } from "./login.js";
 export { newClientOrderId } from "./client-order-id.js";
 export type { LoginResult } from "./login.js";
 export { GatewayError, toGatewayError, isGatewayError } from "./errors.js";
-export type { GatewayErrorKind, GatewayErrorInit } from "./errors.js";
+export type { GatewayErrorKind, GatewayErrorInit, UnknownOutcome } from "./errors.js";
 export { reconnectDelay } from "./reconnect.js";
 export type { ReconnectOptions } from "./reconnect.js";
 export type { TokenSource } from "./token.js";

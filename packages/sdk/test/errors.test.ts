@@ -30,6 +30,32 @@ describe("toGatewayError", () => {
     expect(e.path).toBe("x.y");
   });
 
+  it("reads a write of unknown outcome (504 with data.outcome) as outcome_unknown, with its ids, never retryable", () => {
+    const data = {
+      code: "GATEWAY_TIMEOUT",
+      httpStatus: 504,
+      path: "instruction.execute",
+      outcome: "unknown",
+      service: "instruction_service",
+      method: "execute_instructions",
+      requestId: "co-abc",
+      clientOrderId: "order-1",
+    };
+    const e = toGatewayError(
+      new TRPCClientError("Outcome unknown: ...", { result: { error: { code: -1, message: "x", data } } } as never),
+    );
+    expect(e.kind).toBe("outcome_unknown");
+    expect(e.unknownOutcome).toEqual({
+      requestId: "co-abc",
+      clientOrderId: "order-1",
+      service: "instruction_service",
+      method: "execute_instructions",
+    });
+    expect(e.retryable).toBe(false);
+    // A plain 504 without the marker stays a timeout.
+    expect(toGatewayError(clientError("GATEWAY_TIMEOUT", 504)).unknownOutcome).toBeUndefined();
+  });
+
   it("falls back to httpStatus when the code is unknown", () => {
     expect(toGatewayError(clientError("WHATEVER", 429)).kind).toBe("rate_limited");
   });

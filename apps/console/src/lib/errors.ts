@@ -64,6 +64,20 @@ export function describeError(err: unknown): ReadableError {
       return { ...base, title: "Your session has ended: log in again", detail: message || null };
     case "timeout":
       return { ...base, title: "The trading system did not answer in time", detail: message || null };
+    case "outcome_unknown": {
+      // A write reached the trading system and no answer came back: never "retry", always "check".
+      const ids = e.unknownOutcome;
+      const named = ids
+        ? ids.clientOrderId === undefined
+          ? `requestId ${ids.requestId}`
+          : `clientOrderId ${ids.clientOrderId}, requestId ${ids.requestId}`
+        : null;
+      return {
+        ...base,
+        title: "Outcome unknown: it may have been executed",
+        detail: `Check before you send it again${named ? ` (${named})` : ""}`,
+      };
+    }
     case "rate_limited":
       return { ...base, title: "Too many requests: wait a moment", detail: message || null };
     case "validation":

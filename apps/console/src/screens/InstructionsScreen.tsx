@@ -283,9 +283,11 @@ function OrderPanel({
           <p className="small">
             {execution
               ? `Execution ${execution.id} exists. Retry follows it (nothing is sent again).`
-              : describeError(order.error).retryable
-                ? "The outcome is unknown. Retry asks again with the same clientOrderId: the gateway returns the same execution rather than a second one."
-                : "The order was refused; nothing was executed."}
+              : describeError(order.error).kind === "outcome_unknown"
+                ? "The trading system got the order and no answer came back: it may have been executed. Check the account before sending another; Retry asks again with the same clientOrderId and gets the same answer (the execution, once the gateway learns it), never a second order."
+                : describeError(order.error).retryable
+                  ? "The outcome is unknown. Retry asks again with the same clientOrderId: the gateway returns the same execution rather than a second one."
+                  : "The order was refused; nothing was executed."}
           </p>
           <button type="button" onClick={() => dispatch({ type: "retry" })}>
             Retry

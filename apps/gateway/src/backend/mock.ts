@@ -1,3 +1,4 @@
+import type { MdpBrokerStats } from "@desk/mdp";
 import { isListening } from "./probe.js";
 import type { Logger } from "../logger.js";
 
@@ -17,6 +18,8 @@ type StartMockBackend = (o: {
 export interface MockBackendHandle {
   brokerUrl: string;
   pubUrl: string;
+  /** The mock broker's counters (queues, joins, withdrawals, undelivered answers), for /health and /metrics. */
+  brokerStats(): MdpBrokerStats;
   close(): Promise<void>;
 }
 

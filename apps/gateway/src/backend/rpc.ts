@@ -10,16 +10,20 @@ import { asTuple } from "@desk/pickle";
 import { TRPCError } from "@trpc/server";
 import type { Logger } from "../logger.js";
 import type { Metrics } from "../metrics.js";
+import type { BrokerWatch } from "./broker-watch.js";
 import {
   type CallFailure,
   type FailedCall,
   type TimeoutDiagnosis,
+  badReply,
   failureOfBackendError,
   failureOfMdpError,
   mdpErrorCode,
+  trpcErrorOf,
+  unavailable,
 } from "./errors.js";
-import { isListening } from "./probe.js";
 import type { BrokerClient, Codec } from "./types.js";
+import { type WriteAnswer, createWriteOutcomes } from "./write-outcomes.js";
 
 /** Who is calling and for how long: forwarded to Python in kwargs._ctx for its audit trail. */
 export interface CallContext {
@@ -32,6 +36,8 @@ export interface CallContext {
    * A call with the same id already in flight here is joined, not sent twice.
    */
   requestId?: string | undefined;
+  /** The caller's own key behind `requestId` (instruction.execute's clientOrderId), named in errors. */
+  clientOrderId?: string | undefined;
 }
 
 /**
@@ -47,11 +53,26 @@ export function createBackendRpc(o: {
   metrics: Metrics;
   timeout: number;
   retries: number;
+  /** ZMQ_DEDUPE_WRITES: the backend answers a repeated requestId from a reply cache, so writes are retried like reads. */
+  dedupeWrites: boolean;
+  /** Whether a broker listens: while it is known not to, calls fail at once. */
+  broker: BrokerWatch;
+  /** Where the gateway remembers writes' answers (not with dedupeWrites: the backend does). */
+  writeMemory: { max: number; ttlMs: number; events: Parameters<typeof createWriteOutcomes>[0]["events"] };
 }) {
   const { client, codec, logger, metrics } = o;
+  let shuttingDown = false;
 
   /** Calls with a caller-chosen requestId in flight, joined by a repeat. */
   const joinable = new Map<string, { result: Promise<unknown>; join: (signal: AbortSignal | undefined) => void }>();
+  /** Calls in flight (shutdown waits until each has its answer). */
+  let inFlight = 0;
+
+  // A backend without a reply cache would act twice on a repeated requestId: the gateway
+  // answers repeats itself (backend/write-outcomes.ts). One with a cache answers them.
+  const writes = o.dedupeWrites
+    ? undefined
+    : createWriteOutcomes({ ...o.writeMemory, logger, metrics, readReply: readLateReply });
 
   function call<S extends ServiceName, M extends MethodName<S>>(
     service: S,
@@ -60,39 +81,64 @@ export function createBackendRpc(o: {
     ctx: CallContext,
   ): Promise<ResultOf<S, M>> {
     const id = ctx.requestId;
-    if (id === undefined) return callOnce(service, method, args, ctx.userId, client.nextRequestId(), ctx.signal);
+    if (id === undefined) return tracked(callOnce(service, method, args, ctx, client.nextRequestId(), ctx.signal));
+    const remembered = writes?.answerOf(id);
+    if (remembered) {
+      logger.info({ service, method, requestId: id, answer: remembered.kind }, "a repeated write answered, not sent");
+      return answered(remembered) as Promise<ResultOf<S, M>>;
+    }
     const running = joinable.get(id);
     if (running) {
       running.join(ctx.signal);
       return running.result as Promise<ResultOf<S, M>>;
     }
     const shared = sharedAbort(ctx.signal);
-    const result = callOnce(service, method, args, ctx.userId, id, shared.signal).finally(() => joinable.delete(id));
+    const result = tracked(callOnce(service, method, args, ctx, id, shared.signal)).finally(() => joinable.delete(id));
     joinable.set(id, { result, join: shared.join });
     return result;
+  }
+
+  function tracked<T>(running: Promise<T>): Promise<T> {
+    inFlight++;
+    return running.finally(() => {
+      inFlight--;
+    });
+  }
+
+  async function answered(answer: WriteAnswer): Promise<unknown> {
+    if (answer.kind === "result") return answer.value;
+    throw trpcErrorOf(answer.failure);
   }
 
   async function callOnce<S extends ServiceName, M extends MethodName<S>>(
     service: S,
     method: M,
     args: ArgsOf<S, M>,
-    userId: string,
+    ctx: CallContext,
     requestId: string,
     signal: AbortSignal | undefined,
   ): Promise<ResultOf<S, M>> {
     const contract: MethodContract | undefined = getMethodContract(service, method);
     if (!contract)
       throw new TRPCError({ code: "INTERNAL_SERVER_ERROR", message: `Unknown method ${service}.${method}` });
+    const { userId } = ctx;
     // The contract's kind goes with the call to where MdpClient sends it: a read may be
-    // retried freely, a write is sent at most once (DESIGN.md, "Timeouts and retries").
+    // retried freely, a write is sent at most once unless the backend deduplicates
+    // (DESIGN.md, "Timeouts and retries").
+    const idempotent = contract.kind === "read" || o.dedupeWrites;
     const call: FailedCall = {
       service,
       method,
       kind: contract.kind,
       requestId,
+      clientOrderId: ctx.clientOrderId,
+      idempotent,
+      shuttingDown,
       timeout: o.timeout,
       retries: o.retries,
     };
+    // Only a write with the caller's own id can be repeated: its answer is what a repeat gets.
+    const remember = contract.kind === "write" && ctx.requestId !== undefined ? writes : undefined;
     const started = performance.now();
     const done = (outcome: string) => {
       metrics.backendRequests.inc({ service, method, outcome });
@@ -101,13 +147,16 @@ export function createBackendRpc(o: {
     const fail = (failure: CallFailure, cause?: unknown): never => {
       done(failure.outcome);
       metrics.backendErrors.inc({ service, method, code: failure.code });
-      throw new TRPCError({
-        code: failure.code,
-        message: failure.message,
-        ...(cause instanceof Error ? { cause } : {}),
-      });
+      remember?.settle(requestId, service, method, { kind: "failure", failure });
+      throw trpcErrorOf(failure, cause);
     };
 
+    if (o.broker.isDown()) {
+      const notSent = contract.kind === "write" ? `; ${service}.${method} was not sent` : "";
+      return fail(
+        unavailable(`${service} is unavailable: the broker at ${o.broker.brokerUrl} is unreachable${notSent}`),
+      );
+    }
     // One id for the whole call: MdpClient reuses it on every try, workers answer a
     // repeated id from their reply cache, and Python sees the same id in _ctx.
     const payload = await codec.encode([method, asTuple([...(args as unknown[])]), { _ctx: { userId, requestId } }]);
@@ -117,8 +166,7 @@ export function createBackendRpc(o: {
         requestId,
         timeout: o.timeout,
         retries: o.retries,
-        // Reads may be retried freely; writes go at most once (MdpClient's default).
-        idempotent: contract.kind === "read",
+        idempotent,
         ...(signal ? { signal } : {}),
       });
     } catch (err) {
@@ -129,37 +177,48 @@ export function createBackendRpc(o: {
       else if (code === undefined)
         logger.error({ service, method, requestId, err }, "unexpected error calling backend");
       const diagnosis = code === "TIMEOUT" ? await diagnoseTimeout(service) : undefined;
-      return fail(failureOfMdpError(code, detail, call, diagnosis), err);
+      return fail(failureOfMdpError(code, detail, { ...call, shuttingDown }, diagnosis), err);
     }
 
+    const answer = await readReply(service, method, contract, requestId, replyBytes);
+    if (answer.kind === "failure") return fail(answer.failure);
+    done("ok");
+    remember?.settle(requestId, service, method, answer);
+    return answer.value as ResultOf<S, M>;
+  }
+
+  /**
+   * A worker's reply as a call's answer: decoded, [ok, value], the result checked against
+   * the contract. Anything else is a failure whose write did run (reached "yes").
+   */
+  async function readReply(
+    service: string,
+    method: string,
+    contract: MethodContract,
+    requestId: string,
+    replyBytes: Buffer,
+  ): Promise<WriteAnswer> {
+    const failed = (failure: CallFailure): WriteAnswer => ({ kind: "failure", failure });
     let reply: unknown;
     try {
       reply = await codec.decode(replyBytes);
     } catch (err) {
       logger.error({ service, method, requestId, err: String(err) }, "undecodable backend reply");
-      return fail({
-        outcome: "bad_reply",
-        code: "BAD_GATEWAY",
-        message: `${service} sent an undecodable reply to ${service}.${method}`,
-      });
+      return failed(badReply(`${service} sent an undecodable reply to ${service}.${method}`));
     }
     if (!Array.isArray(reply) || reply.length !== 2 || typeof reply[0] !== "boolean") {
       logger.error({ service, method, requestId }, "backend reply is not [ok, value]");
-      return fail({
-        outcome: "bad_reply",
-        code: "BAD_GATEWAY",
-        message: `${service} sent a reply to ${service}.${method} that is not [ok, value]`,
-      });
+      return failed(badReply(`${service} sent a reply to ${service}.${method} that is not [ok, value]`));
     }
     const [ok, value] = reply as [boolean, unknown];
     if (!ok) {
       const raw = typeof value === "string" ? value : String(value);
-      const failure = failureOfBackendError(raw, call);
+      const failure = failureOfBackendError(raw, { service, method });
       // The full text may be a Python traceback: logged here, only its last line is shown.
       if (failure.code === "INTERNAL_SERVER_ERROR")
         logger.error({ service, method, requestId, backendError: raw }, "backend internal error");
       else logger.debug({ service, method, requestId, backendError: raw }, "backend refused the call");
-      return fail(failure);
+      return failed(failure);
     }
     const checked = contract.result.safeParse(value);
     if (!checked.success) {
@@ -169,26 +228,28 @@ export function createBackendRpc(o: {
       );
       const first = checked.error.issues[0];
       const where = first ? ` at ${first.path.join(".") || "(root)"}: ${first.message}` : "";
-      return fail({
-        outcome: "bad_reply",
-        code: "BAD_GATEWAY",
-        message: `${service} sent an invalid result for ${service}.${method}${where}`,
-      });
+      return failed(badReply(`${service} sent an invalid result for ${service}.${method}${where}`));
     }
-    done("ok");
-    return checked.data as ResultOf<S, M>;
+    return { kind: "result", value: checked.data };
+  }
+
+  function readLateReply(service: string, method: string, requestId: string, reply: Buffer): Promise<WriteAnswer> {
+    const contract = getMethodContract(service, method);
+    if (!contract)
+      return Promise.resolve({ kind: "failure", failure: badReply(`unknown method ${service}.${method}`) });
+    return readReply(service, method, contract, requestId, reply);
   }
 
   /** A timeout is often something quicker to name: no broker at all, or a broker without workers for it. */
   async function diagnoseTimeout(service: string): Promise<TimeoutDiagnosis> {
-    const endpoint = client.stats().endpoint;
-    if (endpoint.startsWith("tcp://") && !(await isListening(endpoint, 300))) return { brokerUnreachable: endpoint };
+    if (await o.broker.recheck()) return { brokerUnreachable: o.broker.brokerUrl };
     if ((await serviceStatus(service, 500)) === "404") return { noWorkers: true };
     return undefined;
   }
 
   /** RFC 8 lookup: "200" when at least one live worker serves `service`. One try: a status probe must not multiply load. */
   async function serviceStatus(service: string, timeout: number): Promise<"200" | "404" | "501" | "unreachable"> {
+    if (o.broker.isDown()) return "unreachable";
     try {
       return await client.mmi(service, { timeout, retries: 1 });
     } catch {
@@ -196,7 +257,20 @@ export function createBackendRpc(o: {
     }
   }
 
-  return { call, serviceStatus };
+  return {
+    call,
+    serviceStatus,
+    /** MdpClient's onLateReply: a write whose caller was told its outcome is unknown got its answer after all. */
+    lateReply: (late: { requestId: string; service: string; reply: Buffer }) =>
+      writes ? writes.lateReply(late) : Promise.resolve(),
+    /** Calls still waiting for their answer. */
+    inFlight: () => inFlight,
+    /** From now on CLOSED and withdrawn requests are the gateway's shutdown, and say so. */
+    beginShutdown: () => {
+      shuttingDown = true;
+    },
+    close: () => writes?.close(),
+  };
 }
 
 export type BackendRpc = ReturnType<typeof createBackendRpc>;

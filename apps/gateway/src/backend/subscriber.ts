@@ -43,6 +43,8 @@ const PICKLE_PREFIX = Buffer.from([0x80]);
 export class PubSubscriber {
   private readonly socket = new Subscriber({ linger: 0 });
   private readonly entries = new Map<string, TopicEntry>();
+  /** watchPrefix's listeners, by topic prefix. */
+  private readonly prefixWatchers = new Map<string, Set<(topic: string, data: unknown) => void>>();
   private seq = 0;
   private stateValue: SubState = "connecting";
   private lastMessageAt: number | undefined;
@@ -112,6 +114,28 @@ export class PubSubscriber {
     return { replay, close };
   }
 
+  /**
+   * Every valid event whose topic starts with `prefix` ("execution."), for the gateway's own
+   * use (learning what became of a write whose outcome was unknown): no ring buffer, no
+   * sequence number, nothing a client sees. The prefix is subscribed on the socket while
+   * watched. Returns the unwatch.
+   */
+  watchPrefix(prefix: string, listener: (topic: string, data: unknown) => void): () => void {
+    let watchers = this.prefixWatchers.get(prefix);
+    if (!watchers) {
+      watchers = new Set();
+      this.prefixWatchers.set(prefix, watchers);
+      this.socket.subscribe(prefix);
+    }
+    watchers.add(listener);
+    return () => {
+      const current = this.prefixWatchers.get(prefix);
+      if (!current?.delete(listener) || current.size > 0) return;
+      this.prefixWatchers.delete(prefix);
+      if (!this.socket.closed) this.socket.unsubscribe(prefix);
+    };
+  }
+
   /** The newest sequence number handed out; an id built from it positions a snapshot in the stream. */
   get currentSeq(): number {
     return this.seq;
@@ -133,6 +157,7 @@ export class PubSubscriber {
     this.setState("closed");
     for (const entry of this.entries.values()) if (entry.lingerTimer) clearTimeout(entry.lingerTimer);
     this.entries.clear();
+    this.prefixWatchers.clear();
     this.socket.close();
     await this.loop?.catch(() => undefined);
   }
@@ -185,7 +210,7 @@ export class PubSubscriber {
     if (frames.length >= 2) {
       topic = frames[0]!.toString("utf8");
       // Topics nobody here wants (a prefix match of a longer name) are skipped before decoding.
-      if (!this.entries.has(topic)) return;
+      if (!this.wanted(topic)) return;
       data = await this.o.codec.decode(frames[1]!);
     } else {
       const decoded = await this.o.codec.decode(frames[0]!);
@@ -200,7 +225,7 @@ export class PubSubscriber {
         this.o.metrics.pubsubEvents.inc({ kind: "heartbeat", result: "heartbeat" });
         return;
       }
-      if (!this.entries.has(topic)) return;
+      if (!this.wanted(topic)) return;
     }
     const parsed = parseTopic(topic);
     if (!parsed) {
@@ -213,6 +238,8 @@ export class PubSubscriber {
       this.reject(parsed.kind, `${topic}: ${first ? `${first.path.join(".")}: ${first.message}` : "invalid event"}`);
       return;
     }
+    for (const [prefix, watchers] of this.prefixWatchers)
+      if (topic.startsWith(prefix)) for (const watcher of watchers) watcher(topic, checked.data);
     const entry = this.entries.get(topic);
     if (!entry) return;
     const seq = nextSeq();
@@ -222,6 +249,12 @@ export class PubSubscriber {
     if (entry.recent.length > this.o.replayBufferSize) entry.recent.shift();
     this.o.metrics.pubsubEvents.inc({ kind: parsed.kind, result: "delivered" });
     for (const listener of entry.listeners) listener(event);
+  }
+
+  private wanted(topic: string): boolean {
+    if (this.entries.has(topic)) return true;
+    for (const prefix of this.prefixWatchers.keys()) if (topic.startsWith(prefix)) return true;
+    return false;
   }
 
   private reject(kind: string, why: string): void {

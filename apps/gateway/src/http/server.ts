@@ -10,6 +10,7 @@ import { createConsoleFiles } from "./console-files.js";
 import { httpContextFactory, rememberClientIp, wsContextFactory } from "./context.js";
 import { BodyError, readJsonBody } from "./json-body.js";
 import { preventInputCoercion } from "./no-coercion.js";
+import { settled } from "../settled.js";
 
 export const REST_PREFIX = "/api/v1";
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -85,7 +86,13 @@ export function createGatewayServer(runtime: GatewayRuntime) {
   // Nagle off (Node's default since 18, stated so a refactor cannot lose it): a reply is
   // one small write, and waiting for the client's delayed ACK would add up to 40 ms.
   // ws sets it on upgraded sockets itself.
+  // Responses not yet written out: shutdown waits for them before closing connections.
+  let openResponses = 0;
   const server = http.createServer({ noDelay: true }, (req, res) => {
+    openResponses++;
+    res.once("close", () => {
+      openResponses--;
+    });
     void route(req, res).catch((err: unknown) => {
       logger.error({ err }, "unhandled error in HTTP routing");
       if (!res.headersSent) sendJson(res, 500, { message: "Internal server error", code: "INTERNAL_SERVER_ERROR" });
@@ -224,15 +231,27 @@ export function createGatewayServer(runtime: GatewayRuntime) {
     server.close();
   }
 
-  async function closeAll(): Promise<void> {
-    clearInterval(watchdog);
-    for (const ws of wss.clients) ws.terminate();
-    await new Promise<void>((resolve) => wss.close(() => resolve()));
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => {
-      if (!server.listening) return resolve();
-      server.close(() => resolve());
-    });
+  let closed: Promise<void> | undefined;
+  /**
+   * Closes every connection, after giving them up to `withinMs` to finish: responses being
+   * written go out, and each WebSocket gets a close frame queued behind what it was sent
+   * (an answer already handed to ws is delivered), then whatever is left is cut.
+   */
+  function closeAll(withinMs: number): Promise<void> {
+    closed ??= (async () => {
+      clearInterval(watchdog);
+      await settled(() => openResponses === 0, withinMs);
+      for (const ws of wss.clients) ws.close(1001, "gateway shutting down");
+      await settled(() => wss.clients.size === 0, withinMs);
+      for (const ws of wss.clients) ws.terminate();
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => {
+        if (!server.listening) return resolve();
+        server.close(() => resolve());
+      });
+    })();
+    return closed;
   }
 
   return { server, wss, listen, stopAccepting, closeAll, wsClientCount: () => wss.clients.size };

@@ -4,6 +4,8 @@ import type { GatewayRuntime } from "../runtime.js";
 export interface CallOptions {
   /** A caller-chosen MDP requestId (an idempotency key, see routers/client-order.ts). */
   requestId?: string | undefined;
+  /** The caller's key behind requestId, named in an unknown-outcome error. */
+  clientOrderId?: string | undefined;
 }
 
 /**
@@ -35,7 +37,12 @@ export interface AnonymousBackend {
 export function userBackend(runtime: GatewayRuntime, userId: string, signal: AbortSignal | undefined): Backend {
   return {
     call: (service, method, args, options) =>
-      runtime.rpc.call(service, method, args, { userId, signal, requestId: options?.requestId }),
+      runtime.rpc.call(service, method, args, {
+        userId,
+        signal,
+        requestId: options?.requestId,
+        clientOrderId: options?.clientOrderId,
+      }),
   };
 }
 

@@ -38,7 +38,6 @@ export async function observe<R extends Outcome>(
     metrics.procedureLatency.observe({ path, type }, seconds);
     logger.debug({ path, type, code, ms: Math.round(seconds * 1000) }, "procedure");
     lifecycle.inFlight--;
-    if (lifecycle.inFlight === 0) lifecycle.onIdle?.();
   }
 }
 

@@ -29,6 +29,7 @@ const execute = backendCall("instruction_service", "execute_instructions", {
   accounts: (input) => input.accounts,
   requestId: (input, caller) =>
     input.clientOrderId === undefined ? undefined : clientOrderRequestId(caller.userId, input.clientOrderId),
+  clientOrderId: (input) => input.clientOrderId,
 });
 
 const status = backendCall("instruction_service", "get_execution_status", {

@@ -3,6 +3,7 @@ import {
   type Algorithm,
   type BackendHandlers,
   type Execution,
+  type Instruction,
   type Permission,
   type Role,
   type ServiceName,
@@ -37,7 +38,8 @@ interface TestUser {
   permissions: Permission[];
 }
 
-const users: Record<string, TestUser> = {
+/** The backend's users (username -> record): their passwords, ids, roles, accounts and permissions. */
+export const users: Record<string, TestUser> = {
   admin: {
     password: "admin123",
     id: "u-admin",
@@ -80,6 +82,20 @@ const users: Record<string, TestUser> = {
     permissions: ["account:read", "algorithm:read", "instruction:parse", "market:read"],
   },
 };
+
+/** What parse_instructions makes of "双卖 500 当月 万1 的v": a short 500ETF straddle of 10,000 vega. */
+export function straddle(text = "双卖 500 当月 万1 的v"): Instruction {
+  return {
+    type: "straddle",
+    text,
+    side: "sell",
+    structure: "straddle",
+    otmSteps: 0,
+    underlying: "510500",
+    month: "current",
+    size: { unit: "vega", value: 10000 },
+  };
+}
 
 export function account(id: string, enabled = true): Account {
   return {
@@ -227,21 +243,7 @@ function defaultHandlers(executions: Map<string, Execution>): Handlers {
       get_algorithm_logs: () => [{ time: now(), level: "info", message: "slice 1 sent" }],
     },
     instruction_service: {
-      parse_instructions: ([text, accounts]) => ({
-        instructions: [
-          {
-            type: "straddle",
-            text,
-            side: "sell",
-            structure: "straddle",
-            otmSteps: 0,
-            underlying: "510500",
-            month: "current",
-            size: { unit: "vega", value: 10000 },
-          },
-        ],
-        accounts,
-      }),
+      parse_instructions: ([text, accounts]) => ({ instructions: [straddle(text)], accounts }),
       execute_instructions: ([, , dryRun]) => {
         const ex = execution(`ex-${nextExecution++}`, dryRun ? "completed" : "running", Boolean(dryRun));
         executions.set(ex.id, ex);
@@ -276,27 +278,26 @@ export async function startFakeBackend(
   await pub.bind(o.pubEndpoint ?? "tcp://127.0.0.1:*");
   const pubUrl = pub.lastEndpoint!;
   const services: readonly ServiceName[] = serviceNames;
-  const workers = services.map(
-    (service) =>
-      new MdpWorker({
-        endpoint: brokerUrl,
-        service,
-        heartbeatInterval,
-        reconnect: heartbeatInterval,
-        concurrency: 2,
-        handler: async (payload) => {
-          const [method, args, kwargs] = loads(payload) as [string, unknown[], Kwargs];
-          const table = handlers[service] as unknown as Record<string, RawHandler | undefined>;
-          const handler = raw.get(`${service}.${method}`) ?? (Object.hasOwn(table, method) ? table[method] : undefined);
-          if (!handler) return dumps([false, `NOT_FOUND: no method ${method}`]);
-          try {
-            return dumps([true, await handler(args, kwargs)]);
-          } catch (err) {
-            return dumps([false, err instanceof Error ? err.message : String(err)]);
-          }
-        },
-      }),
-  );
+  const newWorker = (service: ServiceName) =>
+    new MdpWorker({
+      endpoint: brokerUrl,
+      service,
+      heartbeatInterval,
+      reconnect: heartbeatInterval,
+      concurrency: 2,
+      handler: async (payload) => {
+        const [method, args, kwargs] = loads(payload) as [string, unknown[], Kwargs];
+        const table = handlers[service] as unknown as Record<string, RawHandler | undefined>;
+        const handler = raw.get(`${service}.${method}`) ?? (Object.hasOwn(table, method) ? table[method] : undefined);
+        if (!handler) return dumps([false, `NOT_FOUND: no method ${method}`]);
+        try {
+          return dumps([true, await handler(args, kwargs)]);
+        } catch (err) {
+          return dumps([false, err instanceof Error ? err.message : String(err)]);
+        }
+      },
+    });
+  const workers = services.map(newWorker);
   await Promise.all(workers.map((w) => w.start()));
   let sending = Promise.resolve();
   let seq = 0;
@@ -320,6 +321,14 @@ export async function startFakeBackend(
     nextSeq: () => ++seq,
     /** Stops one service's worker (DISCONNECT): the broker then has none for it. */
     stopWorker: (service: ServiceName) => workers[services.indexOf(service)]!.close(),
+    /** Starts a fresh worker for a service stopped with stopWorker (a new process would have an empty reply cache too). */
+    async startWorker(service: ServiceName): Promise<void> {
+      const worker = newWorker(service);
+      workers[services.indexOf(service)] = worker;
+      await worker.start();
+    },
+    /** Our broker's counters (queues, joins, withdrawals). */
+    brokerStats: () => broker.stats(),
     async close() {
       await Promise.all(workers.map((w) => w.close()));
       pub.close();

@@ -45,7 +45,7 @@ export function createInstructionService(d: InstructionServiceDeps): ServiceHand
       // Plan everything before creating anything: one bad leg refuses the whole execution.
       const legs: AccountLeg[] = [];
       for (const a of accounts) for (const i of instructions) legs.push(...legsForAccount(i, a, d.market));
-      const execution = d.executions.create(legs, isDryRun);
+      const execution = d.executions.create(legs, isDryRun, ctx.requestId);
       ctx.logger.info(
         { executionId: execution.id, legs: legs.length, dryRun: isDryRun, accounts: accountIds, userId: ctx.userId },
         "execution created",

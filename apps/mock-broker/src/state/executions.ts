@@ -11,7 +11,8 @@ import { round } from "../time.js";
  * publisher) and every fill to `onFill` (the account book).
  */
 export interface ExecutionStore {
-  create(legs: AccountLeg[], dryRun: boolean): Execution;
+  /** `requestId`: the call that asked for it, recorded so a caller that got no answer can recognise it in events. */
+  create(legs: AccountLeg[], dryRun: boolean, requestId?: string): Execution;
   get(id: string): Execution | undefined;
   cancel(id: string): Execution | undefined;
   /** One slice of work on every running execution. */
@@ -96,7 +97,7 @@ export function createExecutionStore(o: ExecutionStoreOptions): ExecutionStore {
   };
 
   return {
-    create(planned, dryRun) {
+    create(planned, dryRun, requestId) {
       counter++;
       const now = o.clock();
       const id = `exec-${String(counter).padStart(6, "0")}`;
@@ -116,7 +117,15 @@ export function createExecutionStore(o: ExecutionStoreOptions): ExecutionStore {
         multiplier: p.contract.unit,
       }));
       const e: Entry = {
-        execution: { id, status: "running", dryRun, createdAt: now, updatedAt: now, error: null },
+        execution: {
+          id,
+          status: "running",
+          dryRun,
+          createdAt: now,
+          updatedAt: now,
+          error: null,
+          ...(requestId === undefined ? {} : { requestId }),
+        },
         legs,
       };
       entries.set(id, e);
