@@ -16,7 +16,7 @@ import os
 import sys
 import time
 
-from mdp_worker_loop import serve
+from mdp_worker_loop import curve_or_exit, serve
 
 
 def main() -> int:
@@ -49,6 +49,7 @@ def main() -> int:
         a.liveness,
         a.reconnect,
         on_ready=lambda: print("ready", flush=True),
+        curve=curve_or_exit(),
     )
 
 
