@@ -2,6 +2,8 @@ import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
+import { CurveConfigError } from "@desk/mdp";
+import { type GatewayCurve, loadCurveConfig } from "./curve-config.js";
 
 /**
  * Gateway configuration, parsed once at start from the environment (DESIGN.md
@@ -76,6 +78,10 @@ export interface GatewayConfig {
    * when it has been built; null: no console (only the API answers).
    */
   consoleDir: string | null;
+  /** CURVE towards the broker and the publisher (ZMQ_CURVE_*); undefined: off. */
+  curve: GatewayCurve | undefined;
+  /** MOCK_CURVE: the in-process mock runs CURVE on fresh keys, which this gateway pins. */
+  mockCurve: boolean;
 }
 
 /** Thrown by loadConfig: its message is the one line to print. */
@@ -94,6 +100,15 @@ const zmqEndpoint = /^(tcp|ipc|inproc):\/\/\S+$/;
 
 function int(min: number, max: number) {
   return z.string().trim().regex(/^\d+$/).transform(Number).pipe(z.number().int().min(min).max(max));
+}
+
+function bool() {
+  return z
+    .string()
+    .trim()
+    .toLowerCase()
+    .pipe(z.enum(["true", "false", "1", "0", "yes", "no"]))
+    .transform((s) => s === "true" || s === "1" || s === "yes");
 }
 
 /** One entry per variable: its parser and the human description printed when it fails. */
@@ -133,12 +148,7 @@ const variables = {
     fallback: undefined,
   },
   USE_MOCK_ZMQ: {
-    schema: z
-      .string()
-      .trim()
-      .toLowerCase()
-      .pipe(z.enum(["true", "false", "1", "0", "yes", "no"]))
-      .transform((s) => s === "true" || s === "1" || s === "yes"),
+    schema: bool(),
     allowed: "true or false",
     // Not set: mock in development, never in production (a trading desk must not
     // silently talk to a simulator because its real broker was down at start).
@@ -169,6 +179,11 @@ const variables = {
   },
   JWT_TTL_SECONDS: { schema: int(10, 30 * 24 * 3600), allowed: "seconds, 10..2592000", fallback: "28800" },
   MOCK_TICK_MS: { schema: int(10, 600_000), allowed: "milliseconds, 10..600000", fallback: undefined },
+  MOCK_CURVE: {
+    schema: bool(),
+    allowed: "true or false",
+    fallback: "false",
+  },
   CONSOLE_DIR: {
     schema: z
       .string()
@@ -241,7 +256,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
     mockTickMs: p.MOCK_TICK_MS,
     corsOrigins: p.CORS_ORIGINS ?? [],
     consoleDir: p.CONSOLE_DIR === undefined ? builtConsole() : p.CONSOLE_DIR,
+    mockCurve: p.MOCK_CURVE ?? false,
+    curve: curveConfig(env, (p.ZMQ_BROKER_URL ?? "tcp://localhost:5555").split(",").length),
   };
+}
+
+/** ZMQ_CURVE_*; a bad one is a ConfigError whose line names the variable but never prints a key. */
+function curveConfig(env: NodeJS.ProcessEnv, brokerEndpoints: number): GatewayCurve | undefined {
+  try {
+    return loadCurveConfig(env, brokerEndpoints);
+  } catch (err) {
+    if (!(err instanceof CurveConfigError)) throw err;
+    const refused = new ConfigError(err.variable, undefined, err.reason);
+    refused.message = `Invalid ${err.variable}: ${err.reason}`;
+    throw refused;
+  }
 }
 
 /** The repository's apps/console/dist, if it was built (this file sits in apps/gateway/src or apps/gateway/dist). */

@@ -109,7 +109,7 @@ export type Metrics = ReturnType<typeof createMetrics>;
  * Counters owned by the MdpClient (retries, reconnects, late replies) are read
  * from its stats at scrape time rather than mirrored on every event.
  */
-export function registerMdpStats(metrics: Metrics, stats: () => Record<string, number | string>): void {
+export function registerMdpStats(metrics: Metrics, stats: () => Record<string, number | string | boolean>): void {
   const fields = [
     ["inFlight", "gateway_mdp_in_flight", "Requests waiting for a broker reply"],
     ["retries", "gateway_mdp_retries", "Retries made by the Majordomo client since start"],
@@ -117,6 +117,11 @@ export function registerMdpStats(metrics: Metrics, stats: () => Record<string, n
     ["reconnects", "gateway_mdp_reconnects", "Broker socket reopenings since start"],
     ["lateReplies", "gateway_mdp_late_replies", "Replies that arrived after their caller gave up"],
     ["brokerErrors", "gateway_mdp_broker_errors", "Error replies originated by the broker"],
+    [
+      "handshakeFailures",
+      "gateway_mdp_curve_handshake_failures",
+      "CURVE handshakes with the broker that failed (it lacks the pinned key, or refused ours)",
+    ],
   ] as const;
   for (const [field, name, help] of fields) {
     new Gauge({
@@ -129,4 +134,39 @@ export function registerMdpStats(metrics: Metrics, stats: () => Record<string, n
       },
     });
   }
+}
+
+/**
+ * Transport security counters at scrape time: the SUB socket's failed CURVE
+ * handshakes and, when this gateway runs the broker (the in-process mock), the
+ * broker's refusals.
+ */
+export function registerCurveStats(
+  metrics: Metrics,
+  read: () => {
+    pubsubHandshakeFailures: number;
+    broker?: { refused: number; handshakeFailures: number; wrongEndpoint: number };
+  },
+): void {
+  new Gauge({
+    name: "gateway_pubsub_curve_handshake_failures",
+    help: "CURVE handshakes with the publisher that failed (it lacks the pinned key, or refused ours)",
+    registers: [metrics.registry],
+    collect() {
+      this.set(read().pubsubHandshakeFailures);
+    },
+  });
+  new Gauge({
+    name: "gateway_broker_curve_refusals",
+    help: "Peers the in-process broker turned away: key not listed (refused), no CURVE or wrong server key (handshake), READY for another service or worker commands on the client endpoint (wrong_endpoint)",
+    labelNames: ["reason"],
+    registers: [metrics.registry],
+    collect() {
+      const broker = read().broker;
+      if (broker === undefined) return;
+      this.set({ reason: "refused" }, broker.refused);
+      this.set({ reason: "handshake" }, broker.handshakeFailures);
+      this.set({ reason: "wrong_endpoint" }, broker.wrongEndpoint);
+    },
+  });
 }
