@@ -1,0 +1,308 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { type CurveKeyPair, generateCurveKeyPair } from "@desk/mdp";
+import { type MockBackend, startMockBackend } from "@desk/mock-broker";
+import { type NodeProcess, freePort, pythonForSuite, runNode, waitFor } from "@desk/testkit";
+import { afterEach, describe, expect, it } from "vitest";
+import { type RunningGateway, startGateway } from "../src/index.js";
+import { TEST_SECRET, rest, testConfig } from "./helpers/stack.js";
+import { collect, createClient } from "./helpers/ws-client.js";
+
+/**
+ * The transport threats of DESIGN.md "Security of the transport", played by real
+ * processes: the mock trading system (mock-broker's main.js), the gateway (main.js),
+ * and an attacker's auth_service in Python that answers every login as the admin.
+ */
+const gatewayMain = fileURLToPath(new URL("../dist/main.js", import.meta.url));
+const mockMain = fileURLToPath(new URL("../../mock-broker/dist/main.js", import.meta.url));
+const rogueScript = fileURLToPath(new URL("./fixtures/rogue_auth_worker.py", import.meta.url));
+const publisherScript = fileURLToPath(new URL("../../../python-scripts/curve_publisher.py", import.meta.url));
+
+const python = pythonForSuite("gateway CURVE", ["zmq"]);
+
+const keys = {
+  broker: generateCurveKeyPair(),
+  publisher: generateCurveKeyPair(),
+  gateway: generateCurveKeyPair(),
+  account: generateCurveKeyPair(),
+};
+
+const children: ChildProcess[] = [];
+const closers: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
+  for (const close of closers.splice(0).reverse()) await close().catch(() => {});
+});
+
+function node(script: string, env: Record<string, string>): NodeProcess {
+  const p = runNode([script], env);
+  children.push(p.child);
+  return p;
+}
+
+function rogue(endpoint: string, env: Record<string, string> = {}): { out: () => string } {
+  const child = spawn(python as string, [rogueScript, endpoint], {
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { PATH: process.env.PATH ?? "", ...env },
+  });
+  children.push(child);
+  let out = "";
+  child.stdout?.on("data", (d: Buffer) => {
+    out += d.toString();
+  });
+  child.stderr?.on("data", (d: Buffer) => {
+    out += d.toString();
+  });
+  return { out: () => out };
+}
+
+const curveEnv = (pair: CurveKeyPair, serverKey: string) => ({
+  ZMQ_CURVE_SERVER_KEY: serverKey,
+  ZMQ_CURVE_SECRET_KEY: pair.secretKey,
+});
+
+/** Ten logins as the admin with a wrong password: how many came back with a token (forged). */
+async function forgedLogins(url: string): Promise<{ tokens: string[]; statuses: number[] }> {
+  const tokens: string[] = [];
+  const statuses: number[] = [];
+  for (let i = 0; i < 10; i++) {
+    // A username per attempt: the per-(username, address) failure limit is not what is tested here.
+    const r = await rest(url, "POST", "/api/v1/auth/login", { body: { username: `admin${i}`, password: "wrong" } });
+    statuses.push(r.status);
+    if (r.status === 200) tokens.push(r.body.token as string);
+  }
+  return { tokens, statuses };
+}
+
+async function startProcesses(o: { curve: boolean }) {
+  const [port, brokerPort, pubPort, authPort, accountPort] = await Promise.all([
+    freePort(),
+    freePort(),
+    freePort(),
+    freePort(),
+    freePort(),
+  ]);
+  const brokerUrl = `tcp://127.0.0.1:${brokerPort}`;
+  const workerUrls = { auth: `tcp://127.0.0.1:${authPort}`, account: `tcp://127.0.0.1:${accountPort}` };
+  const mockEnv: Record<string, string> = {
+    ZMQ_BROKER_URL: brokerUrl,
+    ZMQ_PUB_URL: `tcp://127.0.0.1:${pubPort}`,
+    ZMQ_HEARTBEAT_INTERVAL: "500",
+    LOG_LEVEL: "info",
+  };
+  const gatewayEnv: Record<string, string> = {
+    PORT: String(port),
+    HOST: "127.0.0.1",
+    ZMQ_BROKER_URL: brokerUrl,
+    ZMQ_PUB_URL: `tcp://127.0.0.1:${pubPort}`,
+    USE_MOCK_ZMQ: "false",
+    JWT_SECRET: TEST_SECRET,
+    ZMQ_TIMEOUT: "1500",
+    ZMQ_RETRIES: "2",
+    ZMQ_HEARTBEAT_INTERVAL: "500",
+    CONSOLE_DIR: "off",
+  };
+  if (o.curve) {
+    Object.assign(mockEnv, {
+      ZMQ_CURVE_SECRET_KEY: keys.broker.secretKey,
+      ZMQ_CURVE_PUBLISHER_SECRET_KEY: keys.publisher.secretKey,
+      ZMQ_CURVE_CLIENT_KEYS: keys.gateway.publicKey,
+      ZMQ_CURVE_WORKER_KEYS: `account_service=${keys.account.publicKey}`,
+      ZMQ_CURVE_WORKER_URLS: `auth_service=${workerUrls.auth},account_service=${workerUrls.account}`,
+    });
+    Object.assign(gatewayEnv, {
+      ...curveEnv(keys.gateway, keys.broker.publicKey),
+      ZMQ_CURVE_PUBLISHER_KEY: keys.publisher.publicKey,
+    });
+  }
+  const mock = node(mockMain, mockEnv);
+  await waitFor(() => mock.out.stdout.includes("mock trading system ready") || undefined, "the mock to start", 30_000);
+  const gateway = node(gatewayMain, gatewayEnv);
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor(
+    async () =>
+      (
+        await fetch(`${url}/health`)
+          .then((r) => r.json())
+          .catch(() => undefined)
+      )?.services?.auth_service === "available" || undefined,
+    "the gateway to see auth_service",
+    30_000,
+  );
+  return { url, brokerUrl, workerUrls, mock, gateway };
+}
+
+describe.skipIf(python === undefined)("a rogue auth_service on the broker's network", () => {
+  it("without CURVE it mints admin tokens (the threat, measured) and the gateway warned at start", async () => {
+    const { url, brokerUrl, gateway } = await startProcesses({ curve: false });
+    expect(gateway.out.stdout.match(/CURVE is off/g)).toHaveLength(1);
+    const rogues = [rogue(brokerUrl), rogue(brokerUrl), rogue(brokerUrl)];
+    await waitFor(() => rogues.every((r) => r.out().includes("ready")) || undefined, "the rogues to register", 15_000);
+    // The broker takes them at once; the first forged answer shows they are in.
+    const { tokens, statuses } = await waitFor(async () => {
+      const attempt = await forgedLogins(url);
+      return attempt.tokens.length > 0 ? attempt : undefined;
+    }, "a forged login");
+    console.log(
+      `[curve attack] CURVE off: ${tokens.length}/10 forged admin logins got a token (${statuses.join(",")})`,
+    );
+    const account3 = await rest(url, "GET", "/api/v1/accounts/account3", { token: tokens[0] });
+    console.log(`[curve attack] CURVE off: a forged admin token reads account3: HTTP ${account3.status}`);
+    expect(account3.status).toBe(200);
+  });
+
+  it("with CURVE no rogue registers: no key, an unlisted key, another service's key, the client endpoint; 0 forged logins", async () => {
+    const { url, brokerUrl, workerUrls, mock, gateway } = await startProcesses({ curve: true });
+    expect(gateway.out.stdout).not.toMatch(/CURVE is off/);
+    const attacker = generateCurveKeyPair();
+    const rogues = [
+      rogue(workerUrls.auth), // no key at all
+      rogue(workerUrls.auth, curveEnv(attacker, keys.broker.publicKey)), // a key of its own
+      rogue(workerUrls.auth, curveEnv(keys.account, keys.broker.publicKey)), // account_service's key, stolen
+      rogue(workerUrls.account, curveEnv(keys.account, keys.broker.publicKey)), // ...on account's own endpoint
+      rogue(brokerUrl, curveEnv(attacker, keys.broker.publicKey)), // the client endpoint
+      rogue(brokerUrl), // the client endpoint, no key
+    ];
+    await waitFor(() => rogues.every((r) => r.out().includes("ready")) || undefined, "the rogues to try", 15_000);
+    // The broker's own log says each was turned away (conditions, not sleeps).
+    const log = () => mock.out.stdout;
+    await waitFor(
+      () => (log().match(/handshake refused, key not allowed here/g)?.length ?? 0) >= 3 || undefined,
+      "3 keys refused by the allow-lists",
+      20_000,
+    );
+    await waitFor(() => log().includes("curve handshake failed") || undefined, "the keyless handshakes failed", 20_000);
+    await waitFor(
+      () => log().includes("READY for auth_service on the endpoint of account_service") || undefined,
+      "READY for auth refused on account's endpoint",
+      20_000,
+    );
+    const { tokens, statuses } = await forgedLogins(url);
+    console.log(`[curve attack] CURVE on: ${tokens.length}/10 forged admin logins got a token (${statuses.join(",")})`);
+    expect(tokens).toHaveLength(0);
+    expect(statuses.every((s) => s === 401 || s === 429)).toBe(true);
+    expect(rogues.every((r) => !r.out().includes("forged"))).toBe(true);
+    // The real auth_service still answers.
+    const real = await rest(url, "POST", "/api/v1/auth/login", { body: { username: "admin", password: "admin123" } });
+    expect(real.status).toBe(200);
+  });
+});
+
+describe("pinned keys", () => {
+  async function curveMock(brokerPair: CurveKeyPair, publisherPair: CurveKeyPair, clients: string[]) {
+    const mock = await startMockBackend({
+      heartbeatInterval: 200,
+      tickMs: 100,
+      curve: { secretKey: brokerPair.secretKey, publisherSecretKey: publisherPair.secretKey, clients },
+    });
+    closers.push(() => mock.close());
+    return mock;
+  }
+
+  async function gatewayFor(
+    mock: { brokerUrl: string; pubUrl: string },
+    pins: { broker: string; publisher: string },
+    own = keys.gateway,
+  ) {
+    const gateway: RunningGateway = await startGateway(
+      testConfig(mock, {
+        curve: {
+          serverKeys: [pins.broker],
+          publisherKey: pins.publisher,
+          publicKey: own.publicKey,
+          secretKey: own.secretKey,
+        },
+      }),
+    );
+    closers.push(() => gateway.close());
+    return gateway;
+  }
+
+  it("the gateway refuses a broker whose key is not the pinned one: the impostor never hears a request", async () => {
+    // The impostor admits the gateway's public key (public keys are not secrets) and runs real-looking services.
+    const impostor: MockBackend = await curveMock(generateCurveKeyPair(), generateCurveKeyPair(), [
+      keys.gateway.publicKey,
+    ]);
+    const gateway = await gatewayFor(impostor, { broker: keys.broker.publicKey, publisher: keys.publisher.publicKey });
+    const login = await rest(gateway.url, "POST", "/api/v1/auth/login", {
+      body: { username: "admin", password: "admin123" },
+    });
+    // A timeout (408, the broker never answers), never a token.
+    expect(login.status).toBe(408);
+    expect(login.body.token).toBeUndefined();
+    const health = await rest(gateway.url, "GET", "/health");
+    expect(health.body.status).toBe("down");
+    expect(health.body.security.handshakeFailures.broker).toBeGreaterThan(0);
+    await waitFor(
+      async () => (await rest(gateway.url, "GET", "/health")).body.security.handshakeFailures.pubsub > 0 || undefined,
+      "the SUB socket to refuse the impostor's publisher",
+    );
+    expect(impostor.brokerStats().requests).toBe(0);
+    expect(impostor.brokerStats().mmi).toBe(0);
+    expect(impostor.brokerStats().curve.handshakeFailures).toBeGreaterThan(0);
+  });
+
+  it("the gateway serves through the broker whose key it pins, and /health shows CURVE on", async () => {
+    const mock = await curveMock(keys.broker, keys.publisher, [keys.gateway.publicKey]);
+    const gateway = await gatewayFor(mock, { broker: keys.broker.publicKey, publisher: keys.publisher.publicKey });
+    const login = await rest(gateway.url, "POST", "/api/v1/auth/login", {
+      body: { username: "trader1", password: "trader123" },
+    });
+    expect(login.status).toBe(200);
+    const health = await rest(gateway.url, "GET", "/health");
+    expect(health.body.security).toMatchObject({ curve: true, handshakeFailures: { broker: 0 }, broker: null });
+  });
+
+  it.skipIf(python === undefined)(
+    "a pyzmq CURVE PUB feeds the gateway's SUB; a SUB with an unlisted key gets nothing",
+    async () => {
+      const mock = await curveMock(keys.broker, keys.publisher, [keys.gateway.publicKey, keys.account.publicKey]);
+      const pubPort = await freePort();
+      const child = spawn(
+        python as string,
+        [publisherScript, `tcp://127.0.0.1:${pubPort}`, "--symbol", "510050", "--interval", "50"],
+        {
+          stdio: ["ignore", "pipe", "inherit"],
+          env: {
+            PATH: process.env.PATH ?? "",
+            ZMQ_CURVE_SECRET_KEY: keys.publisher.secretKey,
+            ZMQ_CURVE_CLIENT_KEYS: keys.gateway.publicKey,
+          },
+        },
+      );
+      children.push(child);
+      let ready = "";
+      child.stdout?.on("data", (d: Buffer) => {
+        ready += d.toString();
+      });
+      await waitFor(() => ready.includes("ready") || undefined, "the Python publisher to bind", 15_000);
+      expect(ready).toContain(keys.publisher.publicKey);
+      const backend = { brokerUrl: mock.brokerUrl, pubUrl: `tcp://127.0.0.1:${pubPort}` };
+      const pins = { broker: keys.broker.publicKey, publisher: keys.publisher.publicKey };
+      const gateway = await gatewayFor(backend, pins);
+      // account's key is admitted by the broker but not on the publisher's list of subscribers.
+      const eavesdropper = await gatewayFor(backend, pins, keys.account);
+
+      const ticks = async (gw: RunningGateway) => {
+        const token = (
+          await rest(gw.url, "POST", "/api/v1/auth/login", { body: { username: "trader1", password: "trader123" } })
+        ).body.token as string;
+        const { client, close } = createClient(gw.url, gw.wsUrl, token);
+        closers.push(close);
+        return collect<{ data: { symbol: string; name: string } }>((h) =>
+          client.market.onTick.subscribe({ symbols: ["510050"] }, h),
+        );
+      };
+      const fed = await ticks(gateway);
+      const starved = await ticks(eavesdropper);
+      await waitFor(() => fed.data.length >= 3 || undefined, "ticks from the Python publisher", 15_000);
+      expect(fed.data[0]?.data).toMatchObject({ symbol: "510050", name: "py 510050" });
+      await waitFor(
+        async () =>
+          (await rest(eavesdropper.url, "GET", "/health")).body.security.handshakeFailures.pubsub > 0 || undefined,
+        "the publisher to refuse the unlisted subscriber",
+      );
+      expect(starved.data).toHaveLength(0);
+    },
+  );
+});
