@@ -149,7 +149,7 @@ export class CurveConfigError extends Error {
   override readonly name = "CurveConfigError";
   constructor(
     readonly variable: string,
-    reason: string,
+    readonly reason: string,
   ) {
     super(`${variable}: ${reason}`);
   }

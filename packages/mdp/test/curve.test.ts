@@ -169,8 +169,8 @@ describe("MDP over CURVE", () => {
     await waitFor(() => plain.stats().services.auth?.workers === 1, "the plain impostor's worker registered");
 
     for (const [target, url] of [
-      [impostor, impostorUrl],
       [plain, plainUrl],
+      [impostor, impostorUrl],
     ] as const) {
       const c = h.client(url, { curve: keysFor(client), timeout: 400, retries: 2 });
       const write = c.request("auth", Buffer.from("change_password"));
