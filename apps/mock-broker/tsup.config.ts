@@ -1,4 +1,4 @@
 import { nodePackage } from "@desk/tooling/tsup";
 import { defineConfig } from "tsup";
 
-export default defineConfig(nodePackage({ entry: ["src/index.ts", "src/main.ts"], dts: { entry: "src/index.ts" } }));
+export default defineConfig(nodePackage({ entry: ["src/index.ts", "src/main.ts", "src/keys.ts"], dts: { entry: "src/index.ts" } }));

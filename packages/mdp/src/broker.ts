@@ -1009,6 +1009,8 @@ export class MdpBroker {
   private readonly onHandshakeFailed = (
     event: EventOfType<"handshake:error:protocol"> | EventOfType<"handshake:error:other">,
   ): void => {
+    // A peer hanging up mid-handshake (a TCP probe, a port scan) says nothing about keys.
+    if (event.error.code === "ECONNRESET" || event.error.code === "EPIPE") return;
     this.counters.handshakeFailures++;
     this.throttledWarn("curve handshake failed", {
       endpoint: event.address,
