@@ -1,10 +1,10 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { type CurveKeyPair, generateCurveKeyPair } from "@desk/mdp";
+import { type CurveKeyPair, MdpWorker, generateCurveKeyPair } from "@desk/mdp";
 import { type MockBackend, startMockBackend } from "@desk/mock-broker";
 import { type NodeProcess, freePort, pythonForSuite, runNode, waitFor } from "@desk/testkit";
 import { afterEach, describe, expect, it } from "vitest";
-import { type RunningGateway, startGateway } from "../src/index.js";
+import { ConfigError, type RunningGateway, loadConfig, startGateway } from "../src/index.js";
 import { TEST_SECRET, rest, testConfig } from "./helpers/stack.js";
 import { collect, createClient } from "./helpers/ws-client.js";
 
@@ -120,16 +120,11 @@ async function startProcesses(o: { curve: boolean }) {
   await waitFor(() => mock.out.stdout.includes("mock trading system ready") || undefined, "the mock to start", 30_000);
   const gateway = node(gatewayMain, gatewayEnv);
   const url = `http://127.0.0.1:${port}`;
-  await waitFor(
-    async () =>
-      (
-        await fetch(`${url}/health`)
-          .then((r) => r.json())
-          .catch(() => undefined)
-      )?.services?.auth_service === "available" || undefined,
-    "the gateway to see auth_service",
-    30_000,
-  );
+  const authAvailable = async () => {
+    const health = await rest(url, "GET", "/health").catch(() => undefined);
+    return health?.body?.services?.auth_service === "available" || undefined;
+  };
+  await waitFor(authAvailable, "the gateway to see auth_service", 30_000);
   return { url, brokerUrl, workerUrls, mock, gateway };
 }
 
@@ -302,4 +297,145 @@ describe("pinned keys", () => {
       expect(starved.data).toHaveLength(0);
     },
   );
+});
+
+describe("CURVE configuration", () => {
+  const { broker, gateway, publisher } = keys;
+
+  it("pins the broker's key for every endpoint (or one per endpoint) and the publisher's, with the gateway's pair", () => {
+    expect(loadConfig({}).curve).toBeUndefined();
+    const c = loadConfig({
+      ZMQ_BROKER_URL: "tcp://a:1,tcp://b:2",
+      ZMQ_CURVE_SERVER_KEY: broker.publicKey,
+      ZMQ_CURVE_SECRET_KEY: gateway.secretKey,
+      ZMQ_CURVE_PUBLISHER_KEY: publisher.publicKey,
+    });
+    expect(c.curve).toEqual({
+      serverKeys: [broker.publicKey, broker.publicKey],
+      publisherKey: publisher.publicKey,
+      ...gateway,
+    });
+    const perEndpoint = loadConfig({
+      ZMQ_BROKER_URL: "tcp://a:1,tcp://b:2",
+      ZMQ_CURVE_SERVER_KEY: `${broker.publicKey},${publisher.publicKey}`,
+      ZMQ_CURVE_SECRET_KEY: gateway.secretKey,
+    });
+    // The publisher defaults to the (first) broker's key: one trading system, one key.
+    expect(perEndpoint.curve).toMatchObject({
+      serverKeys: [broker.publicKey, publisher.publicKey],
+      publisherKey: broker.publicKey,
+    });
+  });
+
+  it.each([
+    [
+      "a server key without the gateway's pair",
+      { ZMQ_CURVE_SERVER_KEY: broker.publicKey },
+      /^Invalid ZMQ_CURVE_SECRET_KEY: the gateway's own secret key is required/,
+    ],
+    [
+      "the gateway's pair without a server key",
+      { ZMQ_CURVE_SECRET_KEY: gateway.secretKey },
+      /^Invalid ZMQ_CURVE_SERVER_KEY: the broker's public key is required/,
+    ],
+    [
+      "a secret key that is not Z85",
+      { ZMQ_CURVE_SERVER_KEY: broker.publicKey, ZMQ_CURVE_SECRET_KEY: `${gateway.secretKey.slice(0, 39)}~` },
+      /^Invalid ZMQ_CURVE_SECRET_KEY: .*not valid Z85/,
+    ],
+    [
+      "a public key of another pair",
+      {
+        ZMQ_CURVE_SERVER_KEY: broker.publicKey,
+        ZMQ_CURVE_SECRET_KEY: gateway.secretKey,
+        ZMQ_CURVE_PUBLIC_KEY: broker.publicKey,
+      },
+      /^Invalid ZMQ_CURVE_PUBLIC_KEY: does not belong to ZMQ_CURVE_SECRET_KEY/,
+    ],
+    [
+      "two server keys for one endpoint",
+      { ZMQ_CURVE_SERVER_KEY: `${broker.publicKey},${broker.publicKey}`, ZMQ_CURVE_SECRET_KEY: gateway.secretKey },
+      /^Invalid ZMQ_CURVE_SERVER_KEY: lists 2 keys for 1 ZMQ_BROKER_URL endpoints/,
+    ],
+    [
+      "a key and its _FILE both",
+      {
+        ZMQ_CURVE_SERVER_KEY: broker.publicKey,
+        ZMQ_CURVE_SECRET_KEY: gateway.secretKey,
+        ZMQ_CURVE_SECRET_KEY_FILE: "/x",
+      },
+      /^Invalid ZMQ_CURVE_SECRET_KEY: set either ZMQ_CURVE_SECRET_KEY or ZMQ_CURVE_SECRET_KEY_FILE, not both/,
+    ],
+  ])("refuses %s with one line that never prints a secret key", (_label, env, expected) => {
+    let error: unknown;
+    try {
+      loadConfig(env);
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const message = (error as Error).message;
+    expect(message).toMatch(expected);
+    expect(message).not.toContain(gateway.secretKey.slice(0, 39));
+    expect(message.split("\n")).toHaveLength(1);
+  });
+
+  it("the process stops with that one line", async () => {
+    const { out, exited } = node(gatewayMain, {
+      ZMQ_CURVE_SERVER_KEY: broker.publicKey,
+      ZMQ_CURVE_SECRET_KEY: `${gateway.secretKey.slice(0, 39)}~`,
+    });
+    expect(await exited).toBe(1);
+    expect(out.stderr.trim().split("\n")).toEqual([expect.stringMatching(/^gateway: Invalid ZMQ_CURVE_SECRET_KEY: /)]);
+    expect(out.stderr).not.toContain(gateway.secretKey.slice(0, 39));
+  });
+
+  it("with pinned keys and no broker listening, the in-process mock is refused (it cannot hold the broker's secret)", async () => {
+    const port = await freePort();
+    await expect(
+      startGateway({
+        port: 0,
+        host: "127.0.0.1",
+        useMock: true,
+        logLevel: "silent",
+        brokerUrl: `tcp://127.0.0.1:${port}`,
+        pubUrl: `tcp://127.0.0.1:${await freePort()}`,
+        curve: { serverKeys: [broker.publicKey], publisherKey: publisher.publicKey, ...gateway },
+      }),
+    ).rejects.toThrow(/no broker listens on .* MOCK_CURVE=true/);
+  });
+
+  it("MOCK_CURVE: the in-process mock runs CURVE on fresh keys, and a rogue worker's refusal shows in /health and /metrics", async () => {
+    const gw = await startGateway({
+      port: 0,
+      host: "127.0.0.1",
+      useMock: true,
+      mockCurve: true,
+      logLevel: "silent",
+      brokerUrl: `tcp://127.0.0.1:${await freePort()}`,
+      pubUrl: `tcp://127.0.0.1:${await freePort()}`,
+      consoleDir: null,
+    });
+    closers.push(() => gw.close());
+    const health = async () => (await rest(gw.url, "GET", "/health")).body;
+    await waitFor(async () => (await health()).status === "ok" || undefined, "the mock's services up");
+    expect((await health()).security).toMatchObject({ curve: true, broker: { curve: true, refused: 0 } });
+    // A worker without CURVE tries to register auth_service on the in-process broker: turned away, counted.
+    const intruder = new MdpWorker({
+      endpoint: gw.brokerUrl,
+      service: "auth_service",
+      handler: () => Buffer.from("forged"),
+      heartbeatInterval: 200,
+    });
+    await intruder.start();
+    closers.push(() => intruder.close());
+    await waitFor(
+      async () => (await health()).security.broker.handshakeFailures > 0 || undefined,
+      "the refusal in /health",
+    );
+    expect((await health()).services.auth_service).toBe("available");
+    const metrics = await fetch(`${gw.url}/metrics`).then((r) => r.text());
+    expect(metrics).toMatch(/gateway_broker_curve_refusals\{reason="handshake"\} [1-9]/);
+    expect(intruder.stats().handled).toBe(0);
+  });
 });
