@@ -313,7 +313,9 @@ export class MdpBroker {
   async bindWorkers(service: string, endpoint: string): Promise<string> {
     const curve = this.curve;
     if (curve === undefined) {
-      throw new TypeError("MdpBroker.bindWorkers: worker endpoints need options.curve; without it workers use bind()'s");
+      throw new TypeError(
+        "MdpBroker.bindWorkers: worker endpoints need options.curve; without it workers use bind()'s",
+      );
     }
     if (!Object.hasOwn(curve.workers, service)) {
       throw new TypeError(`MdpBroker.bindWorkers: curve.workers lists no keys for ${JSON.stringify(service)}`);
@@ -377,7 +379,11 @@ export class MdpBroker {
       this.timer = setInterval(this.tick, tick);
     }
     this.logger.info(
-      { endpoint: resolved, ...(port.service === undefined ? {} : { workersOf: port.service }), curve: this.curve !== undefined },
+      {
+        endpoint: resolved,
+        ...(port.service === undefined ? {} : { workersOf: port.service }),
+        curve: this.curve !== undefined,
+      },
       "mdp broker: bound",
     );
     return resolved;
@@ -1033,7 +1039,8 @@ export class MdpBroker {
 
   /** An extra HEARTBEAT to every worker: a send to one whose socket is gone fails, and it is removed. */
   private probeWorkers(): void {
-    for (const worker of this.workers.values()) this.sendToWorker(worker.port, worker.identity, HEARTBEAT_FRAME, worker);
+    for (const worker of this.workers.values())
+      this.sendToWorker(worker.port, worker.identity, HEARTBEAT_FRAME, worker);
   }
 
   private readonly tick = (): void => {
@@ -1088,5 +1095,9 @@ function checkCurveOptions(curve: MdpBrokerCurve): MdpBrokerCurve {
     }
     workers[service] = keys(list, `workers.${service}`);
   }
-  return { secretKey: checkCurveKey(curve.secretKey, "curve.secretKey"), clients: keys(curve.clients, "clients"), workers };
+  return {
+    secretKey: checkCurveKey(curve.secretKey, "curve.secretKey"),
+    clients: keys(curve.clients, "clients"),
+    workers,
+  };
 }

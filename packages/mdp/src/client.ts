@@ -177,7 +177,8 @@ interface CurveSocketOptions {
 
 function curveSocketOptions(endpoints: readonly string[], curve: MdpClientCurve | undefined): CurveSocketOptions[] {
   if (curve === undefined) return [];
-  const serverKeys = typeof curve.serverKey === "string" ? endpoints.map(() => curve.serverKey as string) : curve.serverKey;
+  const serverKeys =
+    typeof curve.serverKey === "string" ? endpoints.map(() => curve.serverKey as string) : curve.serverKey;
   if (serverKeys.length !== endpoints.length) {
     throw new TypeError(
       `MdpClient: curve.serverKey lists ${serverKeys.length} keys for ${endpoints.length} endpoints (give one, or one per endpoint)`,

@@ -154,7 +154,11 @@ describe("MDP over CURVE", () => {
     const impostor = h.track(
       new MdpBroker({
         ...FAST,
-        curve: { secretKey: impostorKeys.secretKey, clients: [client.publicKey], workers: { auth: [authWorker.publicKey] } },
+        curve: {
+          secretKey: impostorKeys.secretKey,
+          clients: [client.publicKey],
+          workers: { auth: [authWorker.publicKey] },
+        },
       }),
     );
     const impostorUrl = await impostor.bind("tcp://127.0.0.1:*");
@@ -244,7 +248,7 @@ describe.skipIf(python === undefined)("CURVE interop with pyzmq", () => {
     const replies = await Promise.all(
       Array.from({ length: 50 }, (_, i) => c.request("auth", Buffer.from(`m${i}`), { idempotent: true })),
     );
-    replies.forEach((r, i) => expect(r.toString()).toBe(`py:M${i}`));
+    expect(replies.map(String)).toEqual(replies.map((_, i) => `py:M${i}`));
     expect(b.stats().services.auth?.workers).toBe(1);
   });
 
@@ -264,4 +268,3 @@ describe.skipIf(python === undefined)("CURVE interop with pyzmq", () => {
     expect(stderr).not.toContain(authWorker.secretKey);
   });
 });
-
