@@ -14,7 +14,7 @@ import argparse
 import sys
 import time
 
-from mdp_worker_loop import serve
+from mdp_worker_loop import curve_or_exit, serve
 
 
 def main() -> int:
@@ -40,6 +40,7 @@ def main() -> int:
         a.liveness,
         a.reconnect,
         on_ready=lambda: print("ready", flush=True),
+        curve=curve_or_exit(),
         heartbeat_before_work=True,
     )
 

@@ -5,11 +5,21 @@ for `liveness` intervals is dead (reconnect after `reconnect` ms), DISCONNECT fr
 broker means reconnect, DISCONNECT on the way out. Body convention (DESIGN.md): a
 request body is [requestId, payload] and is answered [requestId, result]; a plain
 RFC 7 body of one frame is answered with one frame.
+
+CURVE, from the environment as the gateway and our broker read it (see README):
+ZMQ_CURVE_SERVER_KEY (the broker's public key, pinned), ZMQ_CURVE_SECRET_KEY and
+ZMQ_CURVE_PUBLIC_KEY (this worker's pair; the public key is derived when absent), each
+also as *_FILE naming a ZeroMQ certificate (zmq.auth.create_certificates) or a file
+holding just the key. With a server key set every socket is a CURVE client.
 """
+import os
+import sys
 import time
 from collections import OrderedDict
 
 import zmq
+import zmq.auth
+import zmq.utils.z85
 
 W = b"MDPW01"
 READY, REQUEST, REPLY, HEARTBEAT, DISCONNECT = b"\x01", b"\x02", b"\x03", b"\x04", b"\x05"
@@ -32,9 +42,80 @@ class ReplyCache:
             self.replies.popitem(last=False)
 
 
+class CurveConfigError(Exception):
+    """A bad CURVE variable; the message names it and never holds a secret."""
+
+
+def read_curve_key(env, name, kind):
+    inline = (env.get(name) or "").strip()
+    path = (env.get(name + "_FILE") or "").strip()
+    if inline and path:
+        raise CurveConfigError(f"{name}: set either {name} or {name}_FILE, not both")
+    if path:
+        try:
+            public, secret = zmq.auth.load_certificate(path)
+        except (OSError, ValueError):
+            try:
+                with open(path, "rb") as f:
+                    public = secret = f.read().strip()
+            except OSError as err:
+                raise CurveConfigError(f"{name}_FILE: cannot read {path!r} ({err.strerror})") from None
+        key = public if kind == "public" else secret
+        if not key:
+            raise CurveConfigError(f"{name}_FILE: {path!r} holds no {kind} key")
+        inline = key.decode("ascii", "replace") if isinstance(key, bytes) else key
+        name = name + "_FILE"
+    if not inline:
+        return None
+    try:
+        if len(inline) != 40 or len(zmq.utils.z85.decode(inline)) != 32:
+            raise ValueError
+    except ValueError:
+        raise CurveConfigError(f"{name}: a {kind} key must be 40 Z85 characters") from None
+    return inline.encode()
+
+
+def curve_from_env(env=None):
+    """{server_key, public_key, secret_key} (bytes, Z85) from the environment, or None when CURVE is off."""
+    env = os.environ if env is None else env
+    server = read_curve_key(env, "ZMQ_CURVE_SERVER_KEY", "public")
+    secret = read_curve_key(env, "ZMQ_CURVE_SECRET_KEY", "secret")
+    public = read_curve_key(env, "ZMQ_CURVE_PUBLIC_KEY", "public")
+    if server is None and secret is None and public is None:
+        return None
+    if server is None or secret is None:
+        missing = "ZMQ_CURVE_SERVER_KEY" if server is None else "ZMQ_CURVE_SECRET_KEY"
+        raise CurveConfigError(f"{missing}: required when the other CURVE variables are set")
+    derived = zmq.curve_public(secret)
+    if public is not None and public != derived:
+        raise CurveConfigError("ZMQ_CURVE_PUBLIC_KEY: does not belong to ZMQ_CURVE_SECRET_KEY")
+    return {"server_key": server, "public_key": derived, "secret_key": secret}
+
+
+def curve_or_exit(env=None):
+    """curve_from_env(), or one line on stderr and exit 2 for a bad variable."""
+    try:
+        return curve_from_env(env)
+    except CurveConfigError as err:
+        print(f"bad CURVE configuration: {err}", file=sys.stderr)
+        sys.exit(2)
+
+
+def apply_curve(sock, curve):
+    """Makes `sock` a CURVE client pinning curve["server_key"] (no-op for None)."""
+    if curve is not None:
+        sock.curve_serverkey = curve["server_key"]
+        sock.curve_publickey = curve["public_key"]
+        sock.curve_secretkey = curve["secret_key"]
+
+
 def serve(endpoint, handlers, heartbeat_ms, liveness, reconnect_ms, on_ready, heartbeat_before_work=False,
-          reply_cache=None):
+          reply_cache=None, curve=None, endpoints=None):
     """Serves `handlers` ({service: (payload, request_id) -> result bytes}) until KeyboardInterrupt.
+
+    `endpoints` ({service: endpoint}) overrides `endpoint` per service: under CURVE our
+    broker takes each service's workers on that service's own endpoint. `curve` (see
+    curve_from_env) makes every socket a CURVE client.
 
     request_id is None for a plain RFC 7 body of one frame. Like the zguide's worker API,
     nothing is sent while a handler runs; `heartbeat_before_work` sends a HEARTBEAT just
@@ -53,7 +134,8 @@ def serve(endpoint, handlers, heartbeat_ms, liveness, reconnect_ms, on_ready, he
             old.close(linger=0)
         s = ctx.socket(zmq.DEALER)
         s.linger = 0
-        s.connect(endpoint)
+        apply_curve(s, curve)
+        s.connect((endpoints or {}).get(service, endpoint))
         poller.register(s, zmq.POLLIN)
         s.send_multipart([b"", W, READY, service.encode()])
         sockets[service] = s

@@ -25,7 +25,7 @@ import pickle
 import sys
 import time
 
-from mdp_worker_loop import serve
+from mdp_worker_loop import curve_or_exit, serve
 
 
 def fill(value, request_id):
@@ -85,6 +85,7 @@ def main() -> int:
         a.liveness,
         a.reconnect,
         on_ready=lambda: print("ready", flush=True),
+        curve=curve_or_exit(),
     )
 
 

@@ -10,9 +10,12 @@ against python-scripts/contracts.schema.json (generated from @desk/contracts)
 when the jsonschema package is importable, so a shape the gateway would refuse
 is caught here first.
 
-Usage: reference_worker.py ENDPOINT SERVICE [SERVICE ...] [--heartbeat MS]
-       [--liveness N] [--reconnect MS] [--schema PATH]
-SERVICE is auth_service, account_service, algorithm_service or instruction_service.
+Usage: reference_worker.py ENDPOINT SERVICE[=ENDPOINT] [SERVICE[=ENDPOINT] ...]
+       [--heartbeat MS] [--liveness N] [--reconnect MS] [--schema PATH]
+SERVICE is auth_service, account_service, algorithm_service or instruction_service;
+SERVICE=ENDPOINT connects that service elsewhere (under CURVE our broker takes each
+service's workers on its own endpoint). CURVE keys come from the environment
+(ZMQ_CURVE_SERVER_KEY, ZMQ_CURVE_SECRET_KEY..., see mdp_worker_loop.py).
 Prints "ready <validation>" once READY is sent for every service, where
 <validation> is "jsonschema" or "no-jsonschema". A repeated requestId (a retried
 write) is answered from a reply cache of the last 10,000 replies, never executed twice.
@@ -24,7 +27,7 @@ import pickle
 import sys
 from datetime import datetime, timezone
 
-from mdp_worker_loop import ReplyCache, serve
+from mdp_worker_loop import ReplyCache, curve_or_exit, serve
 
 
 class ServiceError(Exception):
@@ -185,23 +188,29 @@ def main():
     here = os.path.dirname(os.path.abspath(__file__))
     ap = argparse.ArgumentParser()
     ap.add_argument("endpoint")
-    ap.add_argument("services", nargs="+", choices=sorted(METHODS))
+    ap.add_argument("services", nargs="+", metavar="SERVICE[=ENDPOINT]")
     ap.add_argument("--heartbeat", type=int, default=2500)
     ap.add_argument("--liveness", type=int, default=3)
     ap.add_argument("--reconnect", type=int, default=2500)
     ap.add_argument("--schema", default=os.path.join(here, "contracts.schema.json"))
     a = ap.parse_args()
+    endpoints = dict(arg.split("=", 1) if "=" in arg else (arg, a.endpoint) for arg in a.services)
+    unknown = sorted(set(endpoints) - set(METHODS))
+    if unknown:
+        ap.error(f"unknown service {unknown[0]} (choose from {', '.join(sorted(METHODS))})")
     validate = load_validators(a.schema)
 
     return serve(
         a.endpoint,
-        {service: (lambda payload, _rid, service=service: handle(service, payload, validate)) for service in a.services},
+        {service: (lambda payload, _rid, service=service: handle(service, payload, validate)) for service in endpoints},
         a.heartbeat,
         a.liveness,
         a.reconnect,
         on_ready=lambda: print("ready " + ("jsonschema" if validate else "no-jsonschema"), flush=True),
         # Writes are deduplicated by requestId, as the gateway's ZMQ_DEDUPE_WRITES setting assumes.
         reply_cache=ReplyCache(),
+        curve=curve_or_exit(),
+        endpoints=endpoints,
     )
 
 if __name__ == "__main__":

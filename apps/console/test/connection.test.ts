@@ -51,6 +51,7 @@ function report(
     },
     websocket: { clients: 1 },
     pickleCodec: "native",
+    security: { curve: false, handshakeFailures: { broker: 0, pubsub: 0 }, broker: null },
   };
 }
 

@@ -2,6 +2,8 @@ import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
+import { CurveConfigError } from "@desk/mdp";
+import { type GatewayCurve, loadCurveConfig } from "./curve-config.js";
 
 /**
  * Gateway configuration, parsed once at start from the environment (DESIGN.md
@@ -94,6 +96,10 @@ export interface GatewayConfig {
    * when it has been built; null: no console (only the API answers).
    */
   consoleDir: string | null;
+  /** CURVE towards the broker and the publisher (ZMQ_CURVE_*); undefined: off. */
+  curve: GatewayCurve | undefined;
+  /** MOCK_CURVE: the in-process mock runs CURVE on fresh keys, which this gateway pins. */
+  mockCurve: boolean;
 }
 
 /** Thrown by loadConfig: its message is the one line to print. */
@@ -195,6 +201,11 @@ const variables = {
   },
   JWT_TTL_SECONDS: { schema: int(10, 30 * 24 * 3600), allowed: "seconds, 10..2592000", fallback: "28800" },
   MOCK_TICK_MS: { schema: int(10, 600_000), allowed: "milliseconds, 10..600000", fallback: undefined },
+  MOCK_CURVE: {
+    schema: flag,
+    allowed: "true or false",
+    fallback: "false",
+  },
   CONSOLE_DIR: {
     schema: z
       .string()
@@ -268,7 +279,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
     mockTickMs: p.MOCK_TICK_MS,
     corsOrigins: p.CORS_ORIGINS ?? [],
     consoleDir: p.CONSOLE_DIR === undefined ? builtConsole() : p.CONSOLE_DIR,
+    mockCurve: p.MOCK_CURVE ?? false,
+    curve: curveConfig(env, (p.ZMQ_BROKER_URL ?? "tcp://localhost:5555").split(",").length),
   };
+}
+
+/** ZMQ_CURVE_*; a bad one is a ConfigError whose line names the variable but never prints a key. */
+function curveConfig(env: NodeJS.ProcessEnv, brokerEndpoints: number): GatewayCurve | undefined {
+  try {
+    return loadCurveConfig(env, brokerEndpoints);
+  } catch (err) {
+    if (!(err instanceof CurveConfigError)) throw err;
+    const refused = new ConfigError(err.variable, undefined, err.reason);
+    refused.message = `Invalid ${err.variable}: ${err.reason}`;
+    throw refused;
+  }
 }
 
 /** The repository's apps/console/dist, if it was built (this file sits in apps/gateway/src or apps/gateway/dist). */

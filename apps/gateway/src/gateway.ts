@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { MdpClient } from "@desk/mdp";
+import { type CurveKeyPair, MdpClient, generateCurveKeyPair } from "@desk/mdp";
 import { createJwt } from "./auth/jwt.js";
 import { createPermissionCache } from "./auth/permissions.js";
 import { createBrokerWatch } from "./backend/broker-watch.js";
@@ -11,7 +11,13 @@ import { ConfigError, type GatewayConfig, loadConfig } from "./config.js";
 import { createHealthCheck } from "./health.js";
 import { createGatewayServer } from "./http/server.js";
 import { createLogger } from "./logger.js";
-import { createMetrics, registerBrokerDown, registerMdpStats, registerMockBrokerStats } from "./metrics.js";
+import {
+  createMetrics,
+  registerBrokerDown,
+  registerCurveStats,
+  registerMdpStats,
+  registerMockBrokerStats,
+} from "./metrics.js";
 import { createLimits } from "./rate-limit.js";
 import { settled } from "./settled.js";
 import type { GatewayRuntime, Lifecycle } from "./runtime.js";
@@ -38,6 +44,22 @@ const DEV_JWT_SECRET = "desk-gateway-dev-secret-do-not-use-in-production";
 
 function missingSecret(why: string): ConfigError {
   return new ConfigError("JWT_SECRET", undefined, `a secret of at least 16 characters (${why})`);
+}
+
+/** The keys this gateway's broker and SUB sockets use: configured, or the in-process mock's fresh ones. */
+function transportCurve(
+  config: GatewayConfig,
+  mock: MockBackendHandle | undefined,
+  mockClientKeys: CurveKeyPair | undefined,
+): { pair: CurveKeyPair; brokerKeys: string[]; publisherKey: string } | undefined {
+  if (config.curve !== undefined) {
+    const { publicKey, secretKey, serverKeys, publisherKey } = config.curve;
+    return { pair: { publicKey, secretKey }, brokerKeys: serverKeys, publisherKey };
+  }
+  if (mock?.curve !== undefined && mockClientKeys !== undefined) {
+    return { pair: mockClientKeys, brokerKeys: [mock.curve.brokerKey], publisherKey: mock.curve.publisherKey };
+  }
+  return undefined;
 }
 
 function resolveConfig(overrides: Partial<GatewayConfig>): GatewayConfig {
@@ -78,12 +100,20 @@ export async function startGateway(overrides: Partial<GatewayConfig> = {}): Prom
     let brokerUrl = config.brokerUrl;
     let pubUrl = config.pubUrl;
     let mock: MockBackendHandle | undefined;
+    // MOCK_CURVE: this process's own pair for an in-process mock on fresh keys.
+    const mockClientKeys: CurveKeyPair | undefined = config.mockCurve ? generateCurveKeyPair() : undefined;
     if (config.useMock) {
       mock = await startMockIfNeeded({
         brokerUrl,
         pubUrl,
         heartbeatInterval: config.heartbeatInterval,
         tickMs: config.mockTickMs,
+        curve:
+          config.curve !== undefined
+            ? { mode: "pinned" }
+            : mockClientKeys !== undefined
+              ? { mode: "fresh", clientKeys: mockClientKeys }
+              : { mode: "off" },
         logger,
       });
       if (mock) {
@@ -108,6 +138,15 @@ export async function startGateway(overrides: Partial<GatewayConfig> = {}): Prom
       jwtSecret = DEV_JWT_SECRET;
     }
 
+    const curve = transportCurve(config, mock, mockClientKeys);
+    if (curve === undefined && mock === undefined) {
+      // Once, at start: anyone who reaches the broker could register as auth_service and mint tokens.
+      logger.warn(
+        { brokerUrl, pubUrl },
+        "CURVE is off: any process that reaches the broker can register as a service (auth_service included) and answer for it, and the traffic is readable; set ZMQ_CURVE_SERVER_KEY and the gateway's keys (README, Security)",
+      );
+    }
+
     const codec = await createCodec(config);
     cleanups.push(() => codec.close());
 
@@ -121,6 +160,7 @@ export async function startGateway(overrides: Partial<GatewayConfig> = {}): Prom
       timeout: config.zmqTimeout,
       retries: config.zmqRetries,
       idPrefix: `gw-${process.pid}-${randomBytes(3).toString("hex")}`,
+      ...(curve === undefined ? {} : { curve: { ...curve.pair, serverKey: curve.brokerKeys } }),
       logger: logger.child({ component: "mdp" }),
       onLateReply: (late) => onLateReply(late),
     });
@@ -143,9 +183,15 @@ export async function startGateway(overrides: Partial<GatewayConfig> = {}): Prom
       metrics,
       replayBufferSize: config.replayBufferSize,
       lingerMs: config.topicLingerMs,
+      ...(curve === undefined ? {} : { curve: { ...curve.pair, serverKey: curve.publisherKey } }),
     });
     subscriber.start();
     cleanups.push(() => subscriber.close());
+    const brokerCurve = mock === undefined ? undefined : () => mock.brokerStats().curve;
+    registerCurveStats(metrics, () => ({
+      pubsubHandshakeFailures: subscriber.status().handshakeFailures,
+      broker: brokerCurve?.(),
+    }));
 
     const rpc = createBackendRpc({
       client,
@@ -180,6 +226,7 @@ export async function startGateway(overrides: Partial<GatewayConfig> = {}): Prom
       mockBrokerStats: mock ? mock.brokerStats : undefined,
       pickleCodec: codec.kind,
       wsClients: () => wsClients(),
+      brokerCurve,
       cacheMs: config.healthCacheMs,
     });
     const runtime: GatewayRuntime = {

@@ -5,6 +5,7 @@ import type { BrokerWatch } from "./backend/broker-watch.js";
 import type { BackendRpc } from "./backend/rpc.js";
 import type { PubSubscriber } from "./backend/subscriber.js";
 import type { BrokerClient } from "./backend/types.js";
+import type { MdpBrokerCurveStats } from "@desk/mdp";
 
 export const HealthReport = z.object({
   status: z
@@ -73,6 +74,24 @@ export const HealthReport = z.object({
   }),
   websocket: z.object({ clients: z.number() }),
   pickleCodec: z.enum(["native", "python"]),
+  security: z
+    .object({
+      curve: z.boolean().describe("this gateway's broker and SUB connections use CURVE, pinning the peers' keys"),
+      handshakeFailures: z
+        .object({ broker: z.number(), pubsub: z.number() })
+        .describe("CURVE handshakes that failed: a peer without the pinned key, or one that refused ours"),
+      broker: z
+        .object({
+          curve: z.boolean(),
+          admitted: z.number(),
+          refused: z.number().describe("valid keys not on the allow-list for the endpoint (a rogue worker or client)"),
+          handshakeFailures: z.number().describe("peers without CURVE or with the wrong server key"),
+          wrongEndpoint: z.number().describe("worker commands on the client endpoint, READY for another service"),
+        })
+        .nullable()
+        .describe("the broker's own counters, when this gateway runs it (the in-process mock); null otherwise"),
+    })
+    .describe("transport security"),
 });
 export type HealthReport = z.infer<typeof HealthReport>;
 const MockBrokerFigures = HealthReport.shape.mockBroker.unwrap();
@@ -97,6 +116,8 @@ export function createHealthCheck(o: {
   mockBrokerStats?: (() => MdpBrokerStats) | undefined;
   pickleCodec: "native" | "python";
   wsClients: () => number;
+  /** The in-process mock broker's CURVE counters, when this gateway runs it. */
+  brokerCurve?: () => MdpBrokerCurveStats;
   probeTimeoutMs?: number;
   cacheMs?: number;
 }): () => Promise<HealthReport> {
@@ -155,6 +176,28 @@ export function createHealthCheck(o: {
       pubsub,
       websocket: { clients: o.wsClients() },
       pickleCodec: o.pickleCodec,
+      security: securityOf(stats, pubsub, o.brokerCurve?.()),
     };
+  };
+}
+
+function securityOf(
+  client: ReturnType<BrokerClient["stats"]>,
+  pubsub: ReturnType<PubSubscriber["status"]>,
+  broker: MdpBrokerCurveStats | undefined,
+): HealthReport["security"] {
+  return {
+    curve: client.curve,
+    handshakeFailures: { broker: client.handshakeFailures, pubsub: pubsub.handshakeFailures },
+    broker:
+      broker === undefined
+        ? null
+        : {
+            curve: broker.enabled,
+            admitted: broker.admitted,
+            refused: broker.refused,
+            handshakeFailures: broker.handshakeFailures,
+            wrongEndpoint: broker.wrongEndpoint,
+          },
   };
 }

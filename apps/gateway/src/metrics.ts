@@ -148,6 +148,11 @@ const mdpFigures: readonly Figure[] = [
   ["outcomeUnknown", "gateway_mdp_outcome_unknown", "Writes that ended OUTCOME_UNKNOWN (may have run) since start"],
   ["withdrawn", "gateway_mdp_withdrawn", "Writes withdrawn from the broker's queue (mmi.cancel): certainly not run"],
   [
+    "handshakeFailures",
+    "gateway_mdp_curve_handshake_failures",
+    "CURVE handshakes with the broker that failed (it lacks the pinned key, or refused ours)",
+  ],
+  [
     "brokerExtensions",
     "gateway_mdp_broker_extensions",
     "Does the broker join retries and withdraw queued writes (mmi.session, mmi.cancel): 1 yes, 0 no, -1 not known yet",
@@ -155,7 +160,7 @@ const mdpFigures: readonly Figure[] = [
 ];
 
 /** Counters owned by the MdpClient (retries, reconnects, late replies, unknown outcomes), read at scrape time. */
-export function registerMdpStats(metrics: Metrics, stats: () => Record<string, number | string>): void {
+export function registerMdpStats(metrics: Metrics, stats: () => Record<string, unknown>): void {
   const extensions: Record<string, number> = { yes: 1, no: 0, unknown: -1 };
   registerFigures(metrics, mdpFigures, () => {
     const s = stats();
@@ -193,6 +198,41 @@ export function registerBrokerDown(metrics: Metrics, isDown: () => boolean): voi
     registers: [metrics.registry],
     collect() {
       this.set(isDown() ? 1 : 0);
+    },
+  });
+}
+
+/**
+ * Transport security counters at scrape time: the SUB socket's failed CURVE
+ * handshakes and, when this gateway runs the broker (the in-process mock), the
+ * broker's refusals.
+ */
+export function registerCurveStats(
+  metrics: Metrics,
+  read: () => {
+    pubsubHandshakeFailures: number;
+    broker?: { refused: number; handshakeFailures: number; wrongEndpoint: number };
+  },
+): void {
+  new Gauge({
+    name: "gateway_pubsub_curve_handshake_failures",
+    help: "CURVE handshakes with the publisher that failed (it lacks the pinned key, or refused ours)",
+    registers: [metrics.registry],
+    collect() {
+      this.set(read().pubsubHandshakeFailures);
+    },
+  });
+  new Gauge({
+    name: "gateway_broker_curve_refusals",
+    help: "Peers the in-process broker turned away: key not listed (refused), no CURVE or wrong server key (handshake), READY for another service or worker commands on the client endpoint (wrong_endpoint)",
+    labelNames: ["reason"],
+    registers: [metrics.registry],
+    collect() {
+      const broker = read().broker;
+      if (broker === undefined) return;
+      this.set({ reason: "refused" }, broker.refused);
+      this.set({ reason: "handshake" }, broker.handshakeFailures);
+      this.set({ reason: "wrong_endpoint" }, broker.wrongEndpoint);
     },
   });
 }

@@ -1,5 +1,14 @@
-import type { ServiceName } from "@desk/contracts";
-import { MdpBroker, type MdpBrokerStats, type MdpLogger, type MdpWorker } from "@desk/mdp";
+import { type ServiceName, serviceNames } from "@desk/contracts";
+import {
+  type CurveClientKeys,
+  type CurveKeyPair,
+  MdpBroker,
+  type MdpBrokerStats,
+  type MdpLogger,
+  type MdpWorker,
+  curveKeyPairOf,
+  generateCurveKeyPair,
+} from "@desk/mdp";
 import { createMarket, createRng } from "./domain/index.js";
 import { createEventSink } from "./events.js";
 import { createPublisher } from "./publisher.js";
@@ -30,14 +39,37 @@ export interface MockBackendOptions {
   fillMs?: number;
   /** MDP heartbeat of the broker and workers, ms; default 2500. */
   heartbeatInterval?: number;
+  /** CURVE on the broker and the publisher, with allow-lists (see README, "CURVE"). */
+  curve?: MockCurveOptions;
   logger?: MdpLogger;
+}
+
+export interface MockCurveOptions {
+  /** The broker's secret key (Z85); clients and workers pin its public key. */
+  secretKey: string;
+  /** The publisher's secret key; default: the broker's. */
+  publisherSecretKey?: string;
+  /** Public keys admitted as MDP clients by the broker and as subscribers by the publisher (the gateway's). */
+  clients: readonly string[];
+  /**
+   * Public keys of workers outside this process, per service (a Python worker taking
+   * part in a service). The mock's own workers get a fresh key pair each start, listed
+   * for their service only.
+   */
+  workers?: Partial<Record<ServiceName, readonly string[]>>;
+  /** Where each service's workers register; default tcp://127.0.0.1:* (an OS-chosen port). */
+  workerEndpoints?: Partial<Record<ServiceName, string>>;
 }
 
 export interface MockBackend {
   /** Resolved broker endpoint with its real port, e.g. tcp://127.0.0.1:40123. */
   brokerUrl: string;
   pubUrl: string;
-  /** The broker's counters (queues, joins, undelivered answers...), for a /health or /metrics. */
+  /** Under CURVE: where each service's workers register (resolved). */
+  workerUrls: Partial<Record<ServiceName, string>>;
+  /** Under CURVE: the public keys to pin. */
+  curve: { brokerKey: string; publisherKey: string } | undefined;
+  /** The broker's counters (queues, joins, undelivered answers, CURVE refusals...), for a /health or /metrics. */
   brokerStats(): MdpBrokerStats;
   close(): Promise<void>;
 }
@@ -78,12 +110,27 @@ export async function startMockBackend(options: MockBackendOptions = {}): Promis
       await close().catch((err) => logger.warn({ err }, "mock backend: close failed"));
   };
 
+  const curve = options.curve === undefined ? undefined : curveSetup(options.curve);
+
   try {
-    const broker = new MdpBroker({ heartbeatInterval, logger });
+    const broker = new MdpBroker({ heartbeatInterval, logger, curve: curve?.broker });
     closers.push(() => broker.close());
     const brokerUrl = await broker.bind(options.brokerEndpoint ?? "tcp://127.0.0.1:*");
+    const workerUrls: Partial<Record<ServiceName, string>> = {};
+    if (curve !== undefined) {
+      for (const service of serviceNames) {
+        const endpoint = options.curve?.workerEndpoints?.[service] ?? "tcp://127.0.0.1:*";
+        workerUrls[service] = await broker.bindWorkers(service, endpoint);
+      }
+    }
 
-    const publisher = await createPublisher({ endpoint: options.pubEndpoint ?? "tcp://127.0.0.1:*", clock, logger });
+    const publisher = await createPublisher({
+      endpoint: options.pubEndpoint ?? "tcp://127.0.0.1:*",
+      clock,
+      logger,
+      curve:
+        curve === undefined ? undefined : { secretKey: curve.publisher.secretKey, subscribers: curve.broker.clients },
+    });
     closers.push(() => publisher.close());
     const events = createEventSink(publisher, market, clock);
     const executions = createExecutionStore({
@@ -101,15 +148,24 @@ export async function startMockBackend(options: MockBackendOptions = {}): Promis
     };
     const workers: MdpWorker[] = [];
     for (const [service, handlers] of Object.entries(services) as Array<[ServiceName, HandlerTable]>) {
-      const worker = await startServiceWorker({ endpoint: brokerUrl, service, handlers, logger, heartbeatInterval });
+      const worker = await startServiceWorker({
+        endpoint: workerUrls[service] ?? brokerUrl,
+        service,
+        handlers,
+        logger,
+        heartbeatInterval,
+        curve: curve?.ownWorker(service),
+      });
       workers.push(worker);
       closers.push(() => worker.close());
     }
 
     const simulation = startSimulation({ market, accounts, algorithms, executions, events, tickMs, fillMs, logger });
     closers.push(async () => simulation.stop());
+    const keys =
+      curve === undefined ? undefined : { brokerKey: curve.brokerKey, publisherKey: curve.publisher.publicKey };
     logger.info(
-      { brokerUrl, pubUrl: publisher.url, seed, tickMs, fillMs, today: market.today },
+      { brokerUrl, pubUrl: publisher.url, seed, tickMs, fillMs, today: market.today, curve: keys, workerUrls },
       "mock backend started",
     );
 
@@ -117,6 +173,8 @@ export async function startMockBackend(options: MockBackendOptions = {}): Promis
     return {
       brokerUrl,
       pubUrl: publisher.url,
+      workerUrls,
+      curve: keys,
       brokerStats: () => broker.stats(),
       close: () => {
         closing ??= closeAll().then(() => logger.info({}, "mock backend closed"));
@@ -127,4 +185,24 @@ export async function startMockBackend(options: MockBackendOptions = {}): Promis
     await closeAll();
     throw err;
   }
+}
+
+/** The broker's allow-lists: the given keys, plus one fresh pair per service for the mock's own workers. */
+function curveSetup(o: MockCurveOptions) {
+  const own = new Map<ServiceName, CurveKeyPair>(serviceNames.map((service) => [service, generateCurveKeyPair()]));
+  const brokerPair = curveKeyPairOf(o.secretKey);
+  const publisher = o.publisherSecretKey === undefined ? brokerPair : curveKeyPairOf(o.publisherSecretKey);
+  const workers: Record<string, string[]> = {};
+  for (const service of serviceNames) {
+    workers[service] = [(own.get(service) as CurveKeyPair).publicKey, ...(o.workers?.[service] ?? [])];
+  }
+  return {
+    brokerKey: brokerPair.publicKey,
+    publisher,
+    broker: { secretKey: brokerPair.secretKey, clients: [...o.clients], workers },
+    ownWorker: (service: ServiceName): CurveClientKeys => ({
+      ...(own.get(service) as CurveKeyPair),
+      serverKey: brokerPair.publicKey,
+    }),
+  };
 }

@@ -1,4 +1,7 @@
+import { type ServiceName, serviceNames } from "@desk/contracts";
+import { CurveConfigError, checkCurveKey, readCurveKeyList, readCurveKeyPairVariables } from "@desk/mdp";
 import { z } from "zod";
+import type { MockCurveOptions } from "./backend.js";
 
 /**
  * The mock's environment, parsed once at start. A bad value stops the process
@@ -34,6 +37,8 @@ export interface MockConfig {
   fillMs: number | undefined;
   heartbeatInterval: number;
   logLevel: (typeof LOG_LEVELS)[number];
+  /** CURVE, when ZMQ_CURVE_SECRET_KEY (or its _FILE) is set. */
+  curve: MockCurveOptions | undefined;
 }
 
 export class ConfigError extends Error {
@@ -86,6 +91,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): MockConfig {
     throw new ConfigError(`ZMQ_PUB_URL=${JSON.stringify(e.ZMQ_PUB_URL)} is invalid: expected tcp://host:port`);
   }
   return {
+    curve: curveConfig(env),
     brokerEndpoint,
     pubEndpoint,
     seed: e.MOCK_SEED,
@@ -94,4 +100,66 @@ export function loadConfig(env: NodeJS.ProcessEnv): MockConfig {
     heartbeatInterval: e.ZMQ_HEARTBEAT_INTERVAL,
     logLevel: e.LOG_LEVEL,
   };
+}
+
+/**
+ * CURVE from the environment (README, "CURVE"): the broker's pair, the publisher's,
+ * the admitted client keys, external workers' keys and endpoints per service. Errors
+ * name the variable, never a key's value.
+ */
+function curveConfig(env: NodeJS.ProcessEnv): MockCurveOptions | undefined {
+  try {
+    const broker = readCurveKeyPairVariables(env, "ZMQ_CURVE_");
+    const publisher = readCurveKeyPairVariables(env, "ZMQ_CURVE_PUBLISHER_");
+    if (broker === undefined) {
+      const stray = [
+        "ZMQ_CURVE_CLIENT_KEYS",
+        "ZMQ_CURVE_WORKER_KEYS",
+        "ZMQ_CURVE_WORKER_URLS",
+        "ZMQ_CURVE_PUBLISHER_SECRET_KEY",
+      ].find((name) => (env[name] ?? env[`${name}_FILE`] ?? "") !== "");
+      if (stray !== undefined) throw new CurveConfigError("ZMQ_CURVE_SECRET_KEY", `is required when ${stray} is set`);
+      return undefined;
+    }
+    const clients = readCurveKeyList(env, "ZMQ_CURVE_CLIENT_KEYS");
+    if (clients.length === 0) {
+      throw new CurveConfigError("ZMQ_CURVE_CLIENT_KEYS", "lists no key: under CURVE no client could connect");
+    }
+    const workers: Partial<Record<ServiceName, string[]>> = {};
+    for (const [service, key] of perService(env, "ZMQ_CURVE_WORKER_KEYS")) {
+      try {
+        workers[service] = [...(workers[service] ?? []), checkCurveKey(key, `the key for ${service}`)];
+      } catch (err) {
+        throw new CurveConfigError("ZMQ_CURVE_WORKER_KEYS", err instanceof Error ? err.message : String(err));
+      }
+    }
+    const workerEndpoints: Partial<Record<ServiceName, string>> = {};
+    for (const [service, url] of perService(env, "ZMQ_CURVE_WORKER_URLS")) {
+      workerEndpoints[service] = bindEndpointOf(url);
+    }
+    return {
+      secretKey: broker.secretKey,
+      ...(publisher === undefined ? {} : { publisherSecretKey: publisher.secretKey }),
+      clients,
+      workers,
+      workerEndpoints,
+    };
+  } catch (err) {
+    if (err instanceof CurveConfigError) throw new ConfigError(err.message);
+    throw err;
+  }
+}
+
+/** `service=value,service=value` (a service name has no "="; a Z85 key may, after it). */
+function perService(env: NodeJS.ProcessEnv, name: string): Array<[ServiceName, string]> {
+  const raw = env[name]?.trim() ?? "";
+  if (raw === "") return [];
+  return raw.split(",").map((entry) => {
+    const at = entry.indexOf("=");
+    const service = entry.slice(0, at).trim();
+    if (at < 0 || !(serviceNames as readonly string[]).includes(service)) {
+      throw new CurveConfigError(name, `expected service=value entries, services ${serviceNames.join(", ")}`);
+    }
+    return [service as ServiceName, entry.slice(at + 1).trim()];
+  });
 }

@@ -22,9 +22,15 @@ async function main(): Promise<void> {
     tickMs: config.tickMs,
     fillMs: config.fillMs,
     heartbeatInterval: config.heartbeatInterval,
+    curve: config.curve,
     logger,
   });
-  logger.info({ broker: backend.brokerUrl, pub: backend.pubUrl }, "mock trading system ready");
+  logger.info(
+    { broker: backend.brokerUrl, pub: backend.pubUrl, workers: backend.workerUrls, curve: backend.curve },
+    backend.curve === undefined
+      ? "mock trading system ready (CURVE off: anyone who reaches these ports can serve or read)"
+      : "mock trading system ready (CURVE on)",
+  );
 
   let stopping = false;
   const stop = (signal: NodeJS.Signals): void => {

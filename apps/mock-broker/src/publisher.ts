@@ -1,6 +1,6 @@
 import { dumps } from "@desk/pickle";
-import type { MdpLogger } from "@desk/mdp";
-import { Publisher } from "zeromq";
+import { type MdpLogger, ZapHandler, type ZapStats } from "@desk/mdp";
+import { Context, Publisher } from "zeromq";
 import type { Clock } from "./time.js";
 
 /**
@@ -15,19 +15,56 @@ import type { Clock } from "./time.js";
 export interface EventPublisher {
   readonly url: string;
   publish(topic: string, body: Record<string, unknown>): void;
-  stats(): { published: number; dropped: number; queued: number };
+  stats(): { published: number; dropped: number; queued: number; curve: ZapStats | undefined };
   close(): Promise<void>;
 }
 
 const MAX_QUEUE = 50_000;
+const SUBSCRIBER_DOMAIN = "pub-subscribers";
+
+/**
+ * CURVE: the publisher's secret key, and the subscriber keys its ZAP handler admits.
+ * Encryption alone would not stop eavesdropping: anyone may make a key pair, and the
+ * server key is public. The allow-list is what keeps the stream to the gateway.
+ */
+export interface PublisherCurve {
+  secretKey: string;
+  subscribers: readonly string[];
+}
 
 export async function createPublisher(o: {
   endpoint: string;
   clock: Clock;
   logger: MdpLogger;
+  curve?: PublisherCurve;
 }): Promise<EventPublisher> {
-  const socket = new Publisher({ linger: 0, sendHighWaterMark: 100_000 });
-  await socket.bind(o.endpoint);
+  let zap: ZapHandler | undefined;
+  let socket: Publisher;
+  if (o.curve === undefined) {
+    socket = new Publisher({ linger: 0, sendHighWaterMark: 100_000 });
+  } else {
+    // A context of its own: libzmq allows one ZAP handler per context, and the broker has its own.
+    const context = new Context();
+    zap = new ZapHandler(context, o.logger);
+    zap.allow(SUBSCRIBER_DOMAIN, o.curve.subscribers);
+    await zap.start();
+    socket = new Publisher({
+      context,
+      linger: 0,
+      sendHighWaterMark: 100_000,
+      curveServer: true,
+      curveSecretKey: o.curve.secretKey,
+      zapDomain: SUBSCRIBER_DOMAIN,
+      zapEnforceDomain: true,
+    });
+  }
+  try {
+    await socket.bind(o.endpoint);
+  } catch (err) {
+    socket.close();
+    await zap?.close();
+    throw err;
+  }
   const url = socket.lastEndpoint ?? o.endpoint;
   const seqs = new Map<string, number>();
   let queue: Array<[string, Buffer]> = [];
@@ -68,12 +105,13 @@ export async function createPublisher(o: {
       }
       if (!draining) void drain();
     },
-    stats: () => ({ ...counters, queued: queue.length }),
+    stats: () => ({ ...counters, queued: queue.length, curve: zap?.stats() }),
     async close() {
       if (closed) return;
       closed = true;
       queue = [];
       socket.close();
+      await zap?.close();
     },
   };
 }

@@ -6,7 +6,7 @@ import {
   RpcContext,
   type ServiceName,
 } from "@desk/contracts";
-import { type MdpHandler, type MdpLogger, MdpWorker } from "@desk/mdp";
+import { type CurveClientKeys, type MdpHandler, type MdpLogger, MdpWorker } from "@desk/mdp";
 import { dumps, loads } from "@desk/pickle";
 import { ServiceError } from "./errors.js";
 import type { CallContext } from "./services/types.js";
@@ -109,6 +109,8 @@ export interface ServiceWorkerOptions {
   handlers: HandlerTable;
   logger: MdpLogger;
   heartbeatInterval?: number;
+  /** CURVE: the worker's pair and the broker key it pins. */
+  curve?: CurveClientKeys;
 }
 
 /** One MdpWorker serving one service through the generic handler. */
@@ -121,6 +123,7 @@ export async function startServiceWorker(o: ServiceWorkerOptions): Promise<MdpWo
     errorReply: (err) => errorReply("INTERNAL", err instanceof Error ? err.message : String(err)),
     heartbeatInterval: o.heartbeatInterval,
     reconnect: o.heartbeatInterval,
+    curve: o.curve,
     logger: o.logger,
   });
   await worker.start();

@@ -1,6 +1,9 @@
 import type { ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { MdpClient } from "@desk/mdp";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { MdpClient, formatCurveCertificate, generateCurveKeyPair } from "@desk/mdp";
 import { dumps, loads } from "@desk/pickle";
 import { afterEach, describe, expect, it } from "vitest";
 import { bindEndpointOf, loadConfig } from "../src/index.js";
@@ -59,6 +62,77 @@ describe("loadConfig", () => {
     expect(() => loadConfig({ ZMQ_PUB_URL: "tcp://localhost" })).toThrow(/^ZMQ_PUB_URL="tcp:\/\/localhost" is invalid/);
     expect(() => loadConfig({ MOCK_SEED: "-1" })).toThrow(/^MOCK_SEED="-1" is invalid/);
   });
+
+  const broker = generateCurveKeyPair();
+  const publisher = generateCurveKeyPair();
+  const gateway = generateCurveKeyPair();
+  const worker = generateCurveKeyPair();
+
+  it("reads CURVE: the broker's pair from Z85 or a certificate file, the publisher's, the client and worker lists", () => {
+    const dir = mkdtempSync(join(tmpdir(), "mock-curve-"));
+    const secretFile = join(dir, "broker.key_secret");
+    writeFileSync(secretFile, formatCurveCertificate(broker, "test"));
+    const c = loadConfig({
+      ZMQ_CURVE_SECRET_KEY_FILE: secretFile,
+      ZMQ_CURVE_PUBLISHER_SECRET_KEY: publisher.secretKey,
+      ZMQ_CURVE_CLIENT_KEYS: ` ${gateway.publicKey} , ${worker.publicKey}`,
+      ZMQ_CURVE_WORKER_KEYS: `auth_service=${worker.publicKey}`,
+      ZMQ_CURVE_WORKER_URLS: "auth_service=tcp://localhost:6010",
+    });
+    expect(c.curve).toEqual({
+      secretKey: broker.secretKey,
+      publisherSecretKey: publisher.secretKey,
+      clients: [gateway.publicKey, worker.publicKey],
+      workers: { auth_service: [worker.publicKey] },
+      workerEndpoints: { auth_service: "tcp://127.0.0.1:6010" },
+    });
+    expect(loadConfig({}).curve).toBeUndefined();
+  });
+
+  it("refuses a bad CURVE setting with one line naming the variable, never printing a secret", () => {
+    const cases: Array<[Record<string, string>, RegExp]> = [
+      [
+        { ZMQ_CURVE_SECRET_KEY: `${broker.secretKey}x`, ZMQ_CURVE_CLIENT_KEYS: gateway.publicKey },
+        /^ZMQ_CURVE_SECRET_KEY: .*40 Z85/,
+      ],
+      [
+        {
+          ZMQ_CURVE_SECRET_KEY: broker.secretKey,
+          ZMQ_CURVE_PUBLIC_KEY: gateway.publicKey,
+          ZMQ_CURVE_CLIENT_KEYS: gateway.publicKey,
+        },
+        /^ZMQ_CURVE_PUBLIC_KEY: does not belong to ZMQ_CURVE_SECRET_KEY/,
+      ],
+      [{ ZMQ_CURVE_SECRET_KEY: broker.secretKey }, /^ZMQ_CURVE_CLIENT_KEYS: lists no key/],
+      [
+        {
+          ZMQ_CURVE_SECRET_KEY: broker.secretKey,
+          ZMQ_CURVE_CLIENT_KEYS: gateway.publicKey,
+          ZMQ_CURVE_WORKER_KEYS: `nope=${worker.publicKey}`,
+        },
+        /^ZMQ_CURVE_WORKER_KEYS: expected service=value/,
+      ],
+      [
+        { ZMQ_CURVE_CLIENT_KEYS: gateway.publicKey },
+        /^ZMQ_CURVE_SECRET_KEY: is required when ZMQ_CURVE_CLIENT_KEYS is set/,
+      ],
+      [
+        { ZMQ_CURVE_SECRET_KEY_FILE: "/nonexistent/broker.key_secret" },
+        /^ZMQ_CURVE_SECRET_KEY_FILE: cannot read .*ENOENT/,
+      ],
+    ];
+    for (const [env, expected] of cases) {
+      let message = "";
+      try {
+        loadConfig(env);
+      } catch (err) {
+        message = (err as Error).message;
+      }
+      expect(message).toMatch(expected);
+      expect(message).not.toContain(broker.secretKey);
+      expect(message.split("\n")).toHaveLength(1);
+    }
+  });
 });
 
 /** src/main.ts as a process (through tsx, so the test does not depend on a build). */
@@ -81,6 +155,14 @@ describe("main", () => {
     expect(out.stderr.trim().split("\n")).toEqual([
       expect.stringMatching(/^mock-broker: MOCK_TICK_MS="soon" is invalid/),
     ]);
+  });
+
+  it("exits 1 with one line on a bad CURVE key, without the key", async () => {
+    const secret = generateCurveKeyPair().secretKey;
+    const { out, exited } = run({ ZMQ_CURVE_SECRET_KEY: `${secret.slice(0, 39)}"` });
+    expect(await exited).toBe(1);
+    expect(out.stderr.trim().split("\n")).toEqual([expect.stringMatching(/^mock-broker: ZMQ_CURVE_SECRET_KEY: /)]);
+    expect(out.stderr).not.toContain(secret.slice(0, 39));
   });
 
   it("serves on ZMQ_BROKER_URL, logs with pino and closes cleanly on SIGTERM", async () => {

@@ -16,7 +16,7 @@
 import { spawn } from "node:child_process";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { Dealer, Router } from "zeromq";
-import { MdpBroker, MdpClient, MdpWorker } from "../src/index.js";
+import { type CurveKeyPair, MdpBroker, MdpClient, MdpWorker, generateCurveKeyPair } from "../src/index.js";
 
 export interface BenchCase {
   name: string;
@@ -43,6 +43,8 @@ export interface BenchOptions {
   workerSessions?: number;
   /** Send as reads (default) or as writes (at most once: each send tracked by a receipt). */
   idempotent?: boolean;
+  /** CURVE on every MDP connection (client, workers; the broker's ZAP allow-lists). Not with "processes". */
+  curve?: boolean;
 }
 
 export interface MdpBenchResults {
@@ -50,6 +52,21 @@ export interface MdpBenchResults {
   mdp: BenchCase[];
   /** MDP req/s divided by raw req/s at the same concurrency. */
   ratios: Array<{ concurrency: number; ratio: number }>;
+  /** The same MDP cases with CURVE on every connection. */
+  curve: BenchCase[];
+  /** MDP with CURVE req/s divided by MDP without, at the same concurrency. */
+  curveRatios: Array<{ concurrency: number; ratio: number }>;
+}
+
+/** The keys of one CURVE bench run: the child process gets them in BENCH_CURVE_KEYS. */
+interface BenchKeys {
+  broker: CurveKeyPair;
+  client: CurveKeyPair;
+  worker: CurveKeyPair;
+}
+
+function benchKeys(): BenchKeys {
+  return { broker: generateCurveKeyPair(), client: generateCurveKeyPair(), worker: generateCurveKeyPair() };
 }
 
 const quick = process.env.BENCH_QUICK === "1";
@@ -126,11 +143,28 @@ async function startEchoServer(): Promise<Backend> {
   };
 }
 
-/** The MDP side of the system: a broker and an echo worker with `sessions` RFC 7 sockets. */
-async function startMdpBackend(sessions: number): Promise<Backend> {
-  const broker = new MdpBroker();
+/** The MDP side of the system: a broker and an echo worker with `sessions` RFC 7 sockets (CURVE with `keys`). */
+async function startMdpBackend(sessions: number, keys?: BenchKeys): Promise<Backend> {
+  const broker = new MdpBroker(
+    keys === undefined
+      ? {}
+      : {
+          curve: {
+            secretKey: keys.broker.secretKey,
+            clients: [keys.client.publicKey],
+            workers: { "bench.echo": [keys.worker.publicKey] },
+          },
+        },
+  );
   const endpoint = await broker.bind("tcp://127.0.0.1:*");
-  const worker = new MdpWorker({ endpoint, service: "bench.echo", handler: (p) => p, concurrency: sessions });
+  const workerEndpoint = keys === undefined ? endpoint : await broker.bindWorkers("bench.echo", "tcp://127.0.0.1:*");
+  const worker = new MdpWorker({
+    endpoint: workerEndpoint,
+    service: "bench.echo",
+    handler: (p) => p,
+    concurrency: sessions,
+    ...(keys === undefined ? {} : { curve: { ...keys.worker, serverKey: keys.broker.publicKey } }),
+  });
   await worker.start();
   return {
     endpoint,
@@ -149,12 +183,14 @@ async function startInChild(
   kind: "raw" | "mdp" | "broker" | "worker",
   sessions: number,
   endpoint = "",
+  keys?: BenchKeys,
 ): Promise<Backend> {
   const child = spawn(
     process.execPath,
     [...process.execArgv, fileURLToPath(import.meta.url), "--serve", kind, String(sessions), endpoint],
     {
       stdio: ["pipe", "pipe", "inherit"],
+      env: keys === undefined ? process.env : { ...process.env, BENCH_CURVE_KEYS: JSON.stringify(keys) },
     },
   );
   const bound = await new Promise<string>((resolve, reject) => {
@@ -171,9 +207,11 @@ async function startInChild(
   };
 }
 
-async function startBackend(kind: "raw" | "mdp", o: BenchOptions): Promise<Backend> {
+async function startBackend(kind: "raw" | "mdp", o: BenchOptions, keys?: BenchKeys): Promise<Backend> {
   const sessions = o.workerSessions ?? Math.min(16, o.concurrency);
   const layout = o.layout ?? "split";
+  if (keys !== undefined && layout === "processes")
+    throw new Error("the CURVE bench runs in the split or single layout");
   if (layout === "processes" && kind === "mdp") {
     const broker = await startInChild("broker", sessions);
     const worker = await startInChild("worker", sessions, broker.endpoint);
@@ -185,8 +223,8 @@ async function startBackend(kind: "raw" | "mdp", o: BenchOptions): Promise<Backe
       },
     };
   }
-  if (layout !== "single") return startInChild(kind, sessions);
-  return kind === "raw" ? startEchoServer() : startMdpBackend(sessions);
+  if (layout !== "single") return startInChild(kind, sessions, "", keys);
+  return kind === "raw" ? startEchoServer() : startMdpBackend(sessions, keys);
 }
 
 /** The ceiling: a DEALER client correlating by id and a ROUTER echoing every message back. */
@@ -229,9 +267,15 @@ export async function benchRawEcho(o: BenchOptions): Promise<BenchCase> {
 
 /** MdpClient -> MdpBroker -> MdpWorker (echo handler), all over tcp on 127.0.0.1. */
 export async function benchMdp(o: BenchOptions): Promise<BenchCase> {
-  const backend = await startBackend("mdp", o);
+  const keys = o.curve === true ? benchKeys() : undefined;
+  const backend = await startBackend("mdp", o, keys);
   const endpoint = backend.endpoint;
-  const client = new MdpClient({ endpoints: endpoint, timeout: 10_000, retries: 1 });
+  const client = new MdpClient({
+    endpoints: endpoint,
+    timeout: 10_000,
+    retries: 1,
+    ...(keys === undefined ? {} : { curve: { ...keys.client, serverKey: keys.broker.publicKey } }),
+  });
   const payload = Buffer.alloc(o.payloadBytes ?? 64, 1);
   try {
     // Wait until every worker session is registered so no request waits in the queue.
@@ -239,7 +283,7 @@ export async function benchMdp(o: BenchOptions): Promise<BenchCase> {
       await new Promise((r) => setTimeout(r, 10));
     }
     const idempotent = o.idempotent ?? true;
-    const name = idempotent ? "MDP client->broker->worker" : "MDP client->broker->worker (writes)";
+    const name = `MDP client->broker->worker${idempotent ? "" : " (writes)"}${keys === undefined ? "" : " CURVE"}`;
     return await measure(name, o, () => client.request("bench.echo", payload, { idempotent }));
   } finally {
     await client.close();
@@ -251,7 +295,7 @@ export async function benchMdp(o: BenchOptions): Promise<BenchCase> {
 export async function benchAll(
   o: { concurrencies?: number[]; durationMs?: number; layout?: BenchOptions["layout"] } = {},
 ): Promise<MdpBenchResults> {
-  const results: MdpBenchResults = { raw: [], mdp: [], ratios: [] };
+  const results: MdpBenchResults = { raw: [], mdp: [], ratios: [], curve: [], curveRatios: [] };
   const layout = o.layout ?? layoutFromEnv();
   for (const concurrency of o.concurrencies ?? [1, 100]) {
     const raw = await benchRawEcho({ concurrency, durationMs: o.durationMs, layout });
@@ -259,6 +303,11 @@ export async function benchAll(
     results.raw.push(raw);
     results.mdp.push(mdp);
     results.ratios.push({ concurrency, ratio: mdp.reqPerSec / raw.reqPerSec });
+    if (layout !== "processes") {
+      const curve = await benchMdp({ concurrency, durationMs: o.durationMs, layout, curve: true });
+      results.curve.push(curve);
+      results.curveRatios.push({ concurrency, ratio: curve.reqPerSec / mdp.reqPerSec });
+    }
   }
   return results;
 }
@@ -272,10 +321,12 @@ function layoutFromEnv(): BenchOptions["layout"] {
 
 export function formatResults(r: MdpBenchResults): string {
   const row = (c: BenchCase): string =>
-    `${c.name.padEnd(32)} c=${String(c.concurrency).padStart(3)}  ${c.reqPerSec.toFixed(0).padStart(7)} req/s  p50 ${c.p50Ms.toFixed(3)} ms  p99 ${c.p99Ms.toFixed(3)} ms  (${c.requests} req in ${c.seconds.toFixed(2)} s)`;
-  const lines = [...r.raw.map(row), ...r.mdp.map(row)];
+    `${c.name.padEnd(38)} c=${String(c.concurrency).padStart(3)}  ${c.reqPerSec.toFixed(0).padStart(7)} req/s  p50 ${c.p50Ms.toFixed(3)} ms  p99 ${c.p99Ms.toFixed(3)} ms  (${c.requests} req in ${c.seconds.toFixed(2)} s)`;
+  const lines = [...r.raw.map(row), ...r.mdp.map(row), ...r.curve.map(row)];
   for (const { concurrency, ratio } of r.ratios)
     lines.push(`MDP/raw at concurrency ${concurrency}: ${ratio.toFixed(2)}`);
+  for (const { concurrency, ratio } of r.curveRatios)
+    lines.push(`MDP with CURVE / without at concurrency ${concurrency}: ${ratio.toFixed(2)}`);
   return lines.join("\n");
 }
 
@@ -290,6 +341,11 @@ async function startBrokerOnly(): Promise<Backend> {
   return { endpoint: await broker.bind("tcp://127.0.0.1:*"), close: () => broker.close() };
 }
 
+function keysFromEnv(): BenchKeys | undefined {
+  const json = process.env.BENCH_CURVE_KEYS;
+  return json === undefined || json === "" ? undefined : (JSON.parse(json) as BenchKeys);
+}
+
 async function serve(kind: string, sessions: number, endpoint: string): Promise<void> {
   const backend =
     kind === "raw"
@@ -298,7 +354,7 @@ async function serve(kind: string, sessions: number, endpoint: string): Promise<
         ? await startBrokerOnly()
         : kind === "worker"
           ? await startWorkerOnly(endpoint, sessions)
-          : await startMdpBackend(sessions);
+          : await startMdpBackend(sessions, keysFromEnv());
   process.stdout.write(`${backend.endpoint}\n`);
   process.once("SIGTERM", () => {
     void backend.close().then(() => process.exit(0));

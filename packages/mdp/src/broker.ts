@@ -1,5 +1,6 @@
-import { Router } from "zeromq";
+import { Context, type EventOfType, Router } from "zeromq";
 import { type Session, SESSION_TOKEN_MAX, SESSION_TOKEN_MIN, SessionRegistry } from "./broker-sessions.js";
+import { checkCurveKey } from "./curve-keys.js";
 import { Fifo } from "./fifo.js";
 import { type MdpLogger, silentLogger } from "./logger.js";
 import { positiveOption } from "./options.js";
@@ -24,6 +25,7 @@ import {
 import { readLoop } from "./read-loop.js";
 import { Outbound, type OutboundMessage, RouterSender } from "./router-sender.js";
 import type { Frames } from "./socket-writer.js";
+import { ZapHandler } from "./zap.js";
 
 export interface MdpBrokerOptions {
   heartbeatInterval?: number;
@@ -51,7 +53,34 @@ export interface MdpBrokerOptions {
   maxPeerBacklog?: number;
   /** Most client sessions remembered (mmi.session). */
   maxSessions?: number;
+  /**
+   * CURVE with allow-lists (see README, "Security"): clients connect to bind()'s
+   * endpoint, the workers of each service to that service's own endpoint
+   * (bindWorkers), and each endpoint admits only the keys listed for it.
+   */
+  curve?: MdpBrokerCurve;
   logger?: MdpLogger;
+}
+
+export interface MdpBrokerCurve {
+  /** The broker's secret key (Z85); its public key is what clients and workers pin. */
+  secretKey: string;
+  /** Public keys (Z85) admitted on the client endpoint. */
+  clients: readonly string[];
+  /** Per service, the public keys admitted on its worker endpoint: only they may serve it. */
+  workers: Readonly<Record<string, readonly string[]>>;
+}
+
+export interface MdpBrokerCurveStats {
+  enabled: boolean;
+  /** CURVE handshakes whose key was listed for the endpoint. */
+  admitted: number;
+  /** Handshakes refused by the allow-list: a valid key, not listed for that endpoint. */
+  refused: number;
+  /** Handshakes that failed before the allow-list: no CURVE, the wrong server key, a mismatched key pair. */
+  handshakeFailures: number;
+  /** Messages for another endpoint's role: worker commands on the client endpoint, READY for another service (subset of dropped). */
+  wrongEndpoint: number;
 }
 
 export interface MdpBrokerStats {
@@ -101,6 +130,7 @@ export interface MdpBrokerStats {
   /** Connections closed: peers gone, or refused by the socket (a frame above maxMessageSize). */
   disconnects: number;
   sessions: number;
+  curve: MdpBrokerCurveStats;
 }
 
 const JobState = { QUEUED: 0, RUNNING: 1, DONE: 2 } as const;
@@ -127,6 +157,7 @@ interface Job {
 interface WorkerRec {
   readonly identity: Buffer;
   readonly key: string;
+  readonly port: Port;
   readonly service: Service;
   lastHeard: number;
   job: Job | null;
@@ -145,6 +176,20 @@ interface Service {
 }
 
 type Ref = Job | WorkerRec | Session | undefined;
+
+/** One ROUTER socket of the broker and what may arrive on it. */
+interface Port {
+  readonly socket: Router;
+  readonly sender: RouterSender<Ref>;
+  /** undefined: the client endpoint (without CURVE, workers too); a name: that service's worker endpoint. */
+  readonly service: string | undefined;
+  /** Prefix of its workers' keys: routing ids are unique per socket only. */
+  readonly prefix: string;
+  loop: Promise<void> | undefined;
+}
+
+const CLIENT_DOMAIN = "mdp-clients";
+const workerDomain = (service: string): string => `mdp-workers:${service}`;
 
 /** More frames than any MDP client message needs (ours has 5): refused, not parsed. */
 const MAX_CLIENT_FRAMES = 32;
@@ -173,8 +218,16 @@ export class MdpBroker {
   private readonly maxPeerBacklog: number;
   private readonly requestTtl: number;
   private readonly logger: MdpLogger;
-  private readonly socket: Router;
+  private readonly maxMessageSize: number;
+  private readonly curve: MdpBrokerCurve | undefined;
+  /** A context of its own under CURVE: libzmq allows one ZAP handler per context. */
+  private readonly context: Context | undefined;
+  private readonly zap: ZapHandler | undefined;
+  private zapStarted: Promise<void> | undefined;
+  private readonly clientPort: Port;
+  /** The client port's sender: every answer to a client goes through it. */
   private readonly sender: RouterSender<Ref>;
+  private readonly workerPorts = new Map<string, Port>();
   private readonly services = new Map<string, Service>();
   private readonly workers = new Map<string, WorkerRec>();
   /** Queued and running jobs by key, so a retry joins instead of queueing a copy. */
@@ -188,7 +241,6 @@ export class MdpBroker {
   private timer: NodeJS.Timeout | undefined;
   private readonly probeTimers: Array<NodeJS.Timeout | undefined> = [];
   private nextHeartbeatAt = 0;
-  private loop: Promise<void> | undefined;
   private closed = false;
   private readonly lastWarned = new Map<string, { at: number; suppressed: number }>();
   private readonly counters = {
@@ -213,6 +265,8 @@ export class MdpBroker {
     mmi: 0,
     undelivered: 0,
     disconnects: 0,
+    wrongEndpoint: 0,
+    handshakeFailures: 0,
   };
 
   constructor(o: MdpBrokerOptions = {}) {
@@ -229,36 +283,114 @@ export class MdpBroker {
     );
     this.requestTtl = positive("requestTtl", o.requestTtl, MDP_DEFAULTS.requestTtl);
     this.maxPeerBacklog = Math.floor(positive("maxPeerBacklog", o.maxPeerBacklog, MDP_DEFAULTS.maxPeerBacklog));
-    const maxMessageSize = Math.floor(positive("maxMessageSize", o.maxMessageSize, MDP_DEFAULTS.maxMessageSize));
+    this.maxMessageSize = Math.floor(positive("maxMessageSize", o.maxMessageSize, MDP_DEFAULTS.maxMessageSize));
     this.sessions = new SessionRegistry(Math.floor(positive("maxSessions", o.maxSessions, 10_000)));
     this.logger = o.logger ?? silentLogger;
+    this.curve = o.curve === undefined ? undefined : checkCurveOptions(o.curve);
+    if (this.curve !== undefined) {
+      this.context = new Context();
+      this.zap = new ZapHandler(this.context, this.logger);
+      this.zap.allow(CLIENT_DOMAIN, this.curve.clients);
+      for (const [service, keys] of Object.entries(this.curve.workers)) this.zap.allow(workerDomain(service), keys);
+    }
+    this.clientPort = this.openPort(undefined, "");
+    this.sender = this.clientPort.sender;
+  }
+
+  /**
+   * Binds the client endpoint (more than once is fine) and returns it resolved, e.g.
+   * the port chosen for tcp://127.0.0.1:*. Without CURVE, workers register here too.
+   */
+  async bind(endpoint: string): Promise<string> {
+    return this.bindPort(this.clientPort, endpoint);
+  }
+
+  /**
+   * Under CURVE: binds the endpoint where the workers of `service` register, admitting
+   * only the keys `curve.workers[service]` lists; a READY for any other service there
+   * is refused. Returns the resolved endpoint.
+   */
+  async bindWorkers(service: string, endpoint: string): Promise<string> {
+    const curve = this.curve;
+    if (curve === undefined) {
+      throw new TypeError(
+        "MdpBroker.bindWorkers: worker endpoints need options.curve; without it workers use bind()'s",
+      );
+    }
+    if (!Object.hasOwn(curve.workers, service)) {
+      throw new TypeError(`MdpBroker.bindWorkers: curve.workers lists no keys for ${JSON.stringify(service)}`);
+    }
+    let port = this.workerPorts.get(service);
+    if (port === undefined) {
+      port = this.openPort(service, `${this.workerPorts.size + 1}:`);
+      this.workerPorts.set(service, port);
+    }
+    return this.bindPort(port, endpoint);
+  }
+
+  private openPort(service: string | undefined, prefix: string): Port {
+    const curve = this.curve;
     // mandatory: a full or vanished peer is an error we see, not a silent drop.
     // sendTimeout 0: never block the one thread serving everyone on one slow peer.
-    this.socket = new Router({ linger: 0, sendTimeout: 0, mandatory: true, maxMessageSize });
-    this.sender = new RouterSender<Ref>(this.socket, this.maxPeerBacklog, 4 * this.maxPeerBacklog, {
+    const socket = new Router({
+      linger: 0,
+      sendTimeout: 0,
+      mandatory: true,
+      maxMessageSize: this.maxMessageSize,
+      ...(curve === undefined
+        ? {}
+        : {
+            context: this.context,
+            curveServer: true,
+            curveSecretKey: curve.secretKey,
+            zapDomain: service === undefined ? CLIENT_DOMAIN : workerDomain(service),
+            // Without a ZAP handler libzmq would admit every key: fail closed instead.
+            zapEnforceDomain: true,
+          }),
+    });
+    const sender = new RouterSender<Ref>(socket, this.maxPeerBacklog, 4 * this.maxPeerBacklog, {
       unroutable: (m) => this.onUnroutable(m),
       overflow: (m) => this.onOverflow(m),
       failed: (m, err) => this.onSendFailed(m, err),
     });
     // A peer's TCP connection closing is the fastest sign that a worker died: probe
     // the workers at once, and a send to the dead one fails with EHOSTUNREACH.
-    this.socket.events.on("disconnect", this.onDisconnectEvent);
+    socket.events.on("disconnect", this.onDisconnectEvent);
+    if (curve !== undefined) {
+      socket.events.on("handshake:error:protocol", this.onHandshakeFailed);
+      socket.events.on("handshake:error:other", this.onHandshakeFailed);
+    }
+    return { socket, sender, service, prefix, loop: undefined };
   }
 
-  /** Binds (more than once is fine) and returns the resolved endpoint, e.g. the port chosen for tcp://127.0.0.1:*. */
-  async bind(endpoint: string): Promise<string> {
+  private async bindPort(port: Port, endpoint: string): Promise<string> {
     if (this.closed) throw new Error("MdpBroker: closed");
-    await this.socket.bind(endpoint);
-    const resolved = this.socket.lastEndpoint ?? endpoint;
-    if (this.loop === undefined) {
-      this.loop = readLoop(this.socket, (msg) => this.onMessage(msg), this.logger, "mdp broker");
+    if (this.zap !== undefined) {
+      this.zapStarted ??= this.zap.start();
+      await this.zapStarted;
+    }
+    await port.socket.bind(endpoint);
+    const resolved = port.socket.lastEndpoint ?? endpoint;
+    port.loop ??= readLoop(port.socket, (msg) => this.onMessage(port, msg), this.logger, "mdp broker");
+    if (this.timer === undefined) {
       // Queue ages are swept more often than heartbeats when requestTtl is short.
       const tick = Math.max(5, Math.min(this.heartbeatInterval, this.requestTtl / 4));
       this.nextHeartbeatAt = Date.now() + this.heartbeatInterval;
       this.timer = setInterval(this.tick, tick);
     }
-    this.logger.info({ endpoint: resolved }, "mdp broker: bound");
+    this.logger.info(
+      {
+        endpoint: resolved,
+        ...(port.service === undefined ? {} : { workersOf: port.service }),
+        curve: this.curve !== undefined,
+      },
+      "mdp broker: bound",
+    );
     return resolved;
+  }
+
+  private ports(): Port[] {
+    return [this.clientPort, ...this.workerPorts.values()];
   }
 
   stats(): MdpBrokerStats {
@@ -266,15 +398,29 @@ export class MdpBroker {
     for (const s of this.services.values()) {
       services[s.name] = { workers: s.workers.size, idle: s.idle.length, queued: s.queued };
     }
-    const c = this.counters;
+    const { wrongEndpoint, handshakeFailures, ...c } = this.counters;
+    let backlog = 0;
+    let deferred = 0;
+    for (const port of this.ports()) {
+      backlog += port.sender.waiting;
+      deferred += port.sender.deferred;
+    }
+    const zap = this.zap?.stats();
     return {
       services,
-      dropped: c.malformed + c.badProtocol + c.protocolErrors + c.unknownWorker,
+      dropped: c.malformed + c.badProtocol + c.protocolErrors + c.unknownWorker + wrongEndpoint,
       ...c,
-      backlog: this.sender.waiting,
-      deferred: this.sender.deferred,
+      backlog,
+      deferred,
       held: this.heldTotal,
       sessions: this.sessions.size,
+      curve: {
+        enabled: this.curve !== undefined,
+        admitted: zap?.admitted ?? 0,
+        refused: zap?.refused ?? 0,
+        handshakeFailures,
+        wrongEndpoint,
+      },
     };
   }
 
@@ -283,13 +429,17 @@ export class MdpBroker {
     this.closed = true;
     if (this.timer !== undefined) clearInterval(this.timer);
     for (const t of this.probeTimers) if (t !== undefined) clearTimeout(t);
-    this.sender.clear();
-    this.socket.events.off("disconnect", this.onDisconnectEvent);
-    this.socket.close();
-    await this.loop;
+    const ports = this.ports();
+    for (const port of ports) {
+      port.sender.clear();
+      port.socket.events.off("disconnect", this.onDisconnectEvent);
+      port.socket.close();
+    }
+    await Promise.all(ports.map((port) => port.loop));
+    await this.zap?.close();
   }
 
-  private onMessage(msg: Buffer[]): void {
+  private onMessage(port: Port, msg: Buffer[]): void {
     // [sender, "", protocol, ...]
     const proto = msg[2];
     if (msg.length < 3 || msg[1]?.length !== 0 || proto === undefined) {
@@ -297,9 +447,18 @@ export class MdpBroker {
       return;
     }
     try {
-      if (frameEquals(proto, CLIENT_FRAME)) this.onClient(msg);
-      else if (frameEquals(proto, WORKER_FRAME)) this.onWorker(msg);
-      else this.counters.badProtocol++;
+      if (frameEquals(proto, CLIENT_FRAME)) {
+        // A worker endpoint admits worker keys: requests from them are not for it to carry.
+        if (port.service === undefined) this.onClient(msg);
+        else this.wrongEndpoint(port, msg[0] as Buffer, "client request on a worker endpoint", false);
+      } else if (frameEquals(proto, WORKER_FRAME)) {
+        // Under CURVE the client endpoint admits client keys, which serve nothing.
+        if (port.service === undefined && this.curve !== undefined) {
+          this.wrongEndpoint(port, msg[0] as Buffer, "worker command on the client endpoint", true);
+        } else {
+          this.onWorker(port, msg);
+        }
+      } else this.counters.badProtocol++;
     } catch (err) {
       // Defensive: no input may take the broker down.
       this.counters.malformed++;
@@ -583,12 +742,12 @@ export class MdpBroker {
     const msg = job.msg;
     const frames: Frames = [worker.identity, EMPTY_FRAME, WORKER_FRAME, REQUEST_FRAME, job.origin, EMPTY_FRAME];
     for (let i = 4; i < msg.length; i++) frames.push(msg[i] as Buffer);
-    this.sender.send(frames, Outbound.DISPATCH, job);
+    worker.port.sender.send(frames, Outbound.DISPATCH, job);
   }
 
   // ---- workers -------------------------------------------------------------
 
-  private onWorker(msg: Buffer[]): void {
+  private onWorker(port: Port, msg: Buffer[]): void {
     // [worker, "", "MDPW01", command, ...]
     const command = msg[3];
     if (command === undefined || command.length !== 1) {
@@ -596,18 +755,18 @@ export class MdpBroker {
       return;
     }
     const identity = msg[0] as Buffer;
-    const key = identity.toString("latin1");
+    const key = port.prefix + identity.toString("latin1");
     const worker = this.workers.get(key);
     if (worker !== undefined) worker.lastHeard = Date.now();
     switch (command[0]) {
       case MdpCommand.READY:
-        this.onReady(identity, key, worker, msg);
+        this.onReady(port, identity, key, worker, msg);
         return;
       case MdpCommand.REPLY:
-        this.onReply(identity, worker, msg);
+        this.onReply(port, identity, worker, msg);
         return;
       case MdpCommand.HEARTBEAT:
-        if (worker === undefined) this.rejectUnknown(identity);
+        if (worker === undefined) this.rejectUnknown(port, identity);
         else this.counters.heartbeats++;
         return;
       case MdpCommand.DISCONNECT:
@@ -620,12 +779,12 @@ export class MdpBroker {
         return;
       default:
         // REQUEST from a worker, or an unknown command: out of order per RFC 7.
-        if (worker === undefined) this.rejectUnknown(identity);
+        if (worker === undefined) this.rejectUnknown(port, identity);
         else this.protocolError(worker, `command 0x${command[0]?.toString(16)} not allowed from a worker`);
     }
   }
 
-  private onReady(identity: Buffer, key: string, worker: WorkerRec | undefined, msg: Buffer[]): void {
+  private onReady(port: Port, identity: Buffer, key: string, worker: WorkerRec | undefined, msg: Buffer[]): void {
     if (worker !== undefined) {
       this.protocolError(worker, "READY from a registered worker");
       return;
@@ -633,17 +792,22 @@ export class MdpBroker {
     const serviceFrame = msg[4];
     if (msg.length !== 5 || serviceFrame === undefined || serviceFrame.length === 0 || serviceFrame.length > 255) {
       this.counters.malformed++;
-      this.sendToWorker(identity, DISCONNECT_FRAME, undefined);
+      this.sendToWorker(port, identity, DISCONNECT_FRAME, undefined);
       return;
     }
     const name = serviceFrame.toString();
     if (name.startsWith(MMI_PREFIX)) {
       this.counters.protocolErrors++;
-      this.sendToWorker(identity, DISCONNECT_FRAME, undefined);
+      this.sendToWorker(port, identity, DISCONNECT_FRAME, undefined);
+      return;
+    }
+    if (port.service !== undefined && port.service !== name) {
+      // The keys admitted here are listed for port.service only: the heart of the per-service guarantee.
+      this.wrongEndpoint(port, identity, `READY for ${name.slice(0, 100)} on the endpoint of ${port.service}`, true);
       return;
     }
     const service = this.serviceFor(name, serviceFrame);
-    const rec: WorkerRec = { identity, key, service, lastHeard: Date.now(), job: null };
+    const rec: WorkerRec = { identity, key, port, service, lastHeard: Date.now(), job: null };
     // Its queue stops counting against the bound for services nobody serves.
     if (service.workers.size === 0) this.queuedUnserved -= service.queued;
     this.workers.set(key, rec);
@@ -654,10 +818,10 @@ export class MdpBroker {
     this.dispatch(service);
   }
 
-  private onReply(identity: Buffer, worker: WorkerRec | undefined, msg: Buffer[]): void {
+  private onReply(port: Port, identity: Buffer, worker: WorkerRec | undefined, msg: Buffer[]): void {
     // [worker, "", "MDPW01", 0x03, client, "", ...body]
     if (worker === undefined) {
-      this.rejectUnknown(identity);
+      this.rejectUnknown(port, identity);
       return;
     }
     if (msg.length < 7 || msg[5]?.length !== 0) {
@@ -696,10 +860,17 @@ export class MdpBroker {
     this.dispatch(service);
   }
 
-  private rejectUnknown(identity: Buffer): void {
+  private rejectUnknown(port: Port, identity: Buffer): void {
     // RFC 7: a command from a worker that is not registered gets DISCONNECT (it will re-READY).
     this.counters.unknownWorker++;
-    this.sendToWorker(identity, DISCONNECT_FRAME, undefined);
+    this.sendToWorker(port, identity, DISCONNECT_FRAME, undefined);
+  }
+
+  /** A message for another endpoint's role: counted, logged (throttled), and a worker told DISCONNECT. */
+  private wrongEndpoint(port: Port, identity: Buffer, why: string, disconnect: boolean): void {
+    this.counters.wrongEndpoint++;
+    this.throttledWarn("message for another endpoint refused", { why, endpoint: port.socket.lastEndpoint });
+    if (disconnect) this.sendToWorker(port, identity, DISCONNECT_FRAME, undefined);
   }
 
   private protocolError(worker: WorkerRec, why: string): void {
@@ -708,8 +879,8 @@ export class MdpBroker {
     this.removeWorker(worker, true, why);
   }
 
-  private sendToWorker(identity: Buffer, command: Buffer, worker: WorkerRec | undefined): void {
-    this.sender.send([identity, EMPTY_FRAME, WORKER_FRAME, command], Outbound.WORKER, worker);
+  private sendToWorker(port: Port, identity: Buffer, command: Buffer, worker: WorkerRec | undefined): void {
+    port.sender.send([identity, EMPTY_FRAME, WORKER_FRAME, command], Outbound.WORKER, worker);
   }
 
   /**
@@ -726,9 +897,9 @@ export class MdpBroker {
     if (i >= 0) service.idle.splice(i, 1);
     const job = worker.job;
     worker.job = null;
-    const undelivered = this.sender.discard(worker.identity);
+    const undelivered = worker.port.sender.discard(worker.identity);
     if (service.workers.size === 0) this.queuedUnserved += service.queued;
-    if (disconnect) this.sendToWorker(worker.identity, DISCONNECT_FRAME, undefined);
+    if (disconnect) this.sendToWorker(worker.port, worker.identity, DISCONNECT_FRAME, undefined);
     if (job === null) return;
     job.worker = null;
     if (undelivered.some((m) => m.kind === Outbound.DISPATCH && m.ref === job)) {
@@ -840,6 +1011,20 @@ export class MdpBroker {
 
   // ---- housekeeping --------------------------------------------------------
 
+  /** A CURVE handshake that failed before the allow-list (the allow-list's refusals are the ZAP handler's count). */
+  private readonly onHandshakeFailed = (
+    event: EventOfType<"handshake:error:protocol"> | EventOfType<"handshake:error:other">,
+  ): void => {
+    // A peer hanging up mid-handshake (a TCP probe, a port scan) says nothing about keys.
+    if (event.error.code === "ECONNRESET" || event.error.code === "EPIPE") return;
+    this.counters.handshakeFailures++;
+    this.throttledWarn("curve handshake failed", {
+      endpoint: event.address,
+      error: event.error.code,
+      hint: "a peer without CURVE, with the wrong server key, or with a public key that is not its secret key's",
+    });
+  };
+
   private readonly onDisconnectEvent = (): void => {
     this.counters.disconnects++;
     PROBE_DELAYS_MS.forEach((delay, i) => {
@@ -854,7 +1039,8 @@ export class MdpBroker {
 
   /** An extra HEARTBEAT to every worker: a send to one whose socket is gone fails, and it is removed. */
   private probeWorkers(): void {
-    for (const worker of this.workers.values()) this.sendToWorker(worker.identity, HEARTBEAT_FRAME, worker);
+    for (const worker of this.workers.values())
+      this.sendToWorker(worker.port, worker.identity, HEARTBEAT_FRAME, worker);
   }
 
   private readonly tick = (): void => {
@@ -875,7 +1061,7 @@ export class MdpBroker {
         this.logger.warn({ service: worker.service.name, busy: worker.job !== null }, "mdp broker: worker expired");
         this.removeWorker(worker, true, worker.job === null ? "worker expired" : "busy worker silent too long");
       } else {
-        this.sendToWorker(worker.identity, HEARTBEAT_FRAME, worker);
+        this.sendToWorker(worker.port, worker.identity, HEARTBEAT_FRAME, worker);
       }
     }
   };
@@ -895,4 +1081,23 @@ export class MdpBroker {
       if (session.held.length === 0) this.holding.delete(session);
     }
   }
+}
+
+function checkCurveOptions(curve: MdpBrokerCurve): MdpBrokerCurve {
+  const keys = (list: readonly string[], what: string): string[] => {
+    if (!Array.isArray(list)) throw new TypeError(`MdpBroker: curve.${what} must be an array of public keys`);
+    return list.map((k, i) => checkCurveKey(k, `curve.${what}[${i}]`));
+  };
+  const workers: Record<string, string[]> = {};
+  for (const [service, list] of Object.entries(curve.workers ?? {})) {
+    if (service.length === 0 || Buffer.byteLength(service) > 255 || service.startsWith(MMI_PREFIX)) {
+      throw new TypeError(`MdpBroker: curve.workers: ${JSON.stringify(service)} is not a service name`);
+    }
+    workers[service] = keys(list, `workers.${service}`);
+  }
+  return {
+    secretKey: checkCurveKey(curve.secretKey, "curve.secretKey"),
+    clients: keys(curve.clients, "clients"),
+    workers,
+  };
 }

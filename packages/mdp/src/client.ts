@@ -1,5 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { Dealer } from "zeromq";
+import { type CurveKeyPair, checkCurveKey } from "./curve-keys.js";
+import { watchCurveHandshakes } from "./curve-watch.js";
 import { MdpError, type MdpErrorCode } from "./errors.js";
 import { type MdpLogger, silentLogger } from "./logger.js";
 import {
@@ -36,7 +38,17 @@ export interface MdpClientOptions {
    * after the caller's deadline): how a caller learns the outcome after all.
    */
   onLateReply?: (late: { requestId: string; service: string; reply: Buffer }) => void;
+  /**
+   * CURVE: this client's key pair and the broker's public key it pins (one for every
+   * endpoint, or one per endpoint in the same order). A broker without that key
+   * cannot complete the handshake, so nothing is ever sent to it.
+   */
+  curve?: MdpClientCurve;
   logger?: MdpLogger;
+}
+
+export interface MdpClientCurve extends CurveKeyPair {
+  serverKey: string | readonly string[];
 }
 
 export interface MdpRequestOptions {
@@ -73,6 +85,10 @@ export interface MdpClientStats {
   endpoint: string;
   /** Does the current broker implement mmi.session and mmi.cancel? */
   brokerExtensions: "yes" | "no" | "unknown";
+  /** CURVE on for the broker connections. */
+  curve: boolean;
+  /** CURVE handshakes with a broker that failed: it does not hold the pinned key, or refused ours. */
+  handshakeFailures: number;
 }
 
 interface Pending {
@@ -153,6 +169,30 @@ function positiveInt(name: string, value: number | undefined, fallback: number):
 
 const noop = (): void => {};
 
+interface CurveSocketOptions {
+  curveServerKey: string;
+  curvePublicKey: string;
+  curveSecretKey: string;
+}
+
+function curveSocketOptions(endpoints: readonly string[], curve: MdpClientCurve | undefined): CurveSocketOptions[] {
+  if (curve === undefined) return [];
+  const serverKeys =
+    typeof curve.serverKey === "string" ? endpoints.map(() => curve.serverKey as string) : curve.serverKey;
+  if (serverKeys.length !== endpoints.length) {
+    throw new TypeError(
+      `MdpClient: curve.serverKey lists ${serverKeys.length} keys for ${endpoints.length} endpoints (give one, or one per endpoint)`,
+    );
+  }
+  const curvePublicKey = checkCurveKey(curve.publicKey, "MdpClient: curve.publicKey");
+  const curveSecretKey = checkCurveKey(curve.secretKey, "MdpClient: curve.secretKey");
+  return serverKeys.map((key, i) => ({
+    curveServerKey: checkCurveKey(key, `MdpClient: curve.serverKey[${i}]`),
+    curvePublicKey,
+    curveSecretKey,
+  }));
+}
+
 /** Sets, and evicts the oldest entry past MAX_REMEMBERED; returns what it evicted. */
 function remember<V>(map: Map<string, V>, key: string, value: V): V | undefined {
   map.set(key, value);
@@ -175,6 +215,8 @@ function cancelLead(timeout: number): number {
  */
 export class MdpClient {
   private readonly endpoints: string[];
+  /** Per endpoint, the socket options that pin its broker's key (empty without CURVE). */
+  private readonly curveOptions: CurveSocketOptions[];
   private readonly timeout: number;
   private readonly tries: number;
   private readonly idPrefix: string;
@@ -206,10 +248,12 @@ export class MdpClient {
     badReplies: 0,
     outcomeUnknown: 0,
     withdrawn: 0,
+    handshakeFailures: 0,
   };
 
   constructor(o: MdpClientOptions) {
     this.endpoints = parseEndpoints(o.endpoints);
+    this.curveOptions = curveSocketOptions(this.endpoints, o.curve);
     this.timeout = positiveInt("timeout", o.timeout, MDP_DEFAULTS.timeout);
     this.tries = positiveInt("retries", o.retries, MDP_DEFAULTS.retries);
     this.idPrefix = o.idPrefix ?? `${process.pid.toString(36)}${randomBytes(3).toString("hex")}`;
@@ -219,7 +263,7 @@ export class MdpClient {
     // another peer that learned our requestIds from joining them or taking their answers.
     this.sessionToken = o.sessions === false ? undefined : randomBytes(16).toString("hex");
     this.onLateReply = o.onLateReply;
-    this.conn = this.open(this.endpoints[0] as string);
+    this.conn = this.open(0);
   }
 
   nextRequestId(): string {
@@ -298,6 +342,7 @@ export class MdpClient {
       ...this.counters,
       endpoint: this.conn.endpoint,
       brokerExtensions: extensions === undefined ? "unknown" : extensions ? "yes" : "no",
+      curve: this.curveOptions.length > 0,
     };
   }
 
@@ -370,10 +415,17 @@ export class MdpClient {
 
   // ---- connections ---------------------------------------------------------
 
-  private open(endpoint: string): Connection {
+  private open(index: number): Connection {
+    const endpoint = this.endpoints[index] as string;
     // immediate: nothing is queued towards a broker that is not connected, so a
-    // dead broker cannot deliver a burst of stale duplicates when it returns.
-    const socket = new Dealer({ immediate: true, linger: 0 });
+    // dead broker cannot deliver a burst of stale duplicates when it returns. Under
+    // CURVE "connected" means after the handshake: a broker without the pinned key gets nothing.
+    const socket = new Dealer({ immediate: true, linger: 0, ...this.curveOptions[index] });
+    if (this.curveOptions.length > 0) {
+      watchCurveHandshakes(socket, endpoint, this.logger, "mdp client", () => {
+        this.counters.handshakeFailures++;
+      });
+    }
     socket.connect(endpoint);
     const writer = new SocketWriter(socket, (err) => this.logger.warn({ err, endpoint }, "mdp client: send failed"));
     const conn: Connection = {
@@ -436,7 +488,7 @@ export class MdpClient {
     if (this.closed) return;
     const old = this.conn;
     this.endpointIndex = (this.endpointIndex + 1) % this.endpoints.length;
-    this.conn = this.open(this.endpoints[this.endpointIndex] as string);
+    this.conn = this.open(this.endpointIndex);
     this.counters.reconnects++;
     this.logger.warn(
       { endpoint: this.conn.endpoint, inFlight: this.pending.size },

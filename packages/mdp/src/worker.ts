@@ -1,4 +1,6 @@
 import { Dealer } from "zeromq";
+import { type CurveClientKeys, checkCurveKey } from "./curve-keys.js";
+import { watchCurveHandshakes } from "./curve-watch.js";
 import { type MdpLogger, silentLogger } from "./logger.js";
 import {
   DISCONNECT_FRAME,
@@ -35,6 +37,12 @@ export interface MdpWorkerOptions {
   concurrency?: number;
   replyCacheSize?: number;
   replyCacheTtl?: number;
+  /**
+   * CURVE: this worker's key pair and the broker's public key it pins. Under CURVE our
+   * broker takes a service's workers on that service's own endpoint (`bindWorkers`),
+   * and only with a key listed for the service.
+   */
+  curve?: CurveClientKeys;
   logger?: MdpLogger;
 }
 
@@ -43,6 +51,8 @@ export interface MdpWorkerStats {
   cacheHits: number;
   inProgress: number;
   reconnects: number;
+  /** CURVE handshakes with the broker that failed (it does not hold the pinned key, or refused ours). */
+  handshakeFailures: number;
 }
 
 /** One RFC 7 worker session: a DEALER that sent READY, and its liveness. */
@@ -78,7 +88,8 @@ export class MdpWorker {
   private readonly sessions: Session[];
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private running = false;
-  private readonly counters = { handled: 0, cacheHits: 0, reconnects: 0 };
+  private readonly curve: CurveClientKeys | undefined;
+  private readonly counters = { handled: 0, cacheHits: 0, reconnects: 0, handshakeFailures: 0 };
 
   constructor(o: MdpWorkerOptions) {
     if (typeof o.endpoint !== "string" || o.endpoint.length === 0)
@@ -94,6 +105,14 @@ export class MdpWorker {
     this.liveness = positive("liveness", o.liveness, MDP_DEFAULTS.liveness);
     this.reconnectDelay = o.reconnect ?? MDP_DEFAULTS.reconnect;
     this.logger = o.logger ?? silentLogger;
+    this.curve =
+      o.curve === undefined
+        ? undefined
+        : {
+            serverKey: checkCurveKey(o.curve.serverKey, "MdpWorker: curve.serverKey"),
+            publicKey: checkCurveKey(o.curve.publicKey, "MdpWorker: curve.publicKey"),
+            secretKey: checkCurveKey(o.curve.secretKey, "MdpWorker: curve.secretKey"),
+          };
     this.cache = new ReplyCache(
       Math.floor(positive("replyCacheSize", o.replyCacheSize, MDP_DEFAULTS.replyCacheSize)),
       positive("replyCacheTtl", o.replyCacheTtl, MDP_DEFAULTS.replyCacheTtl),
@@ -140,7 +159,19 @@ export class MdpWorker {
     if (!this.running) return;
     // sendTimeout 0: a DEALER towards one broker only blocks at the high-water
     // mark, and skipping the writability probe saves a syscall per reply.
-    const socket = new Dealer({ linger: 0, sendTimeout: 0 });
+    const curve = this.curve;
+    const socket = new Dealer({
+      linger: 0,
+      sendTimeout: 0,
+      ...(curve === undefined
+        ? {}
+        : { curveServerKey: curve.serverKey, curvePublicKey: curve.publicKey, curveSecretKey: curve.secretKey }),
+    });
+    if (curve !== undefined) {
+      watchCurveHandshakes(socket, this.endpoint, this.logger, "mdp worker", () => {
+        this.counters.handshakeFailures++;
+      });
+    }
     socket.connect(this.endpoint);
     s.socket = socket;
     s.writer = new SocketWriter(socket, (err) =>

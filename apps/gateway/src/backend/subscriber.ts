@@ -1,4 +1,5 @@
 import { type TopicKind, parseTopic, topics } from "@desk/contracts";
+import { type CurveClientKeys, watchCurveHandshakes } from "@desk/mdp";
 import { Subscriber } from "zeromq";
 import type { Logger } from "../logger.js";
 import type { Metrics } from "../metrics.js";
@@ -41,7 +42,7 @@ const PICKLE_PREFIX = Buffer.from([0x80]);
  * subscription that spans several topics (accountIds: [a, b]).
  */
 export class PubSubscriber {
-  private readonly socket = new Subscriber({ linger: 0 });
+  private readonly socket: Subscriber;
   private readonly entries = new Map<string, TopicEntry>();
   /** watchPrefix's listeners, by topic prefix. */
   private readonly prefixWatchers = new Map<string, Set<(topic: string, data: unknown) => void>>();
@@ -51,6 +52,7 @@ export class PubSubscriber {
   private lastHeartbeatAt: number | undefined;
   private received = 0;
   private rejected = 0;
+  private handshakeFailures = 0;
   private loop: Promise<void> | undefined;
 
   constructor(
@@ -61,11 +63,27 @@ export class PubSubscriber {
       metrics: Metrics;
       replayBufferSize: number;
       lingerMs: number;
+      /** CURVE: the gateway's pair and the publisher's public key, pinned: another publisher's events never arrive. */
+      curve?: CurveClientKeys;
     },
-  ) {}
+  ) {
+    const curve = o.curve;
+    this.socket = new Subscriber({
+      linger: 0,
+      ...(curve === undefined
+        ? {}
+        : { curveServerKey: curve.serverKey, curvePublicKey: curve.publicKey, curveSecretKey: curve.secretKey }),
+    });
+    if (curve !== undefined) {
+      watchCurveHandshakes(this.socket, o.url, o.logger, "pub/sub", () => {
+        this.handshakeFailures++;
+      });
+    }
+  }
 
   start(): void {
-    this.socket.events.on("connect", () => this.setState("connected"));
+    // Under CURVE a TCP connection is not yet the publisher: only a completed handshake is.
+    if (this.o.curve === undefined) this.socket.events.on("connect", () => this.setState("connected"));
     this.socket.events.on("handshake", () => this.setState("connected"));
     this.socket.events.on("disconnect", () => this.setState("disconnected"));
     this.socket.events.on("connect:retry", () => {
@@ -148,6 +166,8 @@ export class PubSubscriber {
       topics: this.entries.size,
       received: this.received,
       rejected: this.rejected,
+      curve: this.o.curve !== undefined,
+      handshakeFailures: this.handshakeFailures,
       lastMessageAt: this.lastMessageAt ? new Date(this.lastMessageAt).toISOString() : null,
       lastVnpyHeartbeatAt: this.lastHeartbeatAt ? new Date(this.lastHeartbeatAt).toISOString() : null,
     };
