@@ -1,4 +1,11 @@
-import { type EventOf, type Permission, type TopicKind, topicOf } from "@desk/contracts";
+import {
+  distinctList,
+  type EventOf,
+  MAX_ACCOUNTS_PER_CALL,
+  type Permission,
+  type TopicKind,
+  topicOf,
+} from "@desk/contracts";
 import { z } from "zod";
 import { type AuthUser, eventScope, requireAccounts } from "./authorization.js";
 import { type StreamOptions, streamTopics } from "./backend/stream.js";
@@ -16,7 +23,7 @@ export const LastEventId = z
 /**
  * The stream options of one subscription of topic family `kind` for ctx's
  * caller: this gateway's limits, the caller's WebSocket, the token's expiry and
- * the per-event scope of the authorization module.
+ * revocation, and the per-event scope of the authorization module.
  */
 export function streamOptions(
   ctx: GatewayContext & { gateway: GatewayRuntime; user: AuthUser },
@@ -33,6 +40,8 @@ export function streamOptions(
     connection: ctx.connection,
     maxBufferedBytes: config.wsMaxBufferedBytes,
     expiresAt: ctx.user.tokenExp * 1000,
+    // Logout, a reused refresh token or a password change end it too (auth/revocation.ts).
+    revocation: (onRevoked) => ctx.gateway.revocations.watch(ctx.user, onRevoked),
     accept: eventScope(ctx.user, kind),
   };
 }
@@ -49,16 +58,19 @@ export function topicSubscription<K extends TopicKind, Field extends string>(
     permission: Permission;
     field: Field;
     id: z.ZodString;
-    /** How many ids one subscription may name (100). */
+    /** How many ids one subscription may name (100, MAX_ACCOUNTS_PER_CALL). */
     max?: number;
     idsAreAccounts?: boolean;
   },
 ) {
   const input = z.object({
-    [o.field]: z
-      .array(o.id)
-      .min(1)
-      .max(o.max ?? 100),
+    // Bounded and distinct like the contracts' own lists: a repeated id is a 400, not a second listener.
+    [o.field]: distinctList(o.id, {
+      min: 1,
+      max: o.max ?? MAX_ACCOUNTS_PER_CALL,
+      what: o.field.replace(/(Ids|s)$/, ""),
+      description: `the ${o.field} to follow, each once`,
+    }),
     lastEventId: LastEventId,
   }) as z.ZodObject<{ [F in Field]: z.ZodArray<z.ZodString> } & { lastEventId: typeof LastEventId }>;
   return (

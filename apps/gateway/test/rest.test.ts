@@ -57,17 +57,22 @@ describe("REST /api/v1 (every query and mutation)", () => {
     expect(other.status).toBe(403);
     const byAdmin = await rest(url, "GET", "/api/v1/auth/permissions?userId=u-trader1", { token: admin });
     expect(byAdmin.body.userId).toBe("u-trader1");
-    const changed = await rest(url, "POST", "/api/v1/auth/change-password", {
-      token: trader,
-      body: { oldPassword: "trader123", newPassword: "n3w-pass" },
-    });
-    expect(changed.body).toEqual({ changed: true });
     const badOld = await rest(url, "POST", "/api/v1/auth/change-password", {
       token: trader,
       body: { oldPassword: "wrong", newPassword: "x" },
     });
     expect(badOld.status).toBe(400);
     expect(badOld.body.message).toBe("old password does not match");
+    const changed = await rest(url, "POST", "/api/v1/auth/change-password", {
+      token: trader,
+      body: { oldPassword: "trader123", newPassword: "n3w-pass" },
+    });
+    expect(changed.body).toEqual({ changed: true });
+    // A changed password ends the user's earlier tokens, the one that changed it included.
+    const after = await rest(url, "GET", "/api/v1/auth/me", { token: trader });
+    expect(after.status).toBe(401);
+    expect(after.body.message).toBe("Token revoked: the password was changed");
+    trader = await login(url, "trader1", "trader123");
   });
 
   it("serves account routes, filtered to the caller's accounts", async () => {
@@ -179,6 +184,7 @@ describe("REST /api/v1 (every query and mutation)", () => {
       .setProtectedHeader({ alg: "HS256" })
       .setSubject("u-trader1")
       .setIssuer("desk-gateway")
+      .setAudience("desk-gateway/access")
       .setIssuedAt(Math.floor(Date.now() / 1000) - 3600)
       .setExpirationTime(Math.floor(Date.now() / 1000) - 60)
       .sign(new TextEncoder().encode("test-secret-0123456789abcdef"));

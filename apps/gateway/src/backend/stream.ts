@@ -25,6 +25,12 @@ export interface StreamOptions {
   maxBufferedBytes: number;
   /** The caller's token expiry (ms since epoch): the stream ends with UNAUTHORIZED then. */
   expiresAt?: number | undefined;
+  /**
+   * Watches the caller's token for revocation (logout, a password change): called once
+   * with the listener, it returns the way to stop watching. The stream ends with
+   * UNAUTHORIZED when the listener is called, exactly as at expiry.
+   */
+  revocation?: ((onRevoked: (why: string) => void) => () => void) | undefined;
   /** Per-event scope (authorization's eventScope): events whose data it refuses are not delivered. */
   accept?: ((data: unknown) => boolean) | undefined;
   /** Turns an event's data into what the subscription yields. */
@@ -65,7 +71,8 @@ export function openTopicStream<T>(o: StreamOptions): {
   let head = 0;
   let size = 0;
   let closed = false;
-  let expired = false;
+  /** Set when the token expired or was revoked: what the stream ends with. */
+  let expired: TRPCError | undefined;
   let finished = false;
   /** The pending next() of tRPC's loop, when the queue was empty. */
   let waiting: { resolve: (r: IteratorResult<TrackedEnvelope<T>>) => void; reject: (e: unknown) => void } | undefined;
@@ -113,7 +120,7 @@ export function openTopicStream<T>(o: StreamOptions): {
     const w = waiting;
     if (!w) return;
     waiting = undefined;
-    if (expired && !closed) w.reject(expiredError());
+    if (expired && !closed) w.reject(expired);
     else w.resolve(DONE);
   };
 
@@ -138,6 +145,7 @@ export function openTopicStream<T>(o: StreamOptions): {
     if (closed) return;
     closed = true;
     if (expiryTimer) clearTimeout(expiryTimer);
+    stopWatching?.();
     if (backpressureTimer) clearTimeout(backpressureTimer);
     backpressureTimer = undefined;
     o.signal?.removeEventListener("abort", close);
@@ -149,19 +157,20 @@ export function openTopicStream<T>(o: StreamOptions): {
     settleWaiting();
   };
   o.signal?.addEventListener("abort", close);
-  // A subscription outlives the middleware that checked the token: end it when the token does.
+  // A subscription outlives the middleware that checked the token: end it when the token
+  // expires or is revoked.
+  const endWith = (error: TRPCError) => {
+    if (expired || closed) return;
+    expired = error;
+    if (backpressureTimer) clearTimeout(backpressureTimer);
+    backpressureTimer = undefined;
+    settleWaiting();
+  };
   const expiryTimer =
     o.expiresAt !== undefined
-      ? setTimeout(
-          () => {
-            expired = true;
-            if (backpressureTimer) clearTimeout(backpressureTimer);
-            backpressureTimer = undefined;
-            settleWaiting();
-          },
-          Math.max(0, Math.min(o.expiresAt - Date.now(), 2 ** 31 - 1)),
-        )
+      ? setTimeout(() => endWith(expiredError()), Math.max(0, Math.min(o.expiresAt - Date.now(), 2 ** 31 - 1)))
       : undefined;
+  const stopWatching = o.revocation?.((why) => endWith(revokedError(why)));
   if (o.signal?.aborted) close();
 
   const events: TopicEvents<T> = {
@@ -171,8 +180,9 @@ export function openTopicStream<T>(o: StreamOptions): {
         return Promise.resolve(DONE);
       }
       if (expired) {
+        const error = expired;
         close();
-        return Promise.reject(expiredError());
+        return Promise.reject(error);
       }
       if (waiting) return Promise.reject(new Error("topic stream: next() called while a previous next() is pending"));
       if (size > 0 && !backpressureTimer && !overLimit()) return Promise.resolve(envelope(take()));
@@ -199,6 +209,10 @@ export function openTopicStream<T>(o: StreamOptions): {
 
 function expiredError(): TRPCError {
   return new TRPCError({ code: "UNAUTHORIZED", message: "Token expired; reconnect with a fresh token" });
+}
+
+function revokedError(why: string): TRPCError {
+  return new TRPCError({ code: "UNAUTHORIZED", message: `Token revoked: ${why}` });
 }
 
 /** openTopicStream for subscriptions that need nothing before the events: return it from the resolver. */

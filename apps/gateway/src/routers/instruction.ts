@@ -8,7 +8,7 @@ import { streamFromSnapshot } from "../backend/stream.js";
 import type { GatewayContext } from "../context.js";
 import type { GatewayRuntime } from "../runtime.js";
 import { LastEventId, streamOptions } from "../subscription.js";
-import { authedProcedure } from "../trpc.js";
+import { authedProcedure, guardedProcedure } from "../trpc.js";
 import { ClientOrderId, clientOrderRequestId } from "./client-order.js";
 
 const [InstructionList, AccountList] = contracts.instruction_service.execute_instructions.args.def.items;
@@ -82,22 +82,20 @@ export const instructionRouter = {
    * Starts an execution and streams it until it ends. On reconnect the ws link
    * resends the input with lastEventId: the execution is then resumed, never started twice.
    */
-  executeLive: authedProcedure.input(ExecuteInput.extend({ lastEventId: LastEventId })).subscription(async function* ({
-    ctx,
-    input,
-    signal,
-  }) {
-    const resumedTopic = topicOfEventId(input.lastEventId);
-    const { prefix } = topics.execution;
-    if (resumedTopic?.startsWith(prefix)) {
-      yield* followExecution(ctx, resumedTopic.slice(prefix.length), input.lastEventId, signal);
-      return;
-    }
-    const started = await execute.run(ctx, input);
-    yield tracked(eventIdOf(topicOf("execution", started.id), ctx.gateway.subscriber.currentSeq), started);
-    if (terminal.has(started.status)) return;
-    yield* followExecution(ctx, started.id, null, signal);
-  }),
+  executeLive: guardedProcedure({ audit: true })
+    .input(ExecuteInput.extend({ lastEventId: LastEventId }))
+    .subscription(async function* ({ ctx, input, signal }) {
+      const resumedTopic = topicOfEventId(input.lastEventId);
+      const { prefix } = topics.execution;
+      if (resumedTopic?.startsWith(prefix)) {
+        yield* followExecution(ctx, resumedTopic.slice(prefix.length), input.lastEventId, signal);
+        return;
+      }
+      const started = await execute.run(ctx, input);
+      yield tracked(eventIdOf(topicOf("execution", started.id), ctx.gateway.subscriber.currentSeq), started);
+      if (terminal.has(started.status)) return;
+      yield* followExecution(ctx, started.id, null, signal);
+    }),
 
   /** Follows an execution started elsewhere (REST execute, another client) until it ends. */
   onExecution: authedProcedure
