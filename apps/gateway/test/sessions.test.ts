@@ -201,15 +201,15 @@ describe("a password change", () => {
       });
     });
 
-    // Here: the sessions were revoked when the change succeeded.
+    // Here: the sessions were revoked when the change succeeded, so the subscription ends
+    // far within this gateway's (long) window: pushed by the change, not polled.
+    await waitFor(() => subHere.errors.length > 0, "the subscription here to end");
+    expect(messageOf(subHere.errors[0])).toBe("Token revoked: the password was changed");
     for (const token of [changer.token, sameGateway.token]) {
       const r = await rest(here.url, "GET", "/api/v1/accounts", { token });
       expect(r.status).toBe(401);
       expect(r.body.message).toBe("Token revoked: the password was changed");
     }
-    // Far within this gateway's (long) window: pushed by the change, not polled.
-    await waitFor(() => subHere.errors.length > 0, "the subscription here to end");
-    expect(messageOf(subHere.errors[0])).toBe("Token revoked: the password was changed");
     const refresh = await rest(here.url, "POST", "/api/v1/auth/refresh", {
       body: { refreshToken: sameGateway.refreshToken },
     });
