@@ -1,6 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { login, rest, startStack } from "./helpers/stack.js";
 
+interface OpenApiOperation {
+  security?: unknown;
+  responses: Record<string, unknown>;
+}
+
 describe("REST /api/v1 (every query and mutation)", () => {
   let stack: Awaited<ReturnType<typeof startStack>>;
   let url: string;
@@ -200,6 +205,28 @@ describe("REST /api/v1 (every query and mutation)", () => {
     expect(doc.status).toBe(200);
     expect(Object.keys(doc.body.paths)).toContain("/instructions/parse");
     expect(doc.body.servers[0].url).toBe("/api/v1");
+    // Only protected routes ask for a bearer token; public ones (login, refresh, health) do not.
+    const operations = Object.entries(doc.body.paths as Record<string, Record<string, OpenApiOperation>>).flatMap(
+      ([path, methods]) => Object.entries(methods).map(([method, op]) => ({ route: `${method} ${path}`, op })),
+    );
+    const publicRoutes = ["post /auth/login", "post /auth/refresh", "get /system/health"];
+    for (const { route, op } of operations) {
+      const statuses = Object.keys(op.responses);
+      expect(statuses, route).toEqual(expect.arrayContaining(["200", "400", "429", "500", "503"]));
+      if (publicRoutes.includes(route)) {
+        expect(op.security, route).toBeUndefined();
+        expect(statuses, route).not.toContain("403");
+      } else {
+        expect(op.security, route).toEqual([{ Authorization: [] }]);
+        expect(statuses, route).toEqual(expect.arrayContaining(["401", "403"]));
+      }
+      if (route.includes("{")) expect(statuses, route).toContain("404");
+      if (route.startsWith("post ")) expect(statuses, route).toEqual(expect.arrayContaining(["413", "415"]));
+    }
+    expect(operations.map((o) => o.route)).toEqual(expect.arrayContaining([...publicRoutes, "post /auth/logout"]));
+    // A write may end with its outcome unknown (504); a read never does.
+    expect(Object.keys(doc.body.paths["/instructions/execute"].post.responses)).toContain("504");
+    expect(Object.keys(doc.body.paths["/accounts"].get.responses)).not.toContain("504");
     const health = await rest(url, "GET", "/health");
     expect(health.status).toBe(200);
     expect(health.body).toMatchObject({ status: "ok", mode: "real", broker: { reachable: true } });
