@@ -105,7 +105,9 @@ export function createJwt(o: {
       .setIssuedAt(issuedAt)
       .setExpirationTime(exp)
       .sign(accessKey);
-    return { token, expiresAt: new Date(exp * 1000), expiresIn: exp - issuedAt };
+    // Seconds from now, with the fraction: exp is whole seconds, so a token issued late in a
+    // second lives up to one second less than the TTL, which matters to a client renewing it.
+    return { token, expiresAt: new Date(exp * 1000), expiresIn: Math.max(0, exp * 1000 - now()) / 1000 };
   }
 
   async function signRefresh(claims: RefreshClaims): Promise<string> {

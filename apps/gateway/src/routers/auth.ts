@@ -23,7 +23,7 @@ const TokenPair = {
   token: z.string().describe("access token: send as Authorization: Bearer <token> (or ws connectionParams.token)"),
   tokenType: z.literal("Bearer"),
   expiresAt: z.string().describe("ISO-8601 expiry of the access token (minutes away: refresh it before then)"),
-  expiresIn: z.int().describe("lifetime of the access token, seconds"),
+  expiresIn: z.number().describe("seconds until the access token expires, from when it was issued (with a fraction)"),
   refreshToken: z
     .string()
     .describe("exchange at auth.refresh for a new pair; each works once, a reuse ends the session"),
