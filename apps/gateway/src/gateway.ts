@@ -215,6 +215,7 @@ export async function startGateway(overrides: Partial<GatewayConfig> = {}): Prom
     });
     const lifecycle: Lifecycle = { draining: false, inFlight: 0 };
     let wsClients = () => 0;
+    let socketIoClients = () => 0;
     const health = createHealthCheck({
       rpc,
       client,
@@ -227,6 +228,7 @@ export async function startGateway(overrides: Partial<GatewayConfig> = {}): Prom
       pickleCodec: codec.kind,
       wsClients: () => wsClients(),
       brokerCurve,
+      socketIoClients: () => socketIoClients(),
       cacheMs: config.healthCacheMs,
     });
     const runtime: GatewayRuntime = {
@@ -243,6 +245,7 @@ export async function startGateway(overrides: Partial<GatewayConfig> = {}): Prom
     };
     const http = createGatewayServer(runtime);
     wsClients = http.wsClientCount;
+    socketIoClients = http.socketIoClientCount;
     cleanups.push(() => http.closeAll(0));
     const port = await http.listen(config.port, config.host);
     const publicHost = config.host === "0.0.0.0" || config.host === "::" ? "127.0.0.1" : config.host;

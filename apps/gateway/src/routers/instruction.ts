@@ -81,10 +81,10 @@ export async function startExecution(
   caller: ExecutionCaller,
   stream: Stream<unknown>,
   input: z.output<typeof ExecuteInput>,
-): Promise<Execution> {
+): Promise<{ started: Execution; source: Source }> {
   const started = await execute.run(caller, input);
-  await followExecution(caller, stream, started.id, null, started);
-  return started;
+  const source = await followExecution(caller, stream, started.id, null, started);
+  return { started, source };
 }
 
 /** The execution a lastEventId was an event of, when it names one (a resumed executeLive). */
