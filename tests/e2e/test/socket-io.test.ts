@@ -1,12 +1,17 @@
-// The source document's "WebSocket Events", verbatim, with socket.io-client against a real
-// gateway and the real mock backend. Each snippet is copied from the document as it stands;
-// only the URL and the token (the `io(...)` line) and, for the execution, where
-// `parsedInstructions` comes from are added. Listeners the tests add beside a snippet only
-// record what arrives.
+// The source document's "WebSocket Events", verbatim (src/document-snippets.ts), with
+// socket.io-client against a real gateway and the real mock backend. Only the URL and the
+// token (the `io(...)` line) and, for the execution, where `parsedInstructions` comes from
+// are added. Listeners the tests add beside a snippet only record what arrives.
 import type { AccountEvent, Execution, MarketTick, RealtimeError, RealtimeSession } from "@desk/sdk";
 import { type GatewayClient, closeGatewayClient, createGatewayClient, login } from "@desk/sdk";
 import { type Socket, io } from "socket.io-client";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import {
+  accountUpdatesSnippet,
+  algorithmProgressSnippet,
+  dryRunExecutionSnippet,
+  instructionExecutionSnippet,
+} from "../src/document-snippets.js";
 import { type Stack, startStack } from "../src/stack.js";
 import { until } from "../src/wait.js";
 
@@ -75,14 +80,7 @@ describe("Account Updates", () => {
     const logged = consoleLines("Account updated:");
     const socket = connect(traderToken);
     const seen = record(socket);
-
-    // Subscribe
-    socket.emit("account:subscribe", { accountIds: ["account1"] });
-
-    // Receive updates
-    socket.on("account:update", (update) => {
-      console.log("Account updated:", update);
-    });
+    accountUpdatesSnippet(socket);
 
     await until(() => logged.length >= 3, "three account updates logged by the snippet");
     expect(seen.errors).toEqual([]);
@@ -101,7 +99,8 @@ describe("Account Updates", () => {
 
     const socket = connect(traderToken);
     const seen = record(socket);
-    // The document's snippet, for an account that is not trader1's.
+    // The document's account snippet with an account that is not trader1's (every mock user
+    // may see account1).
     socket.emit("account:subscribe", { accountIds: ["account3"] });
     socket.on("account:update", (update) => {
       console.log("Account updated:", update);
@@ -129,24 +128,22 @@ describe("Account Updates", () => {
 });
 
 describe("Algorithm Progress", () => {
-  it("delivers algo1's progress to the document's snippet", async () => {
+  it("runs the algorithm snippet: algo1 accepted, the mock's running algorithm's progress reaches its handler", async () => {
     const algorithms = await sdk.algorithm.list.query();
     const running = algorithms.find((a) => a.status === "running");
     if (!running) throw new Error("no running algorithm in the mock");
     const logged = consoleLines("Algorithm progress:");
     const socket = connect(traderToken);
+    const seen = record(socket);
+    algorithmProgressSnippet(socket);
+    // The document's 'algo1' is not one of the mock's: subscribing to it is accepted (no error)
+    // and delivers nothing; the mock's running algorithm then reaches the snippet's handler.
     const algoId = running.id;
-
-    // Subscribe (the document names 'algo1'; the mock's running algorithm is used)
     socket.emit("algorithm:subscribe", { algorithmIds: [algoId] });
-
-    // Receive updates
-    socket.on("algorithm:update", (update) => {
-      console.log("Algorithm progress:", update);
-    });
 
     await until(() => logged.length >= 2, "two algorithm updates logged by the snippet");
     expect(logged[0]).toMatchObject({ algorithmId: algoId, algorithm: { id: algoId } });
+    expect(seen.errors).toEqual([]);
   });
 });
 
@@ -159,26 +156,7 @@ describe("Instruction Execution", () => {
     const logged = consoleLines("Execution update:") as Execution[];
     const socket = connect(traderToken);
     const seen = record(socket);
-    if (dryRun) {
-      // Execute with real-time updates (dryRun: true)
-      socket.emit("instruction:execute", {
-        instructions: parsedInstructions,
-        accounts: ["account1"],
-        dryRun: true,
-      });
-    } else {
-      // Execute with real-time updates
-      socket.emit("instruction:execute", {
-        instructions: parsedInstructions,
-        accounts: ["account1"],
-        dryRun: false,
-      });
-    }
-
-    // Receive execution updates
-    socket.on("instruction:execution:update", (update) => {
-      console.log("Execution update:", update);
-    });
+    (dryRun ? dryRunExecutionSnippet : instructionExecutionSnippet)(socket, parsedInstructions);
 
     await until(() => logged.some((u) => u.status === "completed") || seen.errors.length > 0, "completed", 45_000);
     expect(seen.errors).toEqual([]);
@@ -226,21 +204,14 @@ describe("a gateway restart", () => {
   it("resumes the snippets' subscriptions and a running execution on the new gateway", async () => {
     const { instructions: parsedInstructions } = await sdk.instruction.parse.mutate({
       text: "双卖 500 当月 万1 的v",
-      accounts: ["account1", "account2"],
+      accounts: ["account1"],
     });
     const logged = consoleLines("Account updated:");
     const socket = connect(traderToken);
     const seen = record(socket);
 
-    socket.emit("account:subscribe", { accountIds: ["account1"] });
-    socket.on("account:update", (update) => {
-      console.log("Account updated:", update);
-    });
-    socket.emit("instruction:execute", {
-      instructions: parsedInstructions,
-      accounts: ["account1", "account2"],
-      dryRun: false,
-    });
+    accountUpdatesSnippet(socket);
+    instructionExecutionSnippet(socket, parsedInstructions);
 
     await until(() => logged.length >= 2 && seen.executionUpdates.length >= 1, "updates before");
     await stack.restartGateway();
