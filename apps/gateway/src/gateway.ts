@@ -18,6 +18,7 @@ import {
   registerMdpStats,
   registerMockBrokerStats,
 } from "./metrics.js";
+import { logPoolFigures } from "./pool-log.js";
 import { createLimits } from "./rate-limit.js";
 import { settled } from "./settled.js";
 import type { GatewayRuntime, Lifecycle } from "./runtime.js";
@@ -166,6 +167,12 @@ export async function startGateway(overrides: Partial<GatewayConfig> = {}): Prom
     });
     cleanups.push(() => client.close());
     registerMdpStats(metrics, () => ({ ...client.stats() }));
+    const poolLog = logPoolFigures({
+      stats: () => ({ ...client.stats() }),
+      logger: logger.child({ component: "mdp" }),
+      intervalMs: config.poolLogIntervalMs,
+    });
+    cleanups.push(() => poolLog.stop());
     if (mock) {
       const started = mock;
       registerMockBrokerStats(metrics, () => started.brokerStats());
