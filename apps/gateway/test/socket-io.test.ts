@@ -174,4 +174,21 @@ describe("socket.io streams", () => {
     }, "the other client to keep receiving");
     expect((await rest(gateway.url, "GET", "/health")).body.websocket.socketio).toBe(1);
   });
+
+  it("counts what the WebSocket itself holds: one event bigger than the kernel's buffers is enough", async () => {
+    const { backend, gateway } = await stack({ wsMaxBufferedBytes: 64 * 1024, wsSlowClientGraceMs: 300 });
+    const token = await login(gateway.url, "trader1", "trader123");
+    const slow = connect(gateway.url, token, { transports: ["websocket"], reconnection: false });
+    const seen = record(slow);
+    slow.emit("market:subscribe", { symbols: ["510500"] });
+    await firstTick(backend, seen);
+    (slow.io.engine.transport as unknown as { ws: { pause(): void } }).ws.pause();
+    // engine.io hands it to ws at once (its own buffer stays empty); ws keeps what the kernel refuses.
+    await backend.publish("market.510500", { ...marketTick("510500", backend.nextSeq()), name: "x".repeat(24 << 20) });
+    await waitFor(
+      async () => /gateway_ws_slow_clients_closed_total [1-9]/.test((await rest(gateway.url, "GET", "/metrics")).body),
+      "the slow client to be cut off",
+      20_000,
+    );
+  });
 });

@@ -160,6 +160,11 @@ describe("Instruction Execution", () => {
 
     await until(() => logged.some((u) => u.status === "completed") || seen.errors.length > 0, "completed", 45_000);
     expect(seen.errors).toEqual([]);
+    // Followed until it ended, and no longer: a dropped connection resumes without it.
+    const sessions = seen.sessions.length;
+    socket.io.engine.close();
+    await until(() => seen.sessions.length > sessions, "the resumed session");
+    expect(seen.sessions.at(-1)).toMatchObject({ resumed: false, subscriptions: { executionIds: [] } });
     return logged;
   }
 
