@@ -7,20 +7,7 @@
 import type { ClientToServerEvents, RealtimeSession, ServerToClientEvents } from "@desk/contracts";
 import { type ManagerOptions, type Socket, type SocketOptions, io } from "socket.io-client";
 
-export type {
-  AccountEvent,
-  AlgorithmEvent,
-  ClientToServerEvents,
-  ExecuteAck,
-  Execution,
-  MarketTick,
-  RealtimeError,
-  RealtimeSession,
-  RealtimeSubscriptions,
-  ServerToClientEvents,
-  SubscribeAck,
-  TopicSubscribePayload,
-} from "@desk/contracts";
+export type * from "./event-types.js";
 
 /** The gateway's socket.io connection: every event name, payload and ack typed. */
 export type GatewayEvents = Socket<ServerToClientEvents, ClientToServerEvents>;

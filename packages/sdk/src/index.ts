@@ -17,17 +17,4 @@ export type { WebSocketConstructor } from "./websocket.js";
 export type { AppRouter } from "./router.js";
 export type { RouterInputs, RouterOutputs } from "./types.js";
 // The source document's socket.io events: their payload types (connectEvents is in @desk/sdk/events).
-export type {
-  AccountEvent,
-  AlgorithmEvent,
-  ClientToServerEvents,
-  ExecuteAck,
-  Execution,
-  MarketTick,
-  RealtimeError,
-  RealtimeSession,
-  RealtimeSubscriptions,
-  ServerToClientEvents,
-  SubscribeAck,
-  TopicSubscribePayload,
-} from "@desk/contracts";
+export type * from "./event-types.js";
