@@ -58,7 +58,9 @@ export interface RealtimeError {
 }
 
 export type SubscribeAck = { ok: true; topics: string[] } | { ok: false; error: RealtimeError };
-export type ExecuteAck = { ok: true; executionId: string; status: ExecutionStatus } | { ok: false; error: RealtimeError };
+export type ExecuteAck =
+  | { ok: true; executionId: string; status: ExecutionStatus }
+  | { ok: false; error: RealtimeError };
 
 /** What a connection follows, as `session` reports it. */
 export interface RealtimeSubscriptions {
