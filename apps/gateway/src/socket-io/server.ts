@@ -87,13 +87,16 @@ interface AnyFeed extends Omit<TopicFeed, "input" | "topicsOf"> {
 const feeds = typedFeeds as unknown as Record<RealtimeTopicKind, AnyFeed>;
 const idsOf = (feed: AnyFeed, input: object): string[] => (input as Record<string, string[]>)[feed.field] ?? [];
 
-/** The event each topic family's updates arrive on. */
-const updateEvents = {
+/**
+ * The event each served topic family's updates arrive on. Partial: a family the
+ * trading system adds later is tRPC's only until it is listed here (CONTRIBUTING.md).
+ */
+const updateEvents: Partial<Record<TopicKind, keyof ServerToClientEvents>> = {
   account: realtimeTopics.account.update,
   algorithm: realtimeTopics.algorithm.update,
   market: realtimeTopics.market.update,
   execution: realtimeExecution.update,
-} as const satisfies Record<TopicKind, keyof ServerToClientEvents>;
+};
 
 interface SocketData {
   /** The caller, as the handshake's token authenticated them. */
@@ -229,7 +232,10 @@ export function createSocketIoServer(runtime: GatewayRuntime, watchdog: SlowClie
         }
         continue;
       }
-      const feed = feeds[kind];
+      // Only the families this API serves (a crafted offset may name others).
+      if (!Object.hasOwn(feeds, kind)) continue;
+      const served = kind as RealtimeTopicKind;
+      const feed = feeds[served];
       try {
         requireDeclaredPermission(runtime, user, feed.permission);
         const topics = feed.topicsOf(user, { [feed.field]: entries.map(([id]) => id) });
@@ -237,7 +243,7 @@ export function createSocketIoServer(runtime: GatewayRuntime, watchdog: SlowClie
           followTopic(live, feed, user, topic, resumeId(topic, entries[i]?.[1]));
         });
       } catch (err) {
-        emitError(live, realtimeTopics[kind].subscribe, err);
+        emitError(live, realtimeTopics[served].subscribe, err);
       }
     }
   }
@@ -366,7 +372,8 @@ export function createSocketIoServer(runtime: GatewayRuntime, watchdog: SlowClie
     const emit = live.socket.emit.bind(live.socket) as (event: string, ...args: unknown[]) => boolean;
     try {
       for await (const { event, data } of live.stream.events) {
-        emit(updateEvents[event.kind], data, event.id);
+        // A connection follows only the families above (its feeds and executions).
+        emit(updateEvents[event.kind]!, data, event.id);
         if (event.kind === "execution" && live.sources.get(event.topic)?.ended) {
           live.sources.delete(event.topic);
           live.socket.data.follows.delete(event.topic);
