@@ -192,3 +192,46 @@ describe("socket.io streams", () => {
     );
   });
 });
+
+describe("socket.io at shutdown", () => {
+  it("answers an instruction:execute still in flight in its ack, with the unknown outcome's ids", async () => {
+    const backend = await startFakeBackend();
+    cleanups.push(() => backend.close());
+    const gateway = await startGateway(testConfig(backend, { shutdownGraceMs: 300 }));
+    const token = await login(gateway.url, "trader1", "trader123");
+    let reached = false;
+    backend.handlers.instruction_service.execute_instructions = () => {
+      reached = true;
+      return new Promise(() => {});
+    };
+    const socket = connect(gateway.url, token, { reconnection: false });
+    const seen = record(socket);
+    const instructions = [
+      {
+        type: "straddle",
+        text: "双卖 500 当月 万1 的v",
+        side: "sell",
+        structure: "straddle",
+        otmSteps: 0,
+        underlying: "510500",
+        month: "current",
+        size: { unit: "vega", value: 10000 },
+      },
+    ];
+    const ack = socket.emitWithAck("instruction:execute", {
+      instructions,
+      accounts: ["account1"],
+      dryRun: false,
+      clientOrderId: "order-7",
+    });
+    await waitFor(() => reached, "the execute to reach the worker");
+    const closing = gateway.close();
+    const answer = await ack;
+    await closing;
+    expect(answer).toMatchObject({
+      ok: false,
+      error: { event: "instruction:execute", outcome: "unknown", clientOrderId: "order-7" },
+    });
+    expect(seen.errors.at(-1)).toEqual(answer.error);
+  });
+});

@@ -55,6 +55,12 @@ export interface RealtimeError {
   event: string;
   /** For BAD_REQUEST: each invalid field. */
   issues?: Array<{ path: string[]; message: string }>;
+  /** A write whose outcome is unknown (it may have run): the ids to look it up with, as tRPC and REST give them. */
+  outcome?: "unknown";
+  service?: string;
+  method?: string;
+  requestId?: string;
+  clientOrderId?: string;
 }
 
 export type SubscribeAck = { ok: true; topics: string[] } | { ok: false; error: RealtimeError };
