@@ -1,4 +1,5 @@
 import { type TRPCDefaultErrorShape, TRPCError, getTRPCErrorFromUnknown } from "@trpc/server";
+import type { RealtimeError } from "@desk/contracts";
 import { z } from "zod";
 import { OutcomeUnknown } from "./backend/errors.js";
 
@@ -66,16 +67,7 @@ function issuesOf(error: TRPCError) {
 }
 
 /** What a client sees of an error outside tRPC's own wire format (socket.io): the code and message REST shows, and the input issues. */
-export function publicError(err: unknown): {
-  code: TRPCError["code"];
-  message: string;
-  issues?: Array<{ path: string[]; message: string }>;
-  outcome?: "unknown";
-  service?: string;
-  method?: string;
-  requestId?: string;
-  clientOrderId?: string;
-} {
+export function publicError(err: unknown): Omit<RealtimeError, "event"> & { code: TRPCError["code"] } {
   const error = getTRPCErrorFromUnknown(err);
   const issues = issuesOf(error);
   return {

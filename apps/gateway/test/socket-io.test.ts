@@ -6,7 +6,7 @@ import { waitFor } from "@desk/testkit";
 import { type Socket, io } from "socket.io-client";
 import { afterEach, describe, expect, it } from "vitest";
 import { startGateway } from "../src/index.js";
-import { type FakeBackend, marketTick, startFakeBackend } from "./helpers/fake-backend.js";
+import { type FakeBackend, marketTick, startFakeBackend, straddle } from "./helpers/fake-backend.js";
 import { login, rest, testConfig } from "./helpers/stack.js";
 import { collect, createClient } from "./helpers/ws-client.js";
 
@@ -206,18 +206,7 @@ describe("socket.io at shutdown", () => {
     };
     const socket = connect(gateway.url, token, { reconnection: false });
     const seen = record(socket);
-    const instructions = [
-      {
-        type: "straddle",
-        text: "双卖 500 当月 万1 的v",
-        side: "sell",
-        structure: "straddle",
-        otmSteps: 0,
-        underlying: "510500",
-        month: "current",
-        size: { unit: "vega", value: 10000 },
-      },
-    ];
+    const instructions = [straddle()];
     const ack = socket.emitWithAck("instruction:execute", {
       instructions,
       accounts: ["account1"],
