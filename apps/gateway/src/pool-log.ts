@@ -1,7 +1,7 @@
 import type { Logger } from "./logger.js";
 
 /** The MdpClient's figures, as its stats() reports them (newer clients add fields; all are logged). */
-export type PoolFigures = Record<string, number | string>;
+export type PoolFigures = Record<string, number | string | boolean>;
 
 /** Logged in this order, when the client reports them; anything else it reports follows. */
 const ORDER = [
@@ -16,6 +16,7 @@ const ORDER = [
   "withdrawn",
   "brokerErrors",
   "badReplies",
+  "handshakeFailures",
   "endpoint",
 ];
 

@@ -16,7 +16,7 @@ afterEach(async () => {
 
 interface Line {
   msg: string;
-  mdp: Record<string, number | string>;
+  mdp: Record<string, number | string | boolean>;
   changed?: string[];
   time: number;
 }
