@@ -87,6 +87,8 @@ export interface GatewayConfig {
   mockTickMs: number | undefined;
   /** /health reuses the broker's service answers this long, so a poller cannot multiply broker traffic, ms. */
   healthCacheMs: number;
+  /** The MDP client's figures are logged this often (and whenever a figure of trouble changes), ms. */
+  poolLogIntervalMs: number;
   /** Failed logins allowed per (username, client address) per minute before auth.login answers 429. */
   loginFailuresPerMinute: number;
   /** Browser origins allowed to call /trpc and /api/v1 cross-origin ("*" for any); empty: no CORS headers. */
@@ -319,5 +321,6 @@ function defaultTuning() {
     brokerProbeMs: 1_000,
     healthCacheMs: 1_000,
     loginFailuresPerMinute: 5,
+    poolLogIntervalMs: 60_000,
   };
 }

@@ -3,7 +3,7 @@ import { initTRPC } from "@trpc/server";
 import type { OpenApiMeta } from "trpc-to-openapi";
 import type { GatewayContext } from "./context.js";
 import { formatError, withReadableInputErrors } from "./errors.js";
-import { authenticate, requireDeclaredPermission } from "./middleware/authenticate.js";
+import { admitCaller } from "./middleware/admit.js";
 import { anonymousBackend, userBackend } from "./middleware/backend.js";
 import { admitAddress } from "./middleware/limits.js";
 import { observe } from "./middleware/observe.js";
@@ -42,9 +42,7 @@ function authenticated(permission: Permission | undefined) {
   return t.middleware(({ ctx, path, type, signal, next }) => {
     const gateway = runtimeOf(ctx.runtime);
     return observe(gateway, { path, type }, async () => {
-      await admitAddress(gateway, ctx.clientIp);
-      const user = await authenticate(gateway, ctx.token);
-      if (permission !== undefined) requireDeclaredPermission(gateway, user, permission);
+      const user = await admitCaller(gateway, ctx, permission);
       const backend = userBackend(gateway, user.userId, signal ?? ctx.requestSignal ?? undefined);
       return withReadableInputErrors(await next({ ctx: { gateway, user, backend } }));
     });

@@ -1,7 +1,7 @@
 // Server side of the end-to-end tests: a real mock backend (broker + workers + publisher
 // over ZeroMQ on 127.0.0.1) and a real gateway in front of it. Only the consumer code in
 // test/ is restricted to "@desk/sdk"; starting servers is the test's business.
-import { startGateway } from "@desk/gateway";
+import { type GatewayConfig, startGateway } from "@desk/gateway";
 import { startMockBackend } from "@desk/mock-broker";
 
 export interface Stack {
@@ -19,7 +19,7 @@ export interface Stack {
 const JWT_SECRET = "e2e-secret-at-least-16-characters";
 
 export async function startStack(
-  o: { tickMs?: number; jwtTtlSeconds?: number; consoleDir?: string } = {},
+  o: { tickMs?: number; jwtTtlSeconds?: number; consoleDir?: string; gateway?: Partial<GatewayConfig> } = {},
 ): Promise<Stack> {
   const backend = await startMockBackend({
     brokerEndpoint: "tcp://127.0.0.1:*",
@@ -41,6 +41,7 @@ export async function startStack(
     ...(o.jwtTtlSeconds ? { jwtTtlSeconds: o.jwtTtlSeconds } : {}),
     // The built console at `/` when a test wants it, none otherwise.
     consoleDir: o.consoleDir ?? null,
+    ...o.gateway,
   });
   let gateway: Awaited<ReturnType<typeof startGateway>> | null = await startGateway(gatewayConfig(0)).catch(
     async (err: unknown) => {
