@@ -8,11 +8,11 @@ import { defineConfig } from "tsup";
 // itself stays a peer, and `ws` is loaded only in Node 20 (see src/websocket.ts).
 export default defineConfig(
   nodePackage({
-    entry: ["src/index.ts", "src/schemas.ts"],
+    entry: ["src/index.ts", "src/schemas.ts", "src/events.ts"],
     format: ["esm", "cjs"],
     target: "es2022",
     dts: false,
-    external: ["ws", "zod"],
+    external: ["ws", "zod", "socket.io-client"],
     noExternal: ["@desk/contracts"],
   }),
 );

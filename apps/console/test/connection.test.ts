@@ -49,7 +49,7 @@ function report(
       lastMessageAt: null,
       lastVnpyHeartbeatAt: null,
     },
-    websocket: { clients: 1 },
+    websocket: { clients: 1, socketio: 0 },
     pickleCodec: "native",
     security: { curve: false, handshakeFailures: { broker: 0, pubsub: 0 }, broker: null },
   };

@@ -25,7 +25,7 @@ export interface AuditEntry {
   username: string | undefined;
   /** From where: the client address and the transport. */
   ip: string;
-  transport: "http" | "ws";
+  transport: "http" | "ws" | "socket.io";
   /** The session (login) it belongs to, when known. */
   sessionId?: string | undefined;
   requestId?: string | undefined;

@@ -93,6 +93,8 @@ export interface GatewayConfig {
   mockTickMs: number | undefined;
   /** /health reuses the broker's service answers this long, so a poller cannot multiply broker traffic, ms. */
   healthCacheMs: number;
+  /** The MDP client's figures are logged this often (and whenever a figure of trouble changes), ms. */
+  poolLogIntervalMs: number;
   /** Failed logins allowed per (username, client address) per minute before auth.login answers 429. */
   loginFailuresPerMinute: number;
   /** Failed logins allowed per client address, whatever the usernames, per `addressLoginFailureWindowSeconds`. */
@@ -356,5 +358,6 @@ function defaultTuning() {
     addressLoginFailures: 20,
     addressLoginFailureWindowSeconds: 300,
     maxSessions: 100_000,
+    poolLogIntervalMs: 60_000,
   };
 }

@@ -1,4 +1,5 @@
-import { type TRPCDefaultErrorShape, TRPCError } from "@trpc/server";
+import { type TRPCDefaultErrorShape, TRPCError, getTRPCErrorFromUnknown } from "@trpc/server";
+import type { RealtimeError } from "@desk/contracts";
 import { z } from "zod";
 import { OutcomeUnknown } from "./backend/errors.js";
 
@@ -33,10 +34,47 @@ export function readableIssues(err: z.ZodError): string {
 export function withReadableInputErrors<R extends { ok: boolean; error?: TRPCError }>(result: R): R {
   const cause = result.error?.cause;
   if (result.ok || result.error?.code !== "BAD_REQUEST" || !isZodError(cause)) return result;
-  const message = `Invalid input: ${readableIssues(cause)}`;
+  return { ...result, error: inputError(cause) };
+}
+
+/** An input that failed its schema, as every transport reports it: BAD_REQUEST "Invalid input: ...", with the issues. */
+export function inputError(err: z.ZodError): TRPCError {
+  const message = `Invalid input: ${readableIssues(err)}`;
+  return new TRPCError({ code: "BAD_REQUEST", message, cause: new InputValidationError(message, err.issues) });
+}
+
+/** Parses an untrusted input with `schema` (what tRPC's .input() does for a transport that is not tRPC). */
+export function parseInput<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
+  const parsed = schema.safeParse(input);
+  if (!parsed.success) throw inputError(parsed.error);
+  return parsed.data;
+}
+
+/** An error's own text is kept from clients when it is unexpected (a bug, not a refusal): it stays in the logs. */
+function isUnexpected(error: TRPCError): boolean {
+  return error.code === "INTERNAL_SERVER_ERROR" && error.cause !== undefined && !(error.cause instanceof TRPCError);
+}
+
+/** A write whose outcome is unknown: the ids the caller needs to find out (OUTCOME_UNKNOWN). */
+function unknownOutcomeOf(error: TRPCError) {
+  return error.cause instanceof OutcomeUnknown ? { outcome: "unknown" as const, ...error.cause.ids } : undefined;
+}
+
+function issuesOf(error: TRPCError) {
+  return error.cause instanceof InputValidationError
+    ? error.cause.issues.map((i) => ({ path: i.path.map(String), message: i.message }))
+    : undefined;
+}
+
+/** What a client sees of an error outside tRPC's own wire format (socket.io): the code and message REST shows, and the input issues. */
+export function publicError(err: unknown): Omit<RealtimeError, "event"> & { code: TRPCError["code"] } {
+  const error = getTRPCErrorFromUnknown(err);
+  const issues = issuesOf(error);
   return {
-    ...result,
-    error: new TRPCError({ code: "BAD_REQUEST", message, cause: new InputValidationError(message, cause.issues) }),
+    code: error.code,
+    message: isUnexpected(error) ? "Internal server error" : error.message,
+    ...(issues ? { issues } : {}),
+    ...(unknownOutcomeOf(error) ?? {}),
   };
 }
 
@@ -49,17 +87,11 @@ export function withReadableInputErrors<R extends { ok: boolean; error?: TRPCErr
  */
 export function formatError({ shape, error }: { shape: TRPCDefaultErrorShape; error: TRPCError }) {
   const { stack: _stack, ...data } = shape.data;
-  const unexpected =
-    error.code === "INTERNAL_SERVER_ERROR" && error.cause !== undefined && !(error.cause instanceof TRPCError);
-  const issues = error.cause instanceof InputValidationError ? error.cause.issues : undefined;
-  const unknownOutcome = error.cause instanceof OutcomeUnknown ? error.cause.ids : undefined;
+  const issues = issuesOf(error);
+  const unknownOutcome = unknownOutcomeOf(error);
   return {
     ...shape,
-    message: unexpected ? "Internal server error" : shape.message,
-    data: {
-      ...data,
-      ...(issues ? { issues: issues.map((i) => ({ path: i.path.map(String), message: i.message })) } : {}),
-      ...(unknownOutcome ? { outcome: "unknown" as const, ...unknownOutcome } : {}),
-    },
+    message: isUnexpected(error) ? "Internal server error" : shape.message,
+    data: { ...data, ...(issues ? { issues } : {}), ...(unknownOutcome ?? {}) },
   };
 }

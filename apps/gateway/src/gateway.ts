@@ -21,6 +21,7 @@ import {
   registerMdpStats,
   registerMockBrokerStats,
 } from "./metrics.js";
+import { logPoolFigures } from "./pool-log.js";
 import { createLimits } from "./rate-limit.js";
 import { settled } from "./settled.js";
 import type { GatewayRuntime, Lifecycle } from "./runtime.js";
@@ -169,6 +170,12 @@ export async function startGateway(overrides: Partial<GatewayConfig> = {}): Prom
     });
     cleanups.push(() => client.close());
     registerMdpStats(metrics, () => ({ ...client.stats() }));
+    const poolLog = logPoolFigures({
+      stats: () => ({ ...client.stats() }),
+      logger: logger.child({ component: "mdp" }),
+      intervalMs: config.poolLogIntervalMs,
+    });
+    cleanups.push(() => poolLog.stop());
     if (mock) {
       const started = mock;
       registerMockBrokerStats(metrics, () => started.brokerStats());
@@ -229,6 +236,7 @@ export async function startGateway(overrides: Partial<GatewayConfig> = {}): Prom
     cleanups.push(() => audit.close());
     const lifecycle: Lifecycle = { draining: false, inFlight: 0 };
     let wsClients = () => 0;
+    let socketIoClients = () => 0;
     const health = createHealthCheck({
       rpc,
       client,
@@ -241,6 +249,7 @@ export async function startGateway(overrides: Partial<GatewayConfig> = {}): Prom
       pickleCodec: codec.kind,
       wsClients: () => wsClients(),
       brokerCurve,
+      socketIoClients: () => socketIoClients(),
       cacheMs: config.healthCacheMs,
     });
     const runtime: GatewayRuntime = {
@@ -260,6 +269,7 @@ export async function startGateway(overrides: Partial<GatewayConfig> = {}): Prom
     };
     const http = createGatewayServer(runtime);
     wsClients = http.wsClientCount;
+    socketIoClients = http.socketIoClientCount;
     cleanups.push(() => http.closeAll(0));
     const port = await http.listen(config.port, config.host);
     const publicHost = config.host === "0.0.0.0" || config.host === "::" ? "127.0.0.1" : config.host;

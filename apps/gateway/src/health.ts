@@ -72,7 +72,10 @@ export const HealthReport = z.object({
     lastMessageAt: z.string().nullable(),
     lastVnpyHeartbeatAt: z.string().nullable(),
   }),
-  websocket: z.object({ clients: z.number() }),
+  websocket: z.object({
+    clients: z.number().describe("tRPC WebSocket connections"),
+    socketio: z.number().describe("socket.io connections (the source document's event API)"),
+  }),
   pickleCodec: z.enum(["native", "python"]),
   security: z
     .object({
@@ -118,6 +121,7 @@ export function createHealthCheck(o: {
   wsClients: () => number;
   /** The in-process mock broker's CURVE counters, when this gateway runs it. */
   brokerCurve?: () => MdpBrokerCurveStats;
+  socketIoClients?: () => number;
   probeTimeoutMs?: number;
   cacheMs?: number;
 }): () => Promise<HealthReport> {
@@ -174,7 +178,7 @@ export function createHealthCheck(o: {
       },
       mockBroker: o.mockBrokerStats ? MockBrokerFigures.parse(o.mockBrokerStats()) : null,
       pubsub,
-      websocket: { clients: o.wsClients() },
+      websocket: { clients: o.wsClients(), socketio: o.socketIoClients?.() ?? 0 },
       pickleCodec: o.pickleCodec,
       security: securityOf(stats, pubsub, o.brokerCurve?.()),
     };

@@ -3,7 +3,7 @@ import { initTRPC, type TRPCError } from "@trpc/server";
 import type { OpenApiMeta } from "trpc-to-openapi";
 import type { GatewayContext } from "./context.js";
 import { formatError, withReadableInputErrors } from "./errors.js";
-import { authenticate, requireDeclaredPermission } from "./middleware/authenticate.js";
+import { admitCaller } from "./middleware/admit.js";
 import { type AuditTrail, anonymousBackend, auditTrail, userBackend } from "./middleware/backend.js";
 import { admitAddress } from "./middleware/limits.js";
 import { observe } from "./middleware/observe.js";
@@ -81,10 +81,7 @@ function authenticatedGuard(spec: GuardSpec) {
     const audit = auditTrail(gateway, origin(ctx, path));
     return observe(gateway, { path, type }, () =>
       auditRefusals(spec, audit, async () => {
-        await admitAddress(gateway, ctx.clientIp);
-        const user = await authenticate(gateway, ctx.token);
-        audit.identify(user);
-        if (spec.permission !== undefined) requireDeclaredPermission(gateway, user, spec.permission);
+        const user = await admitCaller(gateway, ctx, spec.permission, audit);
         const backend = userBackend(gateway, user, audit, signal ?? ctx.requestSignal ?? undefined);
         return withReadableInputErrors(await next({ ctx: { gateway, user, backend, audit } }));
       }),

@@ -1,6 +1,6 @@
 import { createNativeCodec } from "@desk/pickle";
 import { afterEach, describe, expect, it } from "vitest";
-import { openTopicStream } from "../src/backend/stream.js";
+import { openStream } from "../src/backend/stream.js";
 import { PubSubscriber } from "../src/backend/subscriber.js";
 import { startGateway } from "../src/index.js";
 import { createLogger } from "../src/logger.js";
@@ -171,16 +171,19 @@ describe("limits", () => {
     subscriber.start();
     cleanups.push(() => subscriber.close());
     let buffered = 64 * 1024 * 1024;
-    const stream = openTopicStream<{ seq: number }>({
+    const stream = openStream<{ seq: number }>({
       subscriber,
-      topics: ["market.510050"],
-      signal: undefined,
+      framing: {
+        event: (_event, data) => data as { seq: number },
+        expired: () => new Error("expired"),
+        revoked: () => new Error("revoked"),
+      },
       queueSize: 3,
       metrics,
-      kind: "market",
       connection: { bufferedAmount: () => buffered },
       maxBufferedBytes: 1024,
     });
+    stream.follow({ kind: "market", topics: ["market.510050"] });
     cleanups.push(() => stream.close());
     let seq = 0;
     await waitFor(async () => {
@@ -195,7 +198,7 @@ describe("limits", () => {
     for (let i = 0; i < 3; i++) {
       const next = await stream.events.next();
       if (next.done) throw new Error("stream ended early");
-      got.push((next.value[1] as { seq: number }).seq);
+      got.push(next.value.seq);
     }
     expect(got).toEqual([lastSeq - 2, lastSeq - 1, lastSeq]);
   });

@@ -109,7 +109,8 @@ describe("refresh tokens", () => {
   it("rotate: each one works once, and the new pair works", async () => {
     const g = await gateway();
     const first = await login(g, "trader1", "trader123");
-    expect(first.expiresIn).toBeGreaterThan(299);
+    // exp is whole seconds: a fraction below 300, less the time the answer took on a loaded machine.
+    expect(first.expiresIn).toBeGreaterThan(290);
     expect(first.expiresIn).toBeLessThanOrEqual(300);
     const r = await rest(g.url, "POST", "/api/v1/auth/refresh", { body: { refreshToken: first.refreshToken } });
     expect(r.status).toBe(200);

@@ -9,3 +9,4 @@ export * from "./services.js";
 export * from "./json-schema.js";
 export * from "./reply.js";
 export * from "./inputs.js";
+export * from "./realtime.js";

@@ -43,7 +43,13 @@ interface Layout {
 }
 
 /** Imports the published declarations may keep: the SDK's dependencies and peers. */
-const allowedImports = [/^@trpc\/(client|server)(\/.*)?$/, /^superjson$/, /^zod(\/.*)?$/];
+const allowedImports = [
+  /^@trpc\/(client|server)(\/.*)?$/,
+  /^superjson$/,
+  /^zod(\/.*)?$/,
+  // The events entry's optional peer (@desk/sdk/events only).
+  /^socket\.io-client$/,
+];
 const isAllowed = (specifier: string) => allowedImports.some((pattern) => pattern.test(specifier));
 
 /** Type names a browser app's TypeScript (lib DOM, no @types/node) does not have. */
@@ -342,7 +348,7 @@ export async function bundleTypes({ packageDir, entries }: BundleTypesOptions): 
 const invokedDirectly = process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href;
 if (invokedDirectly) {
   const packageDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-  bundleTypes({ packageDir, entries: ["index", "schemas"] })
+  bundleTypes({ packageDir, entries: ["index", "schemas", "events"] })
     .then((written) => {
       for (const [file, code] of written) {
         console.log(`DTS ${path.relative(packageDir, file)} ${(code.length / 1024).toFixed(2)} KB, self-contained`);

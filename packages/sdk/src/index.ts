@@ -18,3 +18,5 @@ export type { TokenSource } from "./token.js";
 export type { WebSocketConstructor } from "./websocket.js";
 export type { AppRouter } from "./router.js";
 export type { RouterInputs, RouterOutputs } from "./types.js";
+// The source document's socket.io events: their payload types (connectEvents is in @desk/sdk/events).
+export type * from "./event-types.js";

@@ -18,13 +18,15 @@ describe("dist", () => {
   });
 
   it("publishes declarations that stand alone: the router written out, only dependencies and peers imported", () => {
-    for (const entry of ["index", "schemas"]) {
+    for (const entry of ["index", "schemas", "events"]) {
       const types = read(`${entry}.d.ts`);
       expect(read(`${entry}.d.cts`)).toBe(types);
       expect(types).not.toMatch(/@desk\/(?!sdk)|NodeJS\.|\bBuffer\b|reference types="node"/);
       const imported = new Set([...types.matchAll(/from '([^']+)'/g)].map((m) => m[1]));
       for (const specifier of imported)
-        expect(specifier).toMatch(/^(@trpc\/(client|server)(\/.*)?|superjson|zod(\/.*)?)$/);
+        expect(specifier).toMatch(
+          entry === "events" ? /^(socket\.io-client|zod)$/ : /^(@trpc\/(client|server)(\/.*)?|superjson|zod(\/.*)?)$/,
+        );
     }
     const index = read("index.d.ts");
     // Procedures, inputs and outputs of the real router, not a reference to it.
@@ -45,12 +47,32 @@ describe("dist", () => {
     expect(esm.AccountId.safeParse("").success).toBe(false);
   });
 
+  it("events: connectEvents on socket.io-client (its only import), which no other entry loads", async () => {
+    for (const file of ["events.js", "events.cjs"]) {
+      const code = read(file);
+      const imported = [...code.matchAll(/(?:from |require\()"([^"]+)"/g)].map((m) => m[1]);
+      expect(new Set(imported)).toEqual(new Set(["socket.io-client"]));
+    }
+    for (const file of ["index.js", "index.cjs", "schemas.js", "schemas.cjs"])
+      expect(read(file)).not.toMatch(/socket\.io/);
+    const esm = await import(new URL("events.js", dist).href);
+    const cjs = createRequire(import.meta.url)("../dist/events.cjs");
+    expect(Object.keys(esm)).toEqual(["connectEvents"]);
+    expect(Object.keys(cjs)).toEqual(["connectEvents"]);
+    // The payload types are written out (contracts inlined), the socket typed by them.
+    const types = read("events.d.ts");
+    for (const name of ['"account:update"', '"instruction:execute"', "dryRun", "interface RealtimeError"]) {
+      expect(types).toContain(name);
+    }
+  });
+
   it("loads as ESM and as CJS with the same exports", async () => {
     const esm = await import(new URL("index.js", dist).href);
     const cjs = createRequire(import.meta.url)("../dist/index.cjs");
     const names = [
       "closeGatewayClient",
       "createGatewayClient",
+      "createSession",
       "GatewayError",
       "isGatewayError",
       "login",

@@ -1,7 +1,7 @@
 // Server side of the end-to-end tests: a real mock backend (broker + workers + publisher
 // over ZeroMQ on 127.0.0.1) and a real gateway in front of it. Only the consumer code in
 // test/ is restricted to "@desk/sdk"; starting servers is the test's business.
-import { startGateway } from "@desk/gateway";
+import { type GatewayConfig, startGateway } from "@desk/gateway";
 import { startMockBackend } from "@desk/mock-broker";
 
 export interface Stack {
@@ -26,6 +26,7 @@ export async function startStack(
     /** A file for the gateway's audit trail (AUDIT_LOG). */
     auditLog?: string;
     consoleDir?: string;
+    gateway?: Partial<GatewayConfig>;
   } = {},
 ): Promise<Stack> {
   const backend = await startMockBackend({
@@ -50,6 +51,7 @@ export async function startStack(
     ...(o.auditLog ? { auditLog: o.auditLog } : {}),
     // The built console at `/` when a test wants it, none otherwise.
     consoleDir: o.consoleDir ?? null,
+    ...o.gateway,
   });
   let gateway: Awaited<ReturnType<typeof startGateway>> | null = await startGateway(gatewayConfig(0)).catch(
     async (err: unknown) => {

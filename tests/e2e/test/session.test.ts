@@ -1,7 +1,8 @@
 // The SDK's session (createSession) against a real gateway whose access tokens live two
 // seconds: HTTP calls and a running subscription carry on across many refreshes without
 // the app doing anything; concurrent calls share one refresh; a revoked session ends
-// with one onEnd; logout ends it at the gateway.
+// with one onEnd; logout ends it at the gateway. The document's socket.io events, with the
+// session's getToken as connectEvents' token, carry on across refreshes too.
 import {
   type GatewayClient,
   type GatewayError,
@@ -12,6 +13,7 @@ import {
   login,
   toGatewayError,
 } from "@desk/sdk";
+import { connectEvents } from "@desk/sdk/events";
 import { waitFor } from "@desk/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Stack, startStack } from "../src/stack.js";
@@ -73,6 +75,37 @@ describe("a session whose access tokens live two seconds", () => {
       expect(session.ended).toBeNull();
     } finally {
       sub.unsubscribe();
+    }
+  });
+
+  it("keeps a socket.io connection's updates going across refreshes (connectEvents with the session's getToken)", async () => {
+    const { session, refreshed } = await sessionFor("trader1", "trader123");
+    const socket = connectEvents(stack.url, () => session.getToken(), {
+      reconnectionDelay: 50,
+      transports: ["websocket"],
+    });
+    const ticks: Array<{ at: number; seq: number }> = [];
+    const errors: unknown[] = [];
+    const disconnects: string[] = [];
+    socket.on("market:tick", (tick) => ticks.push({ at: Date.now(), seq: tick.seq }));
+    socket.on("error", (error) => errors.push(error));
+    socket.on("disconnect", (reason) => disconnects.push(reason));
+    try {
+      socket.emit("market:subscribe", { symbols: ["510500"] });
+      await until(() => ticks.length > 0, "a first tick");
+      const started = Date.now();
+      const before = refreshed.length;
+      await until(() => (ticks.at(-1)?.at ?? 0) > started + 6_000, "ticks three token lifetimes later", 30_000);
+      expect(errors).toEqual([]);
+      // The gateway closed the transport ahead of each expiry; the client came back with a fresh token.
+      expect(disconnects.length).toBeGreaterThanOrEqual(2);
+      expect(disconnects.every((reason) => reason === "transport close")).toBe(true);
+      expect(refreshed.length - before).toBeGreaterThanOrEqual(2);
+      // Recovered sessions: the ticks arrive in order, none twice.
+      const seqs = ticks.map((t) => t.seq);
+      expect(seqs).toEqual([...new Set(seqs)].sort((a, b) => a - b));
+    } finally {
+      socket.close();
     }
   });
 

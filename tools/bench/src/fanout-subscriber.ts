@@ -2,7 +2,8 @@
 // subscribes each to market ticks and measures, per event, the delay from the publisher's
 // timestamp (`ts`, set just before the ZeroMQ send) to receipt here. Reports a latency
 // histogram and per-subscriber counts of the measured events (seq >= MEASURED_SEQ_BASE).
-import { createGatewayClient } from "@desk/sdk";
+import { type MarketTick, createGatewayClient } from "@desk/sdk";
+import { connectEvents } from "@desk/sdk/events";
 import { Histogram } from "./stats.js";
 
 export const MEASURED_SEQ_BASE = 1_000_000;
@@ -12,8 +13,11 @@ export const MEASURED_SEQ_BASE = 1_000_000;
  * whichever comes first; nothing received after the deadline counts. A fixed deadline
  * keeps the bench bounded when the gateway is overloaded and the backlog would take minutes.
  */
+/** tRPC subscriptions (the SDK's client) or the source document's socket.io events (connectEvents). */
+export type FanoutTransport = "trpc" | "socket.io";
+
 export type ToChild =
-  | { type: "start"; url: string; token: string; subscriptions: string[][] }
+  | { type: "start"; url: string; token: string; subscriptions: string[][]; transport: FanoutTransport }
   | { type: "report"; deadline?: number };
 export type FromChild =
   | { type: "ready" }
@@ -49,6 +53,46 @@ function start(m: Extract<ToChild, { type: "start" }>): void {
   lastSeq = new Array(m.subscriptions.length).fill(-1);
   const seen = new Array<boolean>(m.subscriptions.length).fill(false);
   m.subscriptions.forEach((symbols, i) => {
+    const onTick = (data: MarketTick) => {
+      const now = Date.now();
+      if (now > deadline) return;
+      if (!seen[i]) {
+        seen[i] = true;
+        readyCount += 1;
+        if (readyCount === m.subscriptions.length) send({ type: "ready" });
+      }
+      if (data.seq < MEASURED_SEQ_BASE) return;
+      // Per-symbol sequences interleave when a subscriber follows several symbols: count
+      // a repeat only for single-symbol subscribers, where seq must strictly increase.
+      if (symbols.length === 1 && data.seq <= (lastSeq[i] ?? -1)) {
+        duplicates += 1;
+        return;
+      }
+      lastSeq[i] = data.seq;
+      received[i] = (received[i] ?? 0) + 1;
+      total += 1;
+      lastReceiptAt = now;
+      histogram.record(now - Date.parse(data.ts));
+    };
+    const onError = (err: unknown) => {
+      if (errors === 0) process.stderr.write(`fan-out subscriber error: ${JSON.stringify(err) ?? String(err)}\n`);
+      errors += 1;
+    };
+    if (m.transport === "socket.io") {
+      // WebSocket from the start, as the tRPC row's clients: no long-polling handshake and upgrade per client.
+      const socket = connectEvents(m.url, m.token, {
+        transports: ["websocket"],
+        reconnectionDelay: 200,
+        reconnectionDelayMax: 2_000,
+      });
+      socket.io.on("reconnect_attempt", () => {
+        if (seen[i]) reconnects += 1;
+      });
+      socket.on("market:tick", onTick);
+      socket.on("error", onError);
+      socket.emit("market:subscribe", { symbols });
+      return;
+    }
     const client = createGatewayClient({
       url: m.url,
       token: m.token,
@@ -58,36 +102,7 @@ function start(m: Extract<ToChild, { type: "start" }>): void {
         if (s.state === "connecting" && seen[i]) reconnects += 1;
       },
     });
-    client.market.onTick.subscribe(
-      { symbols },
-      {
-        onData: ({ data }) => {
-          const now = Date.now();
-          if (now > deadline) return;
-          if (!seen[i]) {
-            seen[i] = true;
-            readyCount += 1;
-            if (readyCount === m.subscriptions.length) send({ type: "ready" });
-          }
-          if (data.seq < MEASURED_SEQ_BASE) return;
-          // Per-symbol sequences interleave when a subscriber follows several symbols: count
-          // a repeat only for single-symbol subscribers, where seq must strictly increase.
-          if (symbols.length === 1 && data.seq <= (lastSeq[i] ?? -1)) {
-            duplicates += 1;
-            return;
-          }
-          lastSeq[i] = data.seq;
-          received[i] = (received[i] ?? 0) + 1;
-          total += 1;
-          lastReceiptAt = now;
-          histogram.record(now - Date.parse(data.ts));
-        },
-        onError: (err) => {
-          if (errors === 0) process.stderr.write(`fan-out subscriber error: ${String(err)}\n`);
-          errors += 1;
-        },
-      },
-    );
+    client.market.onTick.subscribe({ symbols }, { onData: ({ data }) => onTick(data), onError });
   });
 }
 

@@ -8,7 +8,7 @@ import type { UnderlyingTick } from "@desk/contracts";
 import { dumps } from "@desk/pickle";
 import { login } from "@desk/sdk";
 import { Publisher } from "zeromq";
-import { type FromChild, MEASURED_SEQ_BASE, type ToChild } from "./fanout-subscriber.js";
+import { type FanoutTransport, type FromChild, MEASURED_SEQ_BASE, type ToChild } from "./fanout-subscriber.js";
 import { benchLogin } from "./instant-backend.js";
 import type { Row } from "./report.js";
 import { startServiceProcess } from "./services.js";
@@ -26,6 +26,7 @@ export interface FanoutScenario {
   measureMs: number;
   /** targets apply to the scenario the issue specifies */
   targets: boolean;
+  transport: FanoutTransport;
 }
 
 const symbolName = (i: number) => `${510000 + i}`;
@@ -191,7 +192,13 @@ export async function runFanout(s: FanoutScenario, log: (line: string) => void):
         .filter((i) => i % children.length === k)
         .map((i) => Array.from({ length: s.symbolsPerSubscriber }, (_, j) => symbolName((i + j) % s.symbols)));
     children.forEach((c, k) => {
-      c.process.send({ type: "start", url: gateway.url, token, subscriptions: subscriptionsOf(k) } satisfies ToChild);
+      c.process.send({
+        type: "start",
+        url: gateway.url,
+        token,
+        subscriptions: subscriptionsOf(k),
+        transport: s.transport,
+      } satisfies ToChild);
     });
 
     // Warm-up: a few ticks per symbol per second, enough for every subscriber to see one.
@@ -271,6 +278,7 @@ export async function runFanout(s: FanoutScenario, log: (line: string) => void):
     const offered = expected / (s.measureMs / 1000);
     const extra = {
       subscribers: s.subscribers,
+      transport: s.transport,
       publishedPerSec: Math.round(published / (s.measureMs / 1000)),
       offeredDeliveriesPerSec: Math.round(offered),
       expected,
@@ -345,7 +353,7 @@ export async function runFanout(s: FanoutScenario, log: (line: string) => void):
  * BENCH_FANOUT picks rows by name ("desk", "firehose", comma-separated; default both), so
  * the target row can be measured alone and repeatedly while tuning.
  */
-const fanoutRows = (process.env.BENCH_FANOUT ?? "desk,firehose").split(",").map((r) => r.trim());
+const fanoutRows = (process.env.BENCH_FANOUT ?? "desk,desk-socketio,firehose").split(",").map((r) => r.trim());
 
 export async function benchFanout(log: (line: string) => void): Promise<Row[]> {
   const f = settings.fanout;
@@ -363,6 +371,26 @@ export async function benchFanout(log: (line: string) => void): Promise<Row[]> {
           symbolsPerSubscriber: 1,
           measureMs: f.measureMs,
           targets: true,
+          transport: "trpc",
+        },
+        log,
+      )),
+    );
+  }
+  if (fanoutRows.includes("desk-socketio")) {
+    // The same load over the source document's socket.io events (market:subscribe ->
+    // market:tick), through the same stream layer: the transport's own cost, side by side.
+    rows.push(
+      ...(await runFanout(
+        {
+          name: `${f.subscribers} subs x 1 of 100 symbols @ ${f.eventsPerSecond}/s over socket.io`,
+          subscribers: f.subscribers,
+          eventsPerSecond: f.eventsPerSecond,
+          symbols: 100,
+          symbolsPerSubscriber: 1,
+          measureMs: f.measureMs,
+          targets: false,
+          transport: "socket.io",
         },
         log,
       )),
@@ -381,6 +409,7 @@ export async function benchFanout(log: (line: string) => void): Promise<Row[]> {
           symbolsPerSubscriber: 1,
           measureMs: f.measureMs,
           targets: false,
+          transport: "trpc",
         },
         log,
       )),

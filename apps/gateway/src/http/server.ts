@@ -2,17 +2,21 @@ import http from "node:http";
 import { createHTTPHandler } from "@trpc/server/adapters/standalone";
 import { applyWSSHandler } from "@trpc/server/adapters/ws";
 import { createOpenApiNodeHttpHandler, generateOpenApiDocument } from "trpc-to-openapi";
-import { WebSocketServer, type WebSocket } from "ws";
+import { WebSocketServer } from "ws";
 import { RetryAfter } from "../rate-limit.js";
 import { appRouter } from "../root.js";
 import { type GatewayRuntime, runtimeHandle } from "../runtime.js";
+import { createSocketIoServer } from "../socket-io/server.js";
 import { createConsoleFiles } from "./console-files.js";
 import { httpContextFactory, rememberClientIp, wsContextFactory } from "./context.js";
 import { BodyError, readJsonBody } from "./json-body.js";
 import { preventInputCoercion } from "./no-coercion.js";
 import { settled } from "../settled.js";
+import { createSlowClientWatchdog } from "./slow-clients.js";
 
 export const REST_PREFIX = "/api/v1";
+/** socket.io's default path, which socket.io-client uses unless told otherwise. */
+export const SOCKET_IO_PATH = "/socket.io/";
 const MAX_BODY_BYTES = 1024 * 1024;
 /**
  * The procedures anyone may call without a token take tiny inputs (a username and a
@@ -56,8 +60,9 @@ function clientIpOf(req: http.IncomingMessage): string {
 
 /**
  * One node http server for everything: tRPC over HTTP at /trpc, REST at
- * /api/v1 (trpc-to-openapi), /api/v1/openapi.json, /health, /metrics, and
- * tRPC over WebSocket on upgrade (same port).
+ * /api/v1 (trpc-to-openapi), /api/v1/openapi.json, /health, /metrics,
+ * tRPC over WebSocket on upgrade, and the source document's socket.io API at
+ * /socket.io/ (polling requests and WebSocket upgrades), all on the same port.
  */
 export function createGatewayServer(runtime: GatewayRuntime) {
   const { logger, metrics, config } = runtime;
@@ -91,6 +96,14 @@ export function createGatewayServer(runtime: GatewayRuntime) {
     onError,
     responseMeta: retryAfterMeta,
   });
+  // One watchdog for tRPC's WebSockets and socket.io's connections (slow-clients.ts).
+  const watchdog = createSlowClientWatchdog({
+    maxBufferedBytes: config.wsMaxBufferedBytes,
+    graceMs: config.wsSlowClientGraceMs,
+    logger,
+    metrics,
+  });
+  const socketIo = createSocketIoServer(runtime, watchdog, MAX_BODY_BYTES);
   const consoleFiles = config.consoleDir ? createConsoleFiles(config.consoleDir) : null;
   let openApiDocument: unknown;
   const openApi = () => {
@@ -186,6 +199,10 @@ export function createGatewayServer(runtime: GatewayRuntime) {
       trpcHandler(req, res);
       return;
     }
+    if (path.startsWith(SOCKET_IO_PATH)) {
+      socketIo.handleRequest(req, res);
+      return;
+    }
     const notFound = () => sendJson(res, 404, { message: `No route for ${req.method} ${path}`, code: "NOT_FOUND" });
     if (consoleFiles && (req.method === "GET" || req.method === "HEAD")) return consoleFiles(req, res, notFound);
     notFound();
@@ -203,7 +220,11 @@ export function createGatewayServer(runtime: GatewayRuntime) {
     onError: ({ error, path }) => onError({ error, path }),
   });
   server.on("upgrade", (req, socket, head) => {
-    const path = (req.url ?? "/").split("?", 1)[0];
+    const path = (req.url ?? "/").split("?", 1)[0] ?? "/";
+    if (path.startsWith(SOCKET_IO_PATH)) {
+      socketIo.handleUpgrade(req, socket, head);
+      return;
+    }
     if (path !== "/trpc" && path !== "/" && path !== "/trpc/") {
       socket.destroy();
       return;
@@ -212,35 +233,15 @@ export function createGatewayServer(runtime: GatewayRuntime) {
   });
   wss.on("connection", (ws) => {
     metrics.wsClients.inc();
-    ws.once("close", () => metrics.wsClients.dec());
+    const unwatch = watchdog.watch(
+      { bufferedAmount: () => ws.bufferedAmount, terminate: () => ws.terminate() },
+      "trpc",
+    );
+    ws.once("close", () => {
+      metrics.wsClients.dec();
+      unwatch();
+    });
   });
-
-  // The ws adapter writes without looking at bufferedAmount; a client that stops
-  // reading would grow our memory. Subscriptions pause above the limit (their
-  // queues then drop oldest), and a client stuck above it for the grace period is cut off.
-  const overSince = new Map<WebSocket, number>();
-  const watchdog = setInterval(
-    () => {
-      const now = Date.now();
-      for (const ws of wss.clients) {
-        if (ws.bufferedAmount <= config.wsMaxBufferedBytes) {
-          overSince.delete(ws);
-          continue;
-        }
-        const since = overSince.get(ws) ?? now;
-        overSince.set(ws, since);
-        if (now - since >= config.wsSlowClientGraceMs) {
-          logger.warn({ bufferedAmount: ws.bufferedAmount }, "closing a WebSocket client that stopped reading");
-          metrics.wsSlowClientsClosed.inc();
-          overSince.delete(ws);
-          ws.terminate();
-        }
-      }
-      for (const ws of overSince.keys()) if (ws.readyState !== ws.OPEN) overSince.delete(ws);
-    },
-    Math.min(1000, Math.max(50, Math.floor(config.wsSlowClientGraceMs / 4))),
-  );
-  watchdog.unref();
 
   async function listen(port: number, host: string): Promise<number> {
     await new Promise<void>((resolve, reject) => {
@@ -269,7 +270,9 @@ export function createGatewayServer(runtime: GatewayRuntime) {
    */
   function closeAll(withinMs: number): Promise<void> {
     closed ??= (async () => {
-      clearInterval(watchdog);
+      watchdog.stop();
+      // socket.io first: its long-polling requests stay open responses until their sessions close.
+      await socketIo.close(withinMs);
       await settled(() => openResponses === 0, withinMs);
       for (const ws of wss.clients) ws.close(1001, "gateway shutting down");
       await settled(() => wss.clients.size === 0, withinMs);
@@ -284,5 +287,13 @@ export function createGatewayServer(runtime: GatewayRuntime) {
     return closed;
   }
 
-  return { server, wss, listen, stopAccepting, closeAll, wsClientCount: () => wss.clients.size };
+  return {
+    server,
+    wss,
+    listen,
+    stopAccepting,
+    closeAll,
+    wsClientCount: () => wss.clients.size,
+    socketIoClientCount: socketIo.clientCount,
+  };
 }

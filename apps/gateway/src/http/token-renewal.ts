@@ -25,24 +25,32 @@ const RECONNECT = JSON.stringify({ id: null, method: "reconnect" });
  * client's own socket, nothing more (every operation still verifies it).
  */
 export function renewBeforeExpiry(socket: RenewableSocket, token: string | null, now: number = Date.now()): void {
-  if (!token) return;
+  const delay = renewalDelayMs(token, now);
+  if (delay === undefined) return;
+  const timer = setTimeout(() => {
+    if (socket.readyState === socket.OPEN) socket.send(RECONNECT);
+  }, delay);
+  timer.unref();
+  socket.once("close", () => clearTimeout(timer));
+}
+
+/**
+ * When to ask a socket opened with `token` to reconnect: a quarter of the token's
+ * life (at most a minute) before it expires; undefined when that moment has passed
+ * (the socket opened with a token already that old: not told again) or the token
+ * has no readable lifetime. Both transports' renewals use it.
+ */
+export function renewalDelayMs(token: string | null, now: number = Date.now()): number | undefined {
+  if (!token) return undefined;
   let exp: number | undefined;
   let iat: number | undefined;
   try {
     ({ exp, iat } = decodeJwt(token));
   } catch {
-    return;
+    return undefined;
   }
-  if (typeof exp !== "number" || typeof iat !== "number" || exp <= iat) return;
+  if (typeof exp !== "number" || typeof iat !== "number" || exp <= iat) return undefined;
   const leadMs = Math.min(60_000, ((exp - iat) * 1000) / 4);
   const delay = exp * 1000 - leadMs - now;
-  if (delay <= 0) return;
-  const timer = setTimeout(
-    () => {
-      if (socket.readyState === socket.OPEN) socket.send(RECONNECT);
-    },
-    Math.min(delay, 2 ** 31 - 1),
-  );
-  timer.unref();
-  socket.once("close", () => clearTimeout(timer));
+  return delay <= 0 ? undefined : Math.min(delay, 2 ** 31 - 1);
 }

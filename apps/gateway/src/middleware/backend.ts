@@ -48,7 +48,7 @@ export interface Caller {
 export interface CallOrigin {
   path: string;
   ip: string;
-  transport: "http" | "ws";
+  transport: "http" | "ws" | "socket.io";
 }
 
 type AuditFields = Omit<AuditEntry, "action" | "ip" | "transport" | "durationMs" | "userId" | "username"> &

@@ -2,12 +2,20 @@ import { AccountId } from "@desk/contracts";
 import type { TRPCRouterRecord } from "@trpc/server";
 import { onlyVisible } from "../authorization.js";
 import { backendCall } from "../backend-call.js";
-import { topicSubscription } from "../subscription.js";
+import { topicFeed, topicSubscription } from "../subscription.js";
 
 const ofAccount = (input: { accountId: string }) => [input.accountId];
 
 /** What every read of one account declares: the permission, the account as the only arg, and that it is the caller's. */
 const readOneAccount = { permission: "account:read", args: ["accountId"], accounts: ofAccount } as const;
+
+/** account.<id> events (balance, P&L, risk): tRPC account.onUpdate, socket.io account:subscribe. */
+export const accountUpdates = topicFeed("account", {
+  permission: "account:read",
+  field: "accountIds",
+  id: AccountId,
+  idsAreAccounts: true,
+});
 
 export const accountRouter = {
   list: backendCall("account_service", "get_accounts", {
@@ -37,10 +45,5 @@ export const accountRouter = {
   }).mutation("/accounts/{accountId}/enabled", "Enable or disable trading"),
 
   /** account.<id> events (balance, P&L, risk) for the given accounts. */
-  onUpdate: topicSubscription("account", {
-    permission: "account:read",
-    field: "accountIds",
-    id: AccountId,
-    idsAreAccounts: true,
-  }),
+  onUpdate: topicSubscription(accountUpdates),
 } satisfies TRPCRouterRecord;

@@ -2,7 +2,7 @@ import { AlgorithmId } from "@desk/contracts";
 import type { TRPCRouterRecord } from "@trpc/server";
 import { accountsOf, onlyVisible, ownedBy } from "../authorization.js";
 import { type CallerContext, backendCall } from "../backend-call.js";
-import { topicSubscription } from "../subscription.js";
+import { topicFeed, topicSubscription } from "../subscription.js";
 
 const getAlgorithm = backendCall("algorithm_service", "get_algorithm", {
   permission: "algorithm:read",
@@ -14,6 +14,13 @@ const getAlgorithm = backendCall("algorithm_service", "get_algorithm", {
 /** The account of the algorithm an input names (a lookup, itself scoped). */
 const ofAlgorithm = async (input: { algorithmId: string }, ctx: CallerContext) =>
   accountsOf.algorithm(await getAlgorithm.run(ctx, input));
+
+/** algorithm.<id> progress events, those of others' accounts withheld: tRPC algorithm.onProgress, socket.io algorithm:subscribe. */
+export const algorithmUpdates = topicFeed("algorithm", {
+  permission: "algorithm:read",
+  field: "algorithmIds",
+  id: AlgorithmId,
+});
 
 export const algorithmRouter = {
   list: backendCall("algorithm_service", "get_algorithms", {
@@ -37,5 +44,5 @@ export const algorithmRouter = {
   }).mutation("/algorithms/{algorithmId}/command", "start, pause, resume or stop"),
 
   /** algorithm.<id> progress events; events of algorithms on accounts you cannot see are withheld. */
-  onProgress: topicSubscription("algorithm", { permission: "algorithm:read", field: "algorithmIds", id: AlgorithmId }),
+  onProgress: topicSubscription(algorithmUpdates),
 } satisfies TRPCRouterRecord;

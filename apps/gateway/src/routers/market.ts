@@ -1,8 +1,16 @@
 import { ContractCode } from "@desk/contracts";
 import type { TRPCRouterRecord } from "@trpc/server";
-import { topicSubscription } from "../subscription.js";
+import { topicFeed, topicSubscription } from "../subscription.js";
+
+/** market.<symbol> ticks (underlyings and options): tRPC market.onTick, socket.io market:subscribe. */
+export const marketTicks = topicFeed("market", {
+  permission: "market:read",
+  field: "symbols",
+  id: ContractCode,
+  max: 500,
+});
 
 export const marketRouter = {
   /** market.<symbol> ticks (underlyings and options). */
-  onTick: topicSubscription("market", { permission: "market:read", field: "symbols", id: ContractCode, max: 500 }),
+  onTick: topicSubscription(marketTicks),
 } satisfies TRPCRouterRecord;
