@@ -46,8 +46,10 @@ def now():
 # ---------------------------------------------------------------- canned data
 
 USERS = {
-    "py-admin": {"password": "admin123", "user": {"id": "py-admin", "username": "admin", "displayName": "Python Admin", "role": "admin", "active": True}},
+    "py-admin": {"password": "admin123", "tokenVersion": 0,
+                 "user": {"id": "py-admin", "username": "admin", "displayName": "Python Admin", "role": "admin", "active": True}},
 }
+PERMISSIONS = ["account:read", "market:read", "admin"]
 ACCOUNTS = {
     "account1": {"id": "account1", "name": "Alpha Vol Fund", "broker": "CITIC Securities", "enabled": True,
                  "balance": 10_250_000.0, "available": 9_600_000.0, "margin": 650_000.0, "dailyPnl": 12_345.6, "totalPnl": 250_000.0},
@@ -83,8 +85,27 @@ def find(table, key, what):
 def authenticate(username, password):
     for u in USERS.values():
         if u["user"]["username"] == username and u["password"] == password:
-            return {"user": u["user"], "permissions": ["account:read", "market:read", "admin"]}
+            return {"user": u["user"], "permissions": PERMISSIONS, "tokenVersion": u["tokenVersion"]}
     raise ServiceError("UNAUTHENTICATED", "invalid username or password")
+
+
+def get_user_permissions(user_id):
+    u = find(USERS, user_id, "user")
+    # tokenVersion: the gateway refuses tokens issued under an older one (see change_password).
+    return {"userId": user_id, "role": u["user"]["role"], "permissions": PERMISSIONS,
+            "accounts": list(ACCOUNTS), "allAccounts": True, "tokenVersion": u["tokenVersion"]}
+
+
+def change_password(user_id, old_password, new_password):
+    u = find(USERS, user_id, "user")
+    if u["password"] != old_password:
+        raise ServiceError("UNAUTHENTICATED", "the old password is wrong")
+    if len(new_password) < 6 or new_password == old_password:
+        raise ServiceError("INVALID_ARGUMENT", "the new password must have 6 characters and differ from the old one")
+    u["password"] = new_password
+    # Every token issued before this moment stops working, at every gateway replica.
+    u["tokenVersion"] += 1
+    return {"changed": True}
 
 
 def verify_user(user_id):
@@ -96,6 +117,8 @@ METHODS = {
     "auth_service": {
         "authenticate": authenticate,
         "verify_user": verify_user,
+        "get_user_permissions": get_user_permissions,
+        "change_password": change_password,
     },
     "account_service": {
         "get_accounts": lambda: list(ACCOUNTS.values()),
@@ -162,13 +185,15 @@ def handle(service, body, validate):
         method, args = request[0], request[1]
         kwargs = request[2] if len(request) == 3 else {}
         ctx = kwargs.get("_ctx", {}) if isinstance(kwargs, dict) else {}
-        fn = METHODS[service].get(method)
-        if fn is None:
-            raise ServiceError("NOT_FOUND", f"{service} has no method \"{method}\" in the reference worker")
+        # Args first: a call the contracts refuse (a repeated account, an oversized list) is
+        # INVALID_ARGUMENT whether or not this worker implements the method.
         if validate:
             problem = validate(f"{service}.{method}.args", args)
             if problem:
                 raise ServiceError("INVALID_ARGUMENT", f"{method}: args.{problem}")
+        fn = METHODS[service].get(method)
+        if fn is None:
+            raise ServiceError("NOT_FOUND", f"{service} has no method \"{method}\" in the reference worker")
         print(f"{service}.{method} by {ctx.get('userId', 'anonymous')}", file=sys.stderr, flush=True)
         result = fn(*args)
         if validate:

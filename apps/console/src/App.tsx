@@ -10,6 +10,8 @@ import {
   type Session,
   type SignedOutReason,
   signedOutMessage,
+  type Tokens,
+  withTokens,
 } from "./lib/session";
 import { LoginScreen } from "./screens/LoginScreen";
 
@@ -22,19 +24,31 @@ function storedSession(): { session: Session | null; notice: string | null } {
   return { session, notice: null };
 }
 
-/** Gives its children a gateway client (SDK) and a query cache bound to one token. */
+/** Gives its children a gateway client (SDK) and a query cache bound to one login. */
 function GatewayScope({
-  token,
+  session: login,
   onUnauthorized,
+  onTokens,
   children,
 }: {
-  token: string | null;
+  session: Session | null;
   onUnauthorized(): void;
+  onTokens(tokens: Tokens): void;
   children(session: GatewaySession): ReactNode;
 }) {
   const unauthorized = useRef(onUnauthorized);
   unauthorized.current = onUnauthorized;
-  const session = useMemo(() => openGatewaySession(token, () => unauthorized.current()), [token]);
+  const renewed = useRef(onTokens);
+  renewed.current = onTokens;
+  // Per login, not per token: a refreshed token keeps the client, its socket and its cache.
+  const session = useMemo(
+    () =>
+      openGatewaySession(login, {
+        onUnauthorized: () => unauthorized.current(),
+        onTokens: (tokens) => renewed.current(tokens),
+      }),
+    [login],
+  );
   useEffect(() => () => void session.close(), [session]);
   return (
     <QueryClientProvider client={session.queryClient}>
@@ -58,22 +72,28 @@ export function App() {
 
   const current = useRef(session);
   current.current = session;
+  // A renewed pair is stored (a reload carries on with it) without re-rendering: same login, same client.
+  const storeTokens = useCallback((tokens: Tokens) => {
+    const signedIn = current.current;
+    if (!signedIn) return;
+    sessionStorage.setItem(SESSION_KEY, JSON.stringify(withTokens(signedIn, tokens)));
+  }, []);
   const signOut = useCallback((reason: SignedOutReason) => {
     const leaving = current.current;
     if (!leaving) return;
     current.current = null;
     sessionStorage.removeItem(SESSION_KEY);
-    // An UNAUTHORIZED answer near the expiry time is the expiry itself.
+    // An UNAUTHORIZED answer near the session's end is the end itself.
     const expired = reason === "expired" || (reason === "rejected" && leaving.expiresAt - Date.now() < 5_000);
     setNotice(signedOutMessage(expired ? "expired" : reason, expired ? new Date(leaving.expiresAt) : null));
     setSession(null);
   }, []);
 
   return (
-    <GatewayScope token={session?.token ?? null} onUnauthorized={() => signOut("rejected")}>
+    <GatewayScope session={session} onUnauthorized={() => signOut("rejected")} onTokens={storeTokens}>
       {(gateway) =>
         session ? (
-          <Desk session={session} socket={gateway.socket} signOut={signOut} />
+          <Desk session={session} socket={gateway.socket} signOut={signOut} logout={gateway.logout} />
         ) : (
           <LoginScreen notice={notice} socket={gateway.socket} onSignedIn={signIn} />
         )

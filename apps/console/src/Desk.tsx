@@ -32,10 +32,13 @@ export function Desk({
   session,
   socket,
   signOut,
+  logout,
 }: {
   session: Session;
   socket: Store<SocketState>;
   signOut(reason: SignedOutReason): void;
+  /** Ends the login at the gateway too (its tokens stop working at once). */
+  logout(): Promise<void>;
 }) {
   const route = useRoute();
   const connection = useConnection(socket);
@@ -54,7 +57,8 @@ export function Desk({
     [session, capabilities, socket, signOut],
   );
 
-  // The token's end is known: sign out at that moment rather than at the next refused call.
+  // The session's end is known (access tokens are renewed until then): sign out at that
+  // moment rather than at the next refused call.
   useEffect(() => {
     let timer: ReturnType<typeof setTimeout>;
     const arm = () => {
@@ -80,7 +84,14 @@ export function Desk({
               until {formatTime(new Date(session.expiresAt).toISOString())}
             </span>
           </div>
-          <button type="button" className="logout" onClick={() => signOut("logout")}>
+          <button
+            type="button"
+            className="logout"
+            onClick={() => {
+              void logout();
+              signOut("logout");
+            }}
+          >
             Log out
           </button>
         </header>

@@ -2,7 +2,15 @@ import { describe, expect, it } from "vitest";
 import { appendBounded, replaceById } from "../src/lib/collections";
 import { positionSide, positionTotals } from "../src/lib/positions";
 import { parseRoute, routeHash } from "../src/lib/route";
-import { expiryDelay, isExpired, parseStoredSession, type Session, signedOutMessage } from "../src/lib/session";
+import {
+  expiryDelay,
+  isExpired,
+  parseStoredSession,
+  type Session,
+  sessionFromLogin,
+  signedOutMessage,
+  withTokens,
+} from "../src/lib/session";
 import { createStore } from "../src/lib/store";
 import { createTickBook } from "../src/lib/tick-book";
 import type { MarketTick, Position } from "../src/lib/types";
@@ -40,7 +48,15 @@ describe("tick book", () => {
 
 describe("session", () => {
   const session: Session = {
-    token: "t",
+    tokens: {
+      token: "t",
+      tokenType: "Bearer",
+      expiresAt: "2026-01-01T00:05:00.000Z",
+      expiresIn: 300,
+      refreshToken: "r",
+      refreshExpiresAt: "2026-01-01T08:00:00.000Z",
+      receivedAt: 1_000,
+    },
     expiresAt: 2_000,
     userId: "user-trader1",
     username: "trader1",
@@ -54,9 +70,34 @@ describe("session", () => {
     expect(parseStoredSession(null)).toBeNull();
     expect(parseStoredSession("{")).toBeNull();
     expect(parseStoredSession(JSON.stringify({ ...session, role: "root" }))).toBeNull();
-    expect(parseStoredSession(JSON.stringify({ ...session, token: "" }))).toBeNull();
+    expect(parseStoredSession(JSON.stringify({ ...session, tokens: { ...session.tokens, token: "" } }))).toBeNull();
+    expect(
+      parseStoredSession(JSON.stringify({ ...session, tokens: { ...session.tokens, refreshToken: 1 } })),
+    ).toBeNull();
+    expect(parseStoredSession(JSON.stringify({ ...session, tokens: undefined }))).toBeNull();
+    // A renewed pair replaces the stored one; the user and the session's end stay.
+    const renewed = withTokens(session, { ...session.tokens, token: "t2", refreshToken: "r2", receivedAt: 1_500 });
+    expect(parseStoredSession(JSON.stringify(renewed))).toEqual({ ...session, tokens: renewed.tokens });
     expect(parseStoredSession(JSON.stringify({ ...session, expiresAt: "soon" }))).toBeNull();
     expect(parseStoredSession(JSON.stringify({ ...session, permissions: [1] }))).toBeNull();
+  });
+
+  it("ends with its refresh token, not with the first access token", () => {
+    const fromLogin = sessionFromLogin(
+      {
+        token: "a",
+        tokenType: "Bearer",
+        expiresAt: "2026-01-01T00:05:00.000Z",
+        expiresIn: 300,
+        refreshToken: "r",
+        refreshExpiresAt: "2026-01-01T08:00:00.000Z",
+        user: { id: "user-trader1", username: "trader1", displayName: "Trader One", role: "trader", active: true },
+        permissions: ["account:read"],
+      },
+      42,
+    );
+    expect(fromLogin.expiresAt).toBe(Date.parse("2026-01-01T08:00:00.000Z"));
+    expect(fromLogin.tokens).toMatchObject({ token: "a", refreshToken: "r", receivedAt: 42 });
   });
 
   it("knows when it ends", () => {

@@ -24,6 +24,9 @@ export interface AuthUser {
   allAccounts: boolean;
   /** Token expiry, seconds since the epoch. */
   tokenExp: number;
+  /** The login the token belongs to, and the user's token version it was issued under (auth/revocation.ts). */
+  sessionId: string | undefined;
+  tokenVersion: number | undefined;
 }
 
 type Holder = Pick<UserPermissions, "permissions">;

@@ -6,12 +6,15 @@ import {
   type ResultOf,
   type ServiceName,
   contracts,
+  getMethodContract,
 } from "@desk/contracts";
 import type { AnyTRPCProcedure } from "@trpc/server";
 import { z } from "zod";
+import type { GatewayRuntime } from "./runtime.js";
+import { auditTarget } from "./audit.js";
 import { type AuthUser, requireAccounts, requirePermission, requireSelfOrAdmin } from "./authorization.js";
-import type { Backend } from "./middleware/backend.js";
-import { authedProcedure, withPermission } from "./trpc.js";
+import type { AuditTrail, Backend } from "./middleware/backend.js";
+import { guardedProcedure } from "./trpc.js";
 
 /**
  * One declaration per backend method: which contract method a procedure calls,
@@ -31,6 +34,7 @@ import { authedProcedure, withPermission } from "./trpc.js";
 export interface CallerContext {
   user: AuthUser;
   backend: Backend;
+  audit: AuditTrail;
 }
 
 type ArgSchemas<S extends ServiceName, M extends MethodName<S>> = Contracts[S][M] extends {
@@ -66,6 +70,8 @@ interface Scope<S extends ServiceName, M extends MethodName<S>, I> {
   requestId?: (input: I, caller: AuthUser) => string | undefined;
   /** The caller's own key behind requestId, named in an unknown-outcome error. */
   clientOrderId?: (input: I) => string | undefined;
+  /** What a successful call changes in the gateway itself (a password change ends the user's sessions). */
+  after?: (result: ResultOf<S, M>, ctx: CallerContext & { gateway: GatewayRuntime }) => void;
 }
 
 type NamedSpec<S extends ServiceName, M extends MethodName<S>, Names extends readonly string[]> = Scope<
@@ -114,26 +120,39 @@ export function backendCall(service: ServiceName, method: string, declared: obje
       ? { input: spec.input as z.ZodType, toArgs: spec.args }
       : namedArgs(service, method, spec.args);
   const fixedPermission = typeof spec.permission === "string" ? spec.permission : undefined;
+  const write = getMethodContract(service, method)?.kind === "write";
   const call: AnyBackendCall = {
     input,
     async run(ctx, value) {
-      // A fixed permission is the procedure's (withPermission), checked before the input is parsed; a
-      // subscription reusing run() declares its own. One that depends on the input is checked here.
-      if (typeof spec.permission === "function") requirePermission(ctx.user, spec.permission(value));
-      if (spec.ofUser) requireSelfOrAdmin(ctx.user, spec.ofUser(value, ctx.user));
-      if (spec.accounts) requireAccounts(ctx.user, await spec.accounts(value, ctx));
       const requestId = spec.requestId?.(value, ctx.user);
+      const clientOrderId = spec.clientOrderId?.(value);
+      try {
+        // A fixed permission is the procedure's (withPermission), checked before the input is parsed; a
+        // subscription reusing run() declares its own. One that depends on the input is checked here.
+        if (typeof spec.permission === "function") requirePermission(ctx.user, spec.permission(value));
+        if (spec.ofUser) requireSelfOrAdmin(ctx.user, spec.ofUser(value, ctx.user));
+        if (spec.accounts) requireAccounts(ctx.user, await spec.accounts(value, ctx));
+      } catch (err) {
+        // A write refused here never reached the backend: its line says so (backend writes log their own).
+        if (write && !ctx.audit.written) {
+          const target = auditTarget(service, method, toArgs(value, ctx.user));
+          ctx.audit.writeFailure(err, { method: `${service}.${method}`, clientOrderId, target, reachedBackend: false });
+        }
+        throw err;
+      }
       const result = await ctx.backend.call(
         service,
         method as never,
         toArgs(value, ctx.user) as never,
-        requestId === undefined ? undefined : { requestId, clientOrderId: spec.clientOrderId?.(value) },
+        requestId === undefined ? undefined : { requestId, clientOrderId },
       );
+      spec.after?.(result, ctx as CallerContext & { gateway: GatewayRuntime });
       return spec.result ? spec.result(result as never, ctx.user) : result;
     },
-    query: (path, summary) => queryProcedure(call, { service, method, path, summary, permission: fixedPermission }),
+    query: (path, summary) =>
+      queryProcedure(call, { service, method, path, summary, permission: fixedPermission, write }),
     mutation: (path, summary) =>
-      mutationProcedure(call, { service, method, path, summary, permission: fixedPermission }),
+      mutationProcedure(call, { service, method, path, summary, permission: fixedPermission, write }),
   };
   return call;
 }
@@ -148,6 +167,7 @@ interface ImplementationSpec {
   result?: (result: unknown, caller: AuthUser) => unknown;
   requestId?: (input: unknown, caller: AuthUser) => string | undefined;
   clientOrderId?: (input: unknown) => string | undefined;
+  after?: (result: unknown, ctx: CallerContext & { gateway: GatewayRuntime }) => void;
 }
 
 interface AnyBackendCall extends Runnable<z.ZodType, unknown> {
@@ -176,6 +196,8 @@ interface Route {
   path: `/${string}`;
   summary: string | undefined;
   permission: Permission | undefined;
+  /** A write: audited, and its REST route may answer 504 (outcome unknown). */
+  write: boolean;
 }
 
 function meta(route: Route, httpMethod: "GET" | "POST") {
@@ -186,13 +208,44 @@ function meta(route: Route, httpMethod: "GET" | "POST") {
       // account_service -> "account": the REST document groups routes by service.
       tags: [route.service.replace(/_service$/, "")],
       protect: true,
+      errorResponses: errorStatuses(route, httpMethod),
       ...(route.summary !== undefined ? { summary: route.summary } : {}),
     },
   };
 }
 
+/**
+ * The statuses a route may answer besides 200, for the REST document: every
+ * protected route can be refused (401, 403, 429) and can meet a backend that is
+ * down, slow or broken (503, 408, 502); a body can be malformed or too large (400,
+ * 413, 415), a path id unknown (404), a write's outcome unknown (504).
+ */
+export function errorStatuses(
+  route: Pick<Route, "path" | "write">,
+  httpMethod: "GET" | "POST",
+  o: { protect?: boolean } = {},
+): Record<number, string> {
+  const statuses: Record<number, string> = { 400: "Invalid input (the message names the field)" };
+  if (o.protect !== false) {
+    statuses[401] = "Missing, invalid, expired or revoked token";
+    statuses[403] = "Missing permission or account";
+  }
+  if (route.path.includes("{")) statuses[404] = "Not found";
+  if (httpMethod === "POST") {
+    statuses[413] = "Body over 1 MB";
+    statuses[415] = "Body is not application/json";
+  }
+  statuses[408] = "The backend did not answer in time";
+  statuses[429] = "Rate limited (see Retry-After)";
+  statuses[500] = "Internal server error";
+  statuses[502] = "The backend's reply broke its contract";
+  statuses[503] = "The backend (or the gateway) is unavailable";
+  if (route.write) statuses[504] = "The write's outcome is unknown: check before sending it again";
+  return statuses;
+}
+
 function routed<Input extends z.ZodType>(input: Input, route: Route, httpMethod: "GET" | "POST") {
-  const base = route.permission === undefined ? authedProcedure : withPermission(route.permission);
+  const base = guardedProcedure({ permission: route.permission, audit: route.write });
   return base.meta(meta(route, httpMethod)).input(input);
 }
 

@@ -51,8 +51,14 @@ export interface GatewayConfig {
   brokerProbeMs: number;
   /** HS256 secret; required when useMock is false. */
   jwtSecret: string | undefined;
-  /** Lifetime of issued tokens, seconds. */
+  /** Lifetime of an access token, seconds: short, since a stolen one works until then (a refresh token renews it). */
   jwtTtlSeconds: number;
+  /** How long one login lasts, seconds: its refresh tokens expire then, however often they were rotated. */
+  sessionTtlSeconds: number;
+  /** Sessions remembered at once (oldest forgotten first: their refresh tokens stop working). */
+  maxSessions: number;
+  /** The audit trail's own file (one JSON line per write); null: audit lines go to the main log. */
+  auditLog: string | null;
   pickleCodec: "native" | "python";
   logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
   /** In production, error responses never carry stacks (they never do outside it either, but dev logs are chattier). */
@@ -91,6 +97,9 @@ export interface GatewayConfig {
   poolLogIntervalMs: number;
   /** Failed logins allowed per (username, client address) per minute before auth.login answers 429. */
   loginFailuresPerMinute: number;
+  /** Failed logins allowed per client address, whatever the usernames, per `addressLoginFailureWindowSeconds`. */
+  addressLoginFailures: number;
+  addressLoginFailureWindowSeconds: number;
   /** Browser origins allowed to call /trpc and /api/v1 cross-origin ("*" for any); empty: no CORS headers. */
   corsOrigins: string[];
   /**
@@ -104,15 +113,26 @@ export interface GatewayConfig {
   mockCurve: boolean;
 }
 
-/** Thrown by loadConfig: its message is the one line to print. */
+/**
+ * Thrown by loadConfig: its message is the one line to print. The value of a secret
+ * variable is never part of it (a log line is read by more people than the secret
+ * should be); only its length is, which is what a "too short" mistake needs.
+ */
 export class ConfigError extends Error {
   override readonly name = "ConfigError";
+  readonly value: string | undefined;
   constructor(
     readonly variable: string,
-    readonly value: string | undefined,
+    value: string | undefined,
     readonly allowed: string,
+    o: { secret?: boolean } = {},
   ) {
-    super(`Invalid ${variable}=${JSON.stringify(value ?? "")}: expected ${allowed}`);
+    const shown =
+      o.secret && value
+        ? ` (a value of ${value.length} character${value.length === 1 ? "" : "s"}, not shown)`
+        : `=${JSON.stringify(value ?? "")}`;
+    super(`Invalid ${variable}${shown}: expected ${allowed}`);
+    this.value = o.secret ? undefined : value;
   }
 }
 
@@ -200,8 +220,19 @@ const variables = {
     schema: z.string().min(16),
     allowed: "a secret of at least 16 characters",
     fallback: undefined,
+    secret: true,
   },
-  JWT_TTL_SECONDS: { schema: int(10, 30 * 24 * 3600), allowed: "seconds, 10..2592000", fallback: "28800" },
+  JWT_TTL_SECONDS: { schema: int(1, 24 * 3600), allowed: "seconds, 1..86400", fallback: "300" },
+  SESSION_TTL_SECONDS: { schema: int(1, 30 * 24 * 3600), allowed: "seconds, 1..2592000", fallback: "28800" },
+  AUDIT_LOG: {
+    schema: z
+      .string()
+      .trim()
+      .min(1)
+      .transform((path) => resolve(path)),
+    allowed: "a file path for the audit trail",
+    fallback: undefined,
+  },
   MOCK_TICK_MS: { schema: int(10, 600_000), allowed: "milliseconds, 10..600000", fallback: undefined },
   MOCK_CURVE: {
     schema: flag,
@@ -242,7 +273,7 @@ function read(env: NodeJS.ProcessEnv, name: VariableName): unknown {
   const value = raw === undefined || raw === "" ? spec.fallback : raw;
   if (value === undefined) return undefined;
   const result = spec.schema.safeParse(value);
-  if (!result.success) throw new ConfigError(name, raw, spec.allowed);
+  if (!result.success) throw new ConfigError(name, raw, spec.allowed, { secret: "secret" in spec && spec.secret });
   return result.data;
 }
 
@@ -258,6 +289,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
       "JWT_SECRET",
       env.JWT_SECRET,
       "a secret of at least 16 characters (required when USE_MOCK_ZMQ=false)",
+      { secret: true },
     );
   }
   return {
@@ -274,7 +306,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
     useMock,
     dedupeWrites: p.ZMQ_DEDUPE_WRITES,
     jwtSecret: p.JWT_SECRET,
-    jwtTtlSeconds: p.JWT_TTL_SECONDS ?? 28_800,
+    jwtTtlSeconds: p.JWT_TTL_SECONDS ?? 300,
+    sessionTtlSeconds: p.SESSION_TTL_SECONDS ?? 28_800,
+    auditLog: p.AUDIT_LOG ?? null,
     pickleCodec: p.PICKLE_CODEC ?? "native",
     logLevel: p.LOG_LEVEL ?? "info",
     production: env.NODE_ENV === "production",
@@ -321,6 +355,9 @@ function defaultTuning() {
     brokerProbeMs: 1_000,
     healthCacheMs: 1_000,
     loginFailuresPerMinute: 5,
+    addressLoginFailures: 20,
+    addressLoginFailureWindowSeconds: 300,
+    maxSessions: 100_000,
     poolLogIntervalMs: 60_000,
   };
 }

@@ -1,7 +1,10 @@
 import { randomBytes } from "node:crypto";
 import { type CurveKeyPair, MdpClient, generateCurveKeyPair } from "@desk/mdp";
+import { createAuditLog } from "./audit.js";
 import { createJwt } from "./auth/jwt.js";
 import { createPermissionCache } from "./auth/permissions.js";
+import { createRevocationWatch } from "./auth/revocation.js";
+import { createSessions } from "./auth/sessions.js";
 import { createBrokerWatch } from "./backend/broker-watch.js";
 import { type MockBackendHandle, startMockIfNeeded } from "./backend/mock.js";
 import { createBackendRpc } from "./backend/rpc.js";
@@ -220,6 +223,17 @@ export async function startGateway(overrides: Partial<GatewayConfig> = {}): Prom
       ttlMs: config.permissionsCacheMs,
       fetch: (userId) => rpc.call("auth_service", "get_user_permissions", [userId], { userId }),
     });
+    const sessions = createSessions({ ttlMs: config.sessionTtlSeconds * 1000, maxEntries: config.maxSessions });
+    const revocations = createRevocationWatch({
+      sessions,
+      permissions,
+      intervalMs: config.permissionsCacheMs,
+      logger: logger.child({ component: "auth" }),
+    });
+    cleanups.push(() => revocations.close());
+    const audit = createAuditLog({ path: config.auditLog, logger });
+    // Pushed before the server's cleanup, so it runs after it: the last answers' lines are written first.
+    cleanups.push(() => audit.close());
     const lifecycle: Lifecycle = { draining: false, inFlight: 0 };
     let wsClients = () => 0;
     let socketIoClients = () => 0;
@@ -246,6 +260,9 @@ export async function startGateway(overrides: Partial<GatewayConfig> = {}): Prom
       subscriber,
       jwt,
       permissions,
+      sessions,
+      revocations,
+      audit,
       limits: createLimits(config),
       health,
       lifecycle,

@@ -11,7 +11,12 @@ import type { GatewayConfig } from "./config.js";
  * points lasting capacity / refillPerSec seconds: the same sustained rate and the
  * same burst as the token bucket it replaces, counted per window.
  */
-export function createLimits(config: Pick<GatewayConfig, "rateLimit" | "loginFailuresPerMinute">) {
+export function createLimits(
+  config: Pick<
+    GatewayConfig,
+    "rateLimit" | "loginFailuresPerMinute" | "addressLoginFailures" | "addressLoginFailureWindowSeconds"
+  >,
+) {
   const { rateLimit } = config;
   const perWindow = (keyPrefix: string, points: number, refillPerSec: number) =>
     new RateLimiterMemory({ keyPrefix, points, duration: points / refillPerSec });
@@ -21,6 +26,13 @@ export function createLimits(config: Pick<GatewayConfig, "rateLimit" | "loginFai
     keyPrefix: "login",
     points: config.loginFailuresPerMinute,
     duration: 60,
+  });
+  // Across usernames: one address trying many accounts (600 usernames, one password each)
+  // meets this one. A success does not reset it, or one valid account would launder the rest.
+  const failedLoginsByAddress = new RateLimiterMemory({
+    keyPrefix: "login-ip",
+    points: config.addressLoginFailures,
+    duration: config.addressLoginFailureWindowSeconds,
   });
 
   /** Takes one point for `key`: 0 when admitted, else the seconds until the window resets (Retry-After). */
@@ -39,26 +51,40 @@ export function createLimits(config: Pick<GatewayConfig, "rateLimit" | "loginFai
     user: (userId: string) => take(byUser, userId),
     login: {
       /**
-       * Seconds until `key` may try again: 0 while fewer than loginFailuresPerMinute
-       * failures fell in the window that opened with the first of them, else until
-       * that first failure is a minute old.
+       * Seconds until a login for `username` from `ip` may be tried: 0 while fewer than
+       * loginFailuresPerMinute failures of that pair fell in the window that opened with
+       * the first of them (else until that first failure is a minute old), and fewer than
+       * addressLoginFailures failures came from the address in its window, whatever the usernames.
+       * `scope` says which limit refused.
        */
-      async blockedFor(key: string): Promise<number> {
-        const state = await failedLogins.get(key);
-        return state && state.consumedPoints >= failedLogins.points ? retryAfterSeconds(state) : 0;
+      async blockedFor(username: string, ip: string): Promise<{ seconds: number; scope: "login" | "login-ip" }> {
+        const [pair, address] = await Promise.all([
+          failedLogins.get(loginKey(username, ip)),
+          failedLoginsByAddress.get(ip),
+        ]);
+        if (address && address.consumedPoints >= failedLoginsByAddress.points)
+          return { seconds: retryAfterSeconds(address), scope: "login-ip" };
+        if (pair && pair.consumedPoints >= failedLogins.points)
+          return { seconds: retryAfterSeconds(pair), scope: "login" };
+        return { seconds: 0, scope: "login" };
       },
-      async recordFailure(key: string): Promise<void> {
-        await failedLogins.penalty(key);
+      async recordFailure(username: string, ip: string): Promise<void> {
+        await Promise.all([failedLogins.penalty(loginKey(username, ip)), failedLoginsByAddress.penalty(ip)]);
       },
-      /** A successful login forgets the key's failures. */
-      async reset(key: string): Promise<void> {
-        await failedLogins.delete(key);
+      /** A successful login forgets the pair's failures (not the address's). */
+      async reset(username: string, ip: string): Promise<void> {
+        await failedLogins.delete(loginKey(username, ip));
       },
     },
   };
 }
 
 export type Limits = ReturnType<typeof createLimits>;
+
+/** The key of a (username, address) pair: usernames are bounded by the contracts before this is built. */
+function loginKey(username: string, ip: string): string {
+  return `${username.trim().toLowerCase()}\u0000${ip}`;
+}
 
 function retryAfterSeconds(state: RateLimiterRes): number {
   return Math.max(1, Math.ceil(state.msBeforeNext / 1000));

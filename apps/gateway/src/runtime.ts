@@ -1,5 +1,8 @@
+import type { AuditLog } from "./audit.js";
 import type { Jwt } from "./auth/jwt.js";
 import type { PermissionCache } from "./auth/permissions.js";
+import type { RevocationWatch } from "./auth/revocation.js";
+import type { Sessions } from "./auth/sessions.js";
 import type { BackendRpc } from "./backend/rpc.js";
 import type { PubSubscriber } from "./backend/subscriber.js";
 import type { GatewayConfig } from "./config.js";
@@ -27,6 +30,10 @@ export interface GatewayRuntime {
   subscriber: PubSubscriber;
   jwt: Jwt;
   permissions: PermissionCache;
+  /** This process's logins (refresh rotation, logout) and the watch that ends revoked subscriptions. */
+  sessions: Sessions;
+  revocations: RevocationWatch;
+  audit: AuditLog;
   limits: Limits;
   health: () => Promise<HealthReport>;
   lifecycle: Lifecycle;

@@ -1,4 +1,12 @@
-import { type EventOf, type Permission, type Topic, type TopicKind, topicOf } from "@desk/contracts";
+import {
+  distinctList,
+  type EventOf,
+  MAX_ACCOUNTS_PER_CALL,
+  type Permission,
+  type Topic,
+  type TopicKind,
+  topicOf,
+} from "@desk/contracts";
 import { TRPCError, type TrackedEnvelope, tracked } from "@trpc/server";
 import { z } from "zod";
 import { type AuthUser, eventScope, requireAccounts } from "./authorization.js";
@@ -33,7 +41,15 @@ export interface StreamCaller {
 /** What a stream whose token expired ends with, on every transport. */
 export const TOKEN_EXPIRED = { code: "UNAUTHORIZED", message: "Token expired; reconnect with a fresh token" } as const;
 
-/** A stream for `caller`: this gateway's queue and buffer limits, the caller's socket, its token's expiry. */
+/** What a stream whose token was revoked (logout, a password change, a reused refresh token) ends with. */
+export function tokenRevoked(why: string) {
+  return { code: "UNAUTHORIZED", message: `Token revoked: ${why}` } as const;
+}
+
+/**
+ * A stream for `caller`: this gateway's queue and buffer limits, the caller's
+ * socket, its token's expiry and revocation.
+ */
 export function openCallerStream<E>(
   caller: StreamCaller,
   framing: Framing<E>,
@@ -50,6 +66,8 @@ export function openCallerStream<E>(
     connection: caller.connection,
     maxBufferedBytes: config.wsMaxBufferedBytes,
     expiresAt: caller.user.tokenExp * 1000,
+    // Logout, a reused refresh token or a password change end it too (auth/revocation.ts).
+    revocation: (onRevoked) => caller.gateway.revocations.watch(caller.user, onRevoked),
   });
 }
 
@@ -57,6 +75,7 @@ export function openCallerStream<E>(
 export const trpcFraming: Framing<TrackedEnvelope<unknown>> = {
   event: (event, data) => tracked(event.id, data),
   expired: () => new TRPCError(TOKEN_EXPIRED),
+  revoked: (why) => new TRPCError(tokenRevoked(why)),
 };
 
 type FeedInputSchema<Field extends string> = z.ZodObject<
@@ -87,16 +106,19 @@ export function topicFeed<K extends TopicKind, Field extends string>(
     permission: Permission;
     field: Field;
     id: z.ZodString;
-    /** How many ids one input may name (100). */
+    /** How many ids one input may name (100, MAX_ACCOUNTS_PER_CALL). */
     max?: number;
     idsAreAccounts?: boolean;
   },
 ): TopicFeed<K, Field> {
   const input = z.object({
-    [o.field]: z
-      .array(o.id)
-      .min(1)
-      .max(o.max ?? 100),
+    // Bounded and distinct like the contracts' own lists: a repeated id is a 400, not a second listener.
+    [o.field]: distinctList(o.id, {
+      min: 1,
+      max: o.max ?? MAX_ACCOUNTS_PER_CALL,
+      what: o.field.replace(/(Ids|s)$/, ""),
+      description: `the ${o.field} to follow, each once`,
+    }),
     lastEventId: LastEventId,
   }) as FeedInputSchema<Field>;
   return {

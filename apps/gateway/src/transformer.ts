@@ -1,4 +1,6 @@
+import { TRPCError } from "@trpc/server";
 import superjson from "superjson";
+import { MAX_JSON_DEPTH, nestedDeeperThan } from "./json-depth.js";
 
 /** Keys superjson refuses or rewrites itself (prototype pollution guards): left to it. */
 const RESERVED_KEYS = new Set(["__proto__", "constructor", "prototype"]);
@@ -42,6 +44,11 @@ export const transformer = {
     return isPlainJson(value, new Set()) ? { json: value } : superjson.serialize(value);
   },
   deserialize(payload: unknown): unknown {
+    // Only inputs are deserialized here (over HTTP and WebSocket alike): a body nested past
+    // the bound is refused before superjson or zod recurse into it.
+    if (nestedDeeperThan(payload, MAX_JSON_DEPTH + 1)) {
+      throw new TRPCError({ code: "BAD_REQUEST", message: `Input nests deeper than ${MAX_JSON_DEPTH} levels` });
+    }
     // No meta: nothing to restore, and the parsed JSON is already a fresh object
     // (superjson's copy only protects its own in-place annotation pass).
     if (typeof payload === "object" && payload !== null && !("meta" in payload)) {

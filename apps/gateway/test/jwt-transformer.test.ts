@@ -5,7 +5,7 @@ import { createJwt, TokenError } from "../src/auth/jwt.js";
 import { transformer } from "../src/transformer.js";
 
 const secret = "s".repeat(32);
-const user = { userId: "user-trader1", username: "trader1", role: "trader" };
+const user = { userId: "user-trader1", username: "trader1", role: "trader", sessionId: "s1", tokenVersion: 3 };
 
 async function reason(p: Promise<unknown>): Promise<string> {
   const err = await p.then(
@@ -68,6 +68,41 @@ describe("JWT verification with the verified-token cache", () => {
     expect(await reason(jwt.verify(otherIssuer))).toBe("invalid");
   });
 
+  it("access and refresh tokens never pass for each other", async () => {
+    const jwt = createJwt({ secret, ttlSeconds: 60 });
+    const { token, expiresIn } = await jwt.sign(user);
+    expect(expiresIn).toBeGreaterThan(59);
+    expect(expiresIn).toBeLessThanOrEqual(60);
+    const claims = await jwt.verify(token);
+    expect(claims).toMatchObject({ sessionId: "s1", tokenVersion: 3 });
+    const refresh = await jwt.signRefresh({
+      userId: user.userId,
+      sessionId: "s1",
+      generation: 2,
+      exp: Math.floor(Date.now() / 1000) + 3600,
+    });
+    expect(await jwt.verifyRefresh(refresh)).toMatchObject({ sessionId: "s1", generation: 2 });
+    expect(await reason(jwt.verify(refresh))).toBe("invalid");
+    expect(await reason(jwt.verifyRefresh(token))).toBe("invalid");
+    // A token of the old kind (no audience), signed with the right key, is refused too.
+    const legacy = await new SignJWT({ username: "trader1", role: "trader" })
+      .setProtectedHeader({ alg: "HS256" })
+      .setSubject("user-trader1")
+      .setIssuer("desk-gateway")
+      .setIssuedAt()
+      .setExpirationTime("1h")
+      .sign(new TextEncoder().encode(secret));
+    expect(await reason(jwt.verify(legacy))).toBe("invalid");
+  });
+
+  it("an access token never outlives its session", async () => {
+    const clock = Date.UTC(2026, 10, 25, 9, 30);
+    const jwt = createJwt({ secret, ttlSeconds: 300, now: () => clock });
+    const { expiresIn, expiresAt } = await jwt.sign({ ...user, notAfter: clock / 1000 + 42 });
+    expect(expiresIn).toBe(42);
+    expect(expiresAt.getTime()).toBe(clock + 42_000);
+  });
+
   it("stays bounded: beyond cacheEntries the oldest are forgotten and simply verified again", async () => {
     const jwt = createJwt({ secret, ttlSeconds: 60, cacheEntries: 2 });
     const tokens = await Promise.all(["a", "b", "c"].map((u) => jwt.sign({ ...user, userId: u })));
@@ -77,6 +112,18 @@ describe("JWT verification with the verified-token cache", () => {
 });
 
 describe("the wire transformer's plain-JSON fast path", () => {
+  it("refuses input nested deeper than 400 levels, whatever the branch, without overflowing", () => {
+    const nest = (depth: number, leaf: unknown = 1): unknown => {
+      let value = leaf;
+      for (let i = 0; i < depth; i++) value = i % 2 ? [value] : { k: value };
+      return value;
+    };
+    expect(() => transformer.deserialize({ json: nest(399) })).not.toThrow();
+    expect(() => transformer.deserialize({ json: nest(401) })).toThrow(/deeper than 400/);
+    expect(() => transformer.deserialize({ json: { a: 1, b: [nest(100_000)] } })).toThrow(/deeper than 400/);
+    expect(() => transformer.deserialize({ json: {}, meta: { values: nest(100_000) } })).toThrow(/deeper than 400/);
+  });
+
   const shared = { a: 1 };
   const cases: [string, unknown][] = [
     ["plain reply", { id: "account1", balance: 10_355_335.5, enabled: true, tags: ["a", "b"], nested: { x: null } }],

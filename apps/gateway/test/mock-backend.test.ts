@@ -75,11 +75,14 @@ describe("against the mock trading system", () => {
     expect((await c.instruction.status.query({ executionId: dry.id })).id).toBe(dry.id);
     const health = await c.system.health.query();
     expect(health.services.instruction_service).toBe("available");
-    // change_password last: the mock really changes it.
+    // change_password last: the mock really changes it, and every earlier token of the user stops working.
     expect(await c.auth.changePassword.mutate({ oldPassword: "trader123", newPassword: "trader123-new" })).toEqual({
       changed: true,
     });
-    await c.auth.changePassword.mutate({ oldPassword: "trader123-new", newPassword: "trader123" });
+    await expect(c.auth.me.query()).rejects.toThrow("Token revoked: the password was changed");
+    const changed = client(await login(gateway.url, "trader1", "trader123-new"));
+    await changed.auth.changePassword.mutate({ oldPassword: "trader123-new", newPassword: "trader123" });
+    trader = await login(gateway.url, "trader1", "trader123");
   });
 
   it("runs the source document's curl example as written", async () => {

@@ -136,6 +136,7 @@ describe("tokens and permissions", () => {
       .setProtectedHeader({ alg: "HS256" })
       .setSubject("u-deleted")
       .setIssuer("desk-gateway")
+      .setAudience("desk-gateway/access")
       .setIssuedAt()
       .setExpirationTime("1h")
       .sign(new TextEncoder().encode(TEST_SECRET));
@@ -285,8 +286,10 @@ describe("the router seen by clients", () => {
       "algorithm.onProgress subscription",
       "auth.changePassword mutation",
       "auth.login mutation",
+      "auth.logout mutation",
       "auth.me query",
       "auth.permissions query",
+      "auth.refresh mutation",
       "auth.verifyUser query",
       "instruction.cancel mutation",
       "instruction.execute mutation",

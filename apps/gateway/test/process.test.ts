@@ -80,6 +80,10 @@ describe("configuration", () => {
       { NODE_ENV: "production" },
       'Invalid JWT_SECRET="": expected a secret of at least 16 characters (required when USE_MOCK_ZMQ=false)',
     ],
+    [
+      { JWT_SECRET: "hunter2" },
+      "Invalid JWT_SECRET (a value of 7 characters, not shown): expected a secret of at least 16 characters",
+    ],
   ])("refuses %o with one line", (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);
@@ -95,6 +99,16 @@ describe("node dist/main.js", () => {
     const p = run({ ZMQ_RETRIES: "lots" });
     expect(await p.exited).toBe(1);
     expect(p.out.stderr).toBe('gateway: Invalid ZMQ_RETRIES="lots": expected an integer number of tries 1..100\n');
+  });
+
+  it("never prints a secret it refuses", async () => {
+    const secret = "s3cr3t-too-shrt";
+    const p = run({ JWT_SECRET: secret });
+    expect(await p.exited).toBe(1);
+    expect(p.out.stderr).toBe(
+      "gateway: Invalid JWT_SECRET (a value of 15 characters, not shown): expected a secret of at least 16 characters\n",
+    );
+    expect(p.out.stderr + p.out.stdout).not.toContain(secret);
   });
 
   it("serves against a real backend and shuts down gracefully on SIGTERM (exit 0)", async () => {

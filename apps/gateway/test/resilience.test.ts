@@ -173,7 +173,11 @@ describe("limits", () => {
     let buffered = 64 * 1024 * 1024;
     const stream = openStream<{ seq: number }>({
       subscriber,
-      framing: { event: (_event, data) => data as { seq: number }, expired: () => new Error("expired") },
+      framing: {
+        event: (_event, data) => data as { seq: number },
+        expired: () => new Error("expired"),
+        revoked: () => new Error("revoked"),
+      },
       queueSize: 3,
       metrics,
       connection: { bufferedAmount: () => buffered },

@@ -1,6 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { login, rest, startStack } from "./helpers/stack.js";
 
+interface OpenApiOperation {
+  security?: unknown;
+  responses: Record<string, unknown>;
+}
+
 describe("REST /api/v1 (every query and mutation)", () => {
   let stack: Awaited<ReturnType<typeof startStack>>;
   let url: string;
@@ -57,17 +62,22 @@ describe("REST /api/v1 (every query and mutation)", () => {
     expect(other.status).toBe(403);
     const byAdmin = await rest(url, "GET", "/api/v1/auth/permissions?userId=u-trader1", { token: admin });
     expect(byAdmin.body.userId).toBe("u-trader1");
-    const changed = await rest(url, "POST", "/api/v1/auth/change-password", {
-      token: trader,
-      body: { oldPassword: "trader123", newPassword: "n3w-pass" },
-    });
-    expect(changed.body).toEqual({ changed: true });
     const badOld = await rest(url, "POST", "/api/v1/auth/change-password", {
       token: trader,
       body: { oldPassword: "wrong", newPassword: "x" },
     });
     expect(badOld.status).toBe(400);
     expect(badOld.body.message).toBe("old password does not match");
+    const changed = await rest(url, "POST", "/api/v1/auth/change-password", {
+      token: trader,
+      body: { oldPassword: "trader123", newPassword: "n3w-pass" },
+    });
+    expect(changed.body).toEqual({ changed: true });
+    // A changed password ends the user's earlier tokens, the one that changed it included.
+    const after = await rest(url, "GET", "/api/v1/auth/me", { token: trader });
+    expect(after.status).toBe(401);
+    expect(after.body.message).toBe("Token revoked: the password was changed");
+    trader = await login(url, "trader1", "trader123");
   });
 
   it("serves account routes, filtered to the caller's accounts", async () => {
@@ -179,6 +189,7 @@ describe("REST /api/v1 (every query and mutation)", () => {
       .setProtectedHeader({ alg: "HS256" })
       .setSubject("u-trader1")
       .setIssuer("desk-gateway")
+      .setAudience("desk-gateway/access")
       .setIssuedAt(Math.floor(Date.now() / 1000) - 3600)
       .setExpirationTime(Math.floor(Date.now() / 1000) - 60)
       .sign(new TextEncoder().encode("test-secret-0123456789abcdef"));
@@ -194,6 +205,28 @@ describe("REST /api/v1 (every query and mutation)", () => {
     expect(doc.status).toBe(200);
     expect(Object.keys(doc.body.paths)).toContain("/instructions/parse");
     expect(doc.body.servers[0].url).toBe("/api/v1");
+    // Only protected routes ask for a bearer token; public ones (login, refresh, health) do not.
+    const operations = Object.entries(doc.body.paths as Record<string, Record<string, OpenApiOperation>>).flatMap(
+      ([path, methods]) => Object.entries(methods).map(([method, op]) => ({ route: `${method} ${path}`, op })),
+    );
+    const publicRoutes = ["post /auth/login", "post /auth/refresh", "get /system/health"];
+    for (const { route, op } of operations) {
+      const statuses = Object.keys(op.responses);
+      expect(statuses, route).toEqual(expect.arrayContaining(["200", "400", "429", "500", "503"]));
+      if (publicRoutes.includes(route)) {
+        expect(op.security, route).toBeUndefined();
+        expect(statuses, route).not.toContain("403");
+      } else {
+        expect(op.security, route).toEqual([{ Authorization: [] }]);
+        expect(statuses, route).toEqual(expect.arrayContaining(["401", "403"]));
+      }
+      if (route.includes("{")) expect(statuses, route).toContain("404");
+      if (route.startsWith("post ")) expect(statuses, route).toEqual(expect.arrayContaining(["413", "415"]));
+    }
+    expect(operations.map((o) => o.route)).toEqual(expect.arrayContaining([...publicRoutes, "post /auth/logout"]));
+    // A write may end with its outcome unknown (504); a read never does.
+    expect(Object.keys(doc.body.paths["/instructions/execute"].post.responses)).toContain("504");
+    expect(Object.keys(doc.body.paths["/accounts"].get.responses)).not.toContain("504");
     const health = await rest(url, "GET", "/health");
     expect(health.status).toBe(200);
     expect(health.body).toMatchObject({ status: "ok", mode: "real", broker: { reachable: true } });

@@ -95,6 +95,25 @@ describe.skipIf(python === undefined)("python reference worker through our broke
     expect(garbage[1]).toMatch(/^INVALID_ARGUMENT: cannot decode request/);
   });
 
+  it("keeps a token version that a password change moves", async () => {
+    const before = await ok("auth_service", "get_user_permissions", ["py-admin"]);
+    expect(before.tokenVersion).toBe((await ok("auth_service", "authenticate", ["admin", "admin123"])).tokenVersion);
+    await ok("auth_service", "change_password", ["py-admin", "admin123", "admin456"]);
+    const after = await ok("auth_service", "get_user_permissions", ["py-admin"]);
+    expect(after.tokenVersion).toBe((before.tokenVersion ?? 0) + 1);
+    await ok("auth_service", "change_password", ["py-admin", "admin456", "admin123"]);
+  });
+
+  it("refuses a repeated account through the schema's uniqueItems", async () => {
+    const out = readReply(
+      "instruction_service",
+      "parse_instructions",
+      await call("instruction_service", "parse_instructions", ["双卖 500 当月 万1 的v", ["account1", "account1"]]),
+    );
+    expect(!out.ok && out.error.code).toBe("INVALID_ARGUMENT");
+    expect(!out.ok && out.error.message).toMatch(/non-unique|unique/);
+  });
+
   it("validates args with the generated JSON Schema", async () => {
     await waitFor(() => banner.includes("ready"), "ready banner");
     expect(banner).toContain("ready jsonschema");

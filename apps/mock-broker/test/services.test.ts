@@ -73,6 +73,20 @@ describe("auth_service", () => {
     expect((await h.call("auth_service", "authenticate", ["viewer1", "viewer456"])).user.id).toBe("user-viewer1");
     await h.call("auth_service", "change_password", ["user-viewer1", "viewer456", "viewer123"]);
   });
+
+  it("a password change moves the user's token version, which every gateway reads from get_user_permissions", async () => {
+    const before = (await h.call("auth_service", "get_user_permissions", ["user-trader1"])).tokenVersion;
+    expect(before).toBeTypeOf("number");
+    expect((await h.call("auth_service", "authenticate", ["trader1", "trader123"])).tokenVersion).toBe(before);
+    // A refused change moves nothing.
+    await h.fail("auth_service", "change_password", ["user-trader1", "wrong-old", "trader456"]);
+    expect((await h.call("auth_service", "get_user_permissions", ["user-trader1"])).tokenVersion).toBe(before);
+    await h.call("auth_service", "change_password", ["user-trader1", "trader123", "trader456"]);
+    const after = (await h.call("auth_service", "get_user_permissions", ["user-trader1"])).tokenVersion;
+    expect(after).toBe((before ?? 0) + 1);
+    expect((await h.call("auth_service", "authenticate", ["trader1", "trader456"])).tokenVersion).toBe(after);
+    await h.call("auth_service", "change_password", ["user-trader1", "trader456", "trader123"]);
+  });
 });
 
 describe("account_service", () => {

@@ -22,14 +22,33 @@ export const User = z.object({
   active: z.boolean(),
 });
 
+/**
+ * Bounds checked before any work (limiter keys, hashing, backend calls): a username
+ * of 900 KB must cost a 400, not a scrypt run or a megabyte-long key.
+ */
+export const MAX_USERNAME = 128;
+export const MAX_PASSWORD = 256;
+export const Username = z.string().min(1).max(MAX_USERNAME).describe("username");
+export const Password = z.string().min(1).max(MAX_PASSWORD);
+
+/**
+ * A per-user counter the auth service increments whenever the user's earlier tokens
+ * must stop working (a password change): the gateway puts it in each token it issues
+ * and refuses a token whose counter is not the user's current one. Optional: a backend
+ * without it leaves revocation to the gateway that took the change.
+ */
+export const TokenVersion = z
+  .int()
+  .nonnegative()
+  .describe("incremented when the user's earlier tokens are revoked (password change)");
+
 /** authenticate(username, password): a wrong password is a backend error (UNAUTHENTICATED), not a result. */
-export const AuthenticateArgs = z.tuple([
-  z.string().min(1).describe("username"),
-  z.string().min(1).describe("password"),
-]);
+export const AuthenticateArgs = z.tuple([Username, Password.describe("password")]);
 export const AuthenticateResult = z.object({
   user: User,
   permissions: z.array(Permission),
+  /** The user's current token version, when the backend keeps one. */
+  tokenVersion: TokenVersion.nullish(),
 });
 
 export const VerifyUserArgs = z.tuple([UserId]);
@@ -39,11 +58,7 @@ export const VerifyUserResult = z.object({
   active: z.boolean(),
 });
 
-export const ChangePasswordArgs = z.tuple([
-  UserId,
-  z.string().min(1).describe("oldPassword"),
-  z.string().min(1).describe("newPassword"),
-]);
+export const ChangePasswordArgs = z.tuple([UserId, Password.describe("oldPassword"), Password.describe("newPassword")]);
 export const ChangePasswordResult = z.object({ changed: z.literal(true) });
 
 export const GetUserPermissionsArgs = z.tuple([UserId]);
@@ -54,6 +69,8 @@ export const UserPermissions = z.object({
   /** Accounts the user may see; meaningless when allAccounts is true. */
   accounts: z.array(AccountId),
   allAccounts: z.boolean(),
+  /** The user's current token version (see TokenVersion); absent when the backend keeps none. */
+  tokenVersion: TokenVersion.nullish(),
 });
 
 export type Role = z.infer<typeof Role>;

@@ -38,6 +38,47 @@ export const ContractCode = z
   .regex(/^\S+$/, "contract code must not contain whitespace")
   .describe("exchange code of a contract");
 
+/**
+ * A list a caller sends: at most `max` entries, each once. A repeated entry is
+ * refused (with the index of the repeat), never merged: `["account1", "account1"]`
+ * would otherwise send one order per entry. Entries are compared by value (objects by
+ * their canonical JSON), and JSON Schema readers see `uniqueItems`.
+ */
+export function distinctList<T extends z.ZodType>(
+  item: T,
+  o: { max: number; min?: number; what: string; description: string },
+) {
+  // meta last: zod keeps metadata on the instance it was set on, not on later copies (.min, .describe).
+  return z
+    .array(item)
+    .min(o.min ?? 0)
+    .max(o.max)
+    .superRefine((list, ctx) => {
+      const seen = new Map<string, number>();
+      for (let i = 0; i < list.length; i++) {
+        const key = canonicalJson(list[i]);
+        const first = seen.get(key);
+        if (first === undefined) seen.set(key, i);
+        else
+          ctx.addIssue({ code: "custom", path: [i], message: `duplicate ${o.what}: the same as ${o.what} ${first}` });
+      }
+    })
+    .meta({ description: o.description, uniqueItems: true });
+}
+
+/** JSON with object keys sorted, so equal values compare equal whatever the key order. */
+function canonicalJson(value: unknown): string {
+  if (typeof value !== "object" || value === null) return JSON.stringify(value) ?? "undefined";
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
+  const entries = Object.keys(value)
+    .sort()
+    .map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`);
+  return `{${entries.join(",")}}`;
+}
+
+/** How many accounts one call or subscription may name: the desk has tens. */
+export const MAX_ACCOUNTS_PER_CALL = 100;
+
 /** Yuan amount, signed (P&L, cash delta, ...). zod 4 numbers are already finite. */
 export const Yuan = z.number().describe("yuan");
 /** A price: never negative. */

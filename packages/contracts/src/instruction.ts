@@ -1,6 +1,8 @@
 import { z } from "zod";
 import {
   AccountId,
+  distinctList,
+  MAX_ACCOUNTS_PER_CALL,
   ContractCode,
   ExecutionId,
   IsoDate,
@@ -16,7 +18,15 @@ import {
 } from "./common.js";
 
 /** The fragment of the user's text an instruction was parsed from, e.g. "双卖 500 当月 万1 的v". */
-const SourceText = z.string().min(1).describe("source fragment this instruction was parsed from");
+const SourceText = z.string().min(1).max(4000).describe("source fragment this instruction was parsed from");
+
+/** How many instructions one execution may carry (a desk's order is a handful of legs). */
+export const MAX_INSTRUCTIONS_PER_CALL = 50;
+/** The longest shorthand text parse_instructions takes (a pasted block of orders). */
+export const MAX_INSTRUCTION_TEXT = 4000;
+/** The accounts an instruction is for: distinct, at most MAX_ACCOUNTS_PER_CALL. */
+const accountList = (min: number) =>
+  distinctList(AccountId, { min, max: MAX_ACCOUNTS_PER_CALL, what: "account", description: "accounts" });
 
 /**
  * 双卖 / 双买: sell or buy a call and a put together. A straddle is both at the
@@ -86,8 +96,8 @@ export const Instruction = z.discriminatedUnion("type", [
 export const InstructionType = z.enum(["straddle", "single", "close", "roll"]);
 
 export const ParseInstructionsArgs = z.tuple([
-  z.string().min(1).describe("text"),
-  z.array(AccountId).describe("accounts"),
+  z.string().min(1).max(MAX_INSTRUCTION_TEXT).describe("text"),
+  accountList(0),
 ]);
 export const ParseInstructionsResult = z.object({
   instructions: z.array(Instruction),
@@ -147,8 +157,13 @@ export function executionAccounts(execution: Pick<Execution, "legs" | "fills">):
 }
 
 export const ExecuteInstructionsArgs = z.tuple([
-  z.array(Instruction).min(1).describe("instructions"),
-  z.array(AccountId).min(1).describe("accounts"),
+  distinctList(Instruction, {
+    min: 1,
+    max: MAX_INSTRUCTIONS_PER_CALL,
+    what: "instruction",
+    description: "instructions",
+  }),
+  accountList(1),
   z.boolean().optional().describe("dryRun: price and size the legs, send nothing"),
 ]);
 export const ExecutionIdArgs = z.tuple([ExecutionId]);

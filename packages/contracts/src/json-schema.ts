@@ -106,8 +106,11 @@ export function buildJsonSchema(): ContractsJsonSchema {
     target: "draft-2020-12",
     // Field descriptions live in zod's global registry, which the private registry hides.
     override: ({ zodSchema, jsonSchema }) => {
-      const description = z.globalRegistry.get(zodSchema)?.description;
+      const meta = z.globalRegistry.get(zodSchema);
+      const description = meta?.description;
       if (description !== undefined && jsonSchema.description === undefined) jsonSchema.description = description;
+      // distinctList's lists: a repeated account or instruction is refused on both sides.
+      if (meta?.uniqueItems === true) jsonSchema.uniqueItems = true;
       // zod writes `prefixItems: []` for a no-argument tuple, which the 2020-12
       // metaschema forbids (minItems 1); `items: false` already says "no elements".
       if (Array.isArray(jsonSchema.prefixItems) && jsonSchema.prefixItems.length === 0) {

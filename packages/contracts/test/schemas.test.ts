@@ -7,6 +7,11 @@ import {
   contracts,
   Execution,
   Instruction,
+  MAX_ACCOUNTS_PER_CALL,
+  MAX_INSTRUCTION_TEXT,
+  MAX_INSTRUCTIONS_PER_CALL,
+  MAX_PASSWORD,
+  MAX_USERNAME,
   MarketTick,
   Position,
   RiskMetrics,
@@ -108,6 +113,25 @@ describe("auth", () => {
   it("change_password only reports success", () => {
     rejects(contracts.auth_service.change_password.result, { changed: false });
   });
+  it("bounds usernames and passwords before anything hashes or stores them", () => {
+    const { args } = contracts.auth_service.authenticate;
+    accepts(args, ["u".repeat(MAX_USERNAME), "p".repeat(MAX_PASSWORD)]);
+    rejects(args, ["u".repeat(MAX_USERNAME + 1), "pw"]);
+    rejects(args, ["trader1", "p".repeat(MAX_PASSWORD + 1)]);
+    rejects(args, ["u".repeat(900 * 1024), "pw"]);
+    rejects(contracts.auth_service.change_password.args, ["user-trader1", "old", "n".repeat(MAX_PASSWORD + 1)]);
+  });
+  it("a token version is optional, a non-negative integer when present", () => {
+    const perms = methodExamples.auth_service.get_user_permissions.result;
+    accepts(UserPermissions, { ...perms, tokenVersion: 3 });
+    accepts(UserPermissions, { ...perms, tokenVersion: null });
+    rejects(UserPermissions, { ...perms, tokenVersion: -1 });
+    rejects(UserPermissions, { ...perms, tokenVersion: 1.5 });
+    accepts(contracts.auth_service.authenticate.result, {
+      ...methodExamples.auth_service.authenticate.result,
+      tokenVersion: 0,
+    });
+  });
 });
 
 describe("account", () => {
@@ -196,6 +220,31 @@ describe("instruction", () => {
     rejects(args, [[sellStraddle], []]);
     rejects(args, [[sellStraddle], ["account1"], "yes"]);
     rejects(args, [[sellStraddle], ["account1"], true, "extra"]);
+  });
+  it("refuses a repeated account or instruction, naming the repeat, and bounds both lists", () => {
+    const { args } = contracts.instruction_service.execute_instructions;
+    const twice = args.safeParse([[sellStraddle], ["account1", "account2", "account1"]]);
+    expect(twice.success).toBe(false);
+    expect(twice.error?.issues[0]).toMatchObject({ path: [1, 2], message: "duplicate account: the same as account 0" });
+    // The same instruction with its keys in another order is still the same instruction.
+    const reordered = Object.fromEntries(Object.entries(sellStraddle).reverse());
+    const repeated = args.safeParse([[sellStraddle, reordered], ["account1"]]);
+    expect(repeated.error?.issues[0]).toMatchObject({ path: [0, 1] });
+    accepts(args, [
+      [sellStraddle, buyStrangle],
+      ["account1", "account2"],
+    ]);
+    const accounts = (n: number) => Array.from({ length: n }, (_, i) => `account${i}`);
+    accepts(args, [[sellStraddle], accounts(MAX_ACCOUNTS_PER_CALL)]);
+    rejects(args, [[sellStraddle], accounts(MAX_ACCOUNTS_PER_CALL + 1)]);
+    rejects(args, [[sellStraddle], accounts(90_000)]);
+    const many = Array.from({ length: MAX_INSTRUCTIONS_PER_CALL + 1 }, (_, i) => ({ ...sellStraddle, text: `#${i}` }));
+    rejects(args, [many, ["account1"]]);
+    accepts(args, [many.slice(1), ["account1"]]);
+    const parse = contracts.instruction_service.parse_instructions.args;
+    rejects(parse, ["双卖 500 当月 万1 的v", ["account1", "account1"]]);
+    rejects(parse, ["x".repeat(MAX_INSTRUCTION_TEXT + 1), ["account1"]]);
+    accepts(parse, ["双卖 500 当月 万1 的v", ["account1", "account2"]]);
   });
   it("rejects typical execution mistakes", () => {
     rejects(Execution, { ...execution, progress: -0.1 });

@@ -61,7 +61,8 @@ const closers = new WeakMap<object, Closer>();
  * A typed tRPC client for the gateway: queries and mutations over HTTP batching,
  * subscriptions over one lazy, reconnecting WebSocket, superjson both ways.
  * The token is read again for every HTTP request and every WebSocket (re)connect,
- * so a refreshed token is picked up without rebuilding the client.
+ * so a refreshed token is picked up without rebuilding the client; with `session`
+ * (createSession) the SDK refreshes it itself before it expires.
  *
  * The generic parameter exists for tests against small routers; apps use the default.
  */

@@ -6,6 +6,8 @@
 export { createGatewayClient, closeGatewayClient } from "./client.js";
 export type { GatewayClient, GatewayClientOptions, GatewayConnectionState } from "./client.js";
 export { login } from "./login.js";
+export { createSession } from "./session.js";
+export type { GatewaySession, SessionOptions, SessionTokens } from "./session.js";
 export { newClientOrderId } from "./client-order-id.js";
 export type { LoginResult } from "./login.js";
 export { GatewayError, toGatewayError, isGatewayError } from "./errors.js";

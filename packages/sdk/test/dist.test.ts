@@ -72,6 +72,7 @@ describe("dist", () => {
     const names = [
       "closeGatewayClient",
       "createGatewayClient",
+      "createSession",
       "GatewayError",
       "isGatewayError",
       "login",

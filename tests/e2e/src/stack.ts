@@ -19,7 +19,15 @@ export interface Stack {
 const JWT_SECRET = "e2e-secret-at-least-16-characters";
 
 export async function startStack(
-  o: { tickMs?: number; jwtTtlSeconds?: number; consoleDir?: string; gateway?: Partial<GatewayConfig> } = {},
+  o: {
+    tickMs?: number;
+    jwtTtlSeconds?: number;
+    sessionTtlSeconds?: number;
+    /** A file for the gateway's audit trail (AUDIT_LOG). */
+    auditLog?: string;
+    consoleDir?: string;
+    gateway?: Partial<GatewayConfig>;
+  } = {},
 ): Promise<Stack> {
   const backend = await startMockBackend({
     brokerEndpoint: "tcp://127.0.0.1:*",
@@ -39,6 +47,8 @@ export async function startStack(
     zmqTimeout: 5_000,
     logLevel: "silent" as const,
     ...(o.jwtTtlSeconds ? { jwtTtlSeconds: o.jwtTtlSeconds } : {}),
+    ...(o.sessionTtlSeconds ? { sessionTtlSeconds: o.sessionTtlSeconds } : {}),
+    ...(o.auditLog ? { auditLog: o.auditLog } : {}),
     // The built console at `/` when a test wants it, none otherwise.
     consoleDir: o.consoleDir ?? null,
     ...o.gateway,

@@ -1,6 +1,7 @@
 // The console keeps working through a gateway restart (it shows the outage, reconnects by
-// itself and its market subscription delivers again), and a token that expires sends the
-// trader back to the login form with a clear message.
+// itself and its market subscription delivers again), renews its short access tokens without
+// the trader noticing, sends the trader back to the login form with a clear message when the
+// session ends, and a logout ends the session at the gateway.
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Browser, chromiumForSuite, consoleDist, launchBrowser, logIn, screenshot } from "../src/browser.js";
@@ -84,28 +85,75 @@ describe.skipIf(!chromiumPath)("the console through a gateway restart and a toke
     });
   });
 
-  describe("a token that expires", () => {
+  describe("short access tokens, then the session's end", () => {
     let stack: Stack;
 
     beforeAll(async () => {
-      stack = await startStack({ tickMs: 500, jwtTtlSeconds: 3, consoleDir: consoleDist() });
+      // Access tokens of 6 s renewed by the SDK's session (the gateway asks the socket to
+      // reconnect 1.5 s before expiry, more than the SDK's 1 s reconnect jitter); the login lasts 20 s.
+      stack = await startStack({ tickMs: 200, jwtTtlSeconds: 6, sessionTtlSeconds: 20, consoleDir: consoleDist() });
     });
 
     afterAll(async () => {
       await stack?.close();
     });
 
-    it("sends the trader back to the login form and says why", async () => {
+    it("keeps the trader signed in and the feeds live across token renewals, then says the session ended", async () => {
       const page = await browser.newPage();
       await logIn(page, `${stack.url}/`, "trader1", "trader123");
+      const stored = () =>
+        page.evaluate(() => {
+          const raw = sessionStorage.getItem("desk.console.session");
+          return raw ? (JSON.parse(raw) as { tokens: { token: string } }).tokens.token : null;
+        });
+      const first = await stored();
+      expect(first).toMatch(/^ey/);
+      await page.getByRole("link", { name: "Market" }).click();
+      const card = page.locator("[data-testid=quote-card][data-symbol='510500']");
+      // Two renewals (the stored pair changes), still signed in, and ticks still arriving after them.
+      const tokens = new Set<string>();
+      await expect
+        .poll(
+          async () => {
+            const token = await stored();
+            if (token) tokens.add(token);
+            return tokens.size;
+          },
+          { timeout: 20_000 },
+        )
+        .toBeGreaterThanOrEqual(3);
+      expect(await page.getByTestId("who").count()).toBe(1);
+      const seen = await card.getAttribute("data-tick-ts");
+      await expect.poll(() => card.getAttribute("data-tick-ts"), { timeout: 10_000 }).not.toBe(seen);
+      expect(await page.getByTestId("signed-out-notice").count()).toBe(0);
+
       const notice = page.getByTestId("signed-out-notice");
-      await notice.waitFor({ timeout: 15_000 });
+      await notice.waitFor({ timeout: 25_000 });
       expect(await notice.textContent()).toMatch(
         /^Your session expired at \d\d:\d\d:\d\d\. Log in again to continue\.$/,
       );
       expect(await page.getByTestId("who").count()).toBe(0);
       expect(await page.evaluate(() => sessionStorage.getItem("desk.console.session"))).toBeNull();
+      expect(page.errors).toEqual([]);
       shots.push(await screenshot(page, "14-session-expired"));
+      await page.close();
+    });
+
+    it("logs out at the gateway: the token it held is refused afterwards", async () => {
+      const page = await browser.newPage();
+      await logIn(page, `${stack.url}/`, "trader1", "trader123");
+      const token = await page.evaluate(() => {
+        const raw = sessionStorage.getItem("desk.console.session");
+        return raw ? (JSON.parse(raw) as { tokens: { token: string } }).tokens.token : null;
+      });
+      await page.getByRole("button", { name: "Log out" }).click();
+      await page.getByRole("button", { name: "Log in" }).waitFor();
+      await expect
+        .poll(async () => {
+          const r = await fetch(`${stack.url}/api/v1/auth/me`, { headers: { authorization: `Bearer ${token}` } });
+          return `${r.status} ${((await r.json()) as { message: string }).message}`;
+        })
+        .toBe("401 Token revoked: logged out");
       await page.close();
     });
   });

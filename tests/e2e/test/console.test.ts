@@ -220,10 +220,12 @@ describe.skipIf(!chromiumPath)("the desk console in Chromium", () => {
 
       // A viewer who calls the API from the page anyway: the gateway is the authority.
       const forced = await viewer.evaluate(async () => {
-        const session = JSON.parse(sessionStorage.getItem("desk.console.session") ?? "{}") as { token?: string };
+        const session = JSON.parse(sessionStorage.getItem("desk.console.session") ?? "{}") as {
+          tokens?: { token?: string };
+        };
         const response = await fetch("/trpc/instruction.execute", {
           method: "POST",
-          headers: { "content-type": "application/json", authorization: `Bearer ${session.token}` },
+          headers: { "content-type": "application/json", authorization: `Bearer ${session.tokens?.token}` },
           body: JSON.stringify({
             json: {
               instructions: [

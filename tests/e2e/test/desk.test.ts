@@ -10,6 +10,9 @@ import {
   login,
   toGatewayError,
 } from "@desk/sdk";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Stack, startStack } from "../src/stack.js";
 import { until } from "../src/wait.js";
@@ -18,6 +21,7 @@ type Execution = RouterOutputs["instruction"]["status"];
 
 let stack: Stack;
 let trader: GatewayClient;
+let auditDir: string;
 const clients: GatewayClient[] = [];
 
 function clientFor(token: string): GatewayClient {
@@ -31,7 +35,8 @@ function clientFor(token: string): GatewayClient {
 }
 
 beforeAll(async () => {
-  stack = await startStack({ tickMs: 200 });
+  auditDir = mkdtempSync(join(tmpdir(), "desk-audit-"));
+  stack = await startStack({ tickMs: 200, auditLog: join(auditDir, "audit.log") });
   const session = await login(stack.url, "trader1", "trader123");
   trader = clientFor(session.token);
 });
@@ -39,6 +44,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all(clients.map((c) => closeGatewayClient(c)));
   await stack?.close();
+  if (auditDir) rmSync(auditDir, { recursive: true, force: true });
 });
 
 describe("login", () => {
@@ -207,5 +213,27 @@ describe("instructions", () => {
       .mutate({ instructions: parsed.instructions, accounts: ["account1"], dryRun: false })
       .catch(toGatewayError);
     expect(err).toMatchObject({ kind: "forbidden" });
+  });
+});
+
+describe("the audit trail of this session", () => {
+  it("holds one line per write made above, and nothing for the reads", () => {
+    const lines = readFileSync(join(auditDir, "audit.log"), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { action: string; username?: string; outcome: string; code?: string });
+    const summary = lines.map((l) => `${l.action} ${l.username ?? "-"} ${l.outcome}${l.code ? ` ${l.code}` : ""}`);
+    expect(summary).toEqual([
+      "auth.login trader1 ok", // beforeAll
+      "auth.login admin ok",
+      "auth.login trader1 failed UNAUTHORIZED",
+      "algorithm.command trader1 ok",
+      "instruction.execute trader1 ok", // the dry run
+      "instruction.executeLive trader1 ok",
+      "instruction.execute trader1 ok", // the one cancelled
+      "instruction.cancel trader1 ok",
+      "auth.login viewer1 ok",
+      "instruction.execute viewer1 refused FORBIDDEN",
+    ]);
   });
 });

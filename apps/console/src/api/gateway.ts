@@ -1,11 +1,13 @@
 import {
   closeGatewayClient,
   createGatewayClient,
+  createSession,
   type GatewayClient,
   type GatewayConnectionState,
   toGatewayError,
 } from "@desk/sdk";
 import { MutationCache, QueryCache, QueryClient } from "@tanstack/react-query";
+import type { Session, Tokens } from "../lib/session";
 import { createStore, type Store } from "../lib/store";
 
 /**
@@ -28,27 +30,39 @@ export interface GatewaySession {
   client: GatewayClient;
   queryClient: QueryClient;
   socket: Store<SocketState>;
+  /** Ends the login at the gateway (its tokens stop working everywhere); best effort. */
+  logout(): Promise<void>;
   close(): Promise<void>;
 }
 
 /**
- * A fresh client per token: the gateway reads a WebSocket's token once, when it opens, so
- * another user must not inherit this socket. Reads are retried when the error says a retry
- * can help; writes never are (a write is sent at most once). Any UNAUTHORIZED answer calls
- * `onUnauthorized` (expired or revoked token: back to the login form).
+ * A fresh client per login: nothing of one user outlives their logout. Within a login
+ * the SDK's session renews the access token before it expires (every few minutes) and
+ * the client keeps its socket, subscriptions and cache; each new pair is handed to
+ * `onTokens` (stored, so a reload carries on). Reads are retried when the error says a
+ * retry can help; writes never are (a write is sent at most once). Any UNAUTHORIZED
+ * answer, or a session that can no longer be renewed, calls `onUnauthorized` (back to
+ * the login form).
  */
-export function openGatewaySession(token: string | null, onUnauthorized: () => void): GatewaySession {
+export function openGatewaySession(
+  session: Session | null,
+  handlers: { onUnauthorized(): void; onTokens(tokens: Tokens): void },
+): GatewaySession {
   const socket = createStore<SocketState>({ current: null, wasConnected: false });
-  const client = createGatewayClient({
-    url: gatewayUrl(),
-    getToken: () => token,
-    onConnectionState: (state) => {
+  const url = gatewayUrl();
+  const renewal = session
+    ? createSession(url, session.tokens, { onRefresh: handlers.onTokens, onEnd: () => handlers.onUnauthorized() })
+    : null;
+  const options = {
+    url,
+    onConnectionState: (state: GatewayConnectionState) => {
       const before = socket.get();
       socket.set({ current: state, wasConnected: before.wasConnected || state.state === "pending" });
     },
-  });
+  };
+  const client = renewal ? createGatewayClient({ ...options, session: renewal }) : createGatewayClient(options);
   const onError = (err: unknown) => {
-    if (token !== null && toGatewayError(err).kind === "unauthorized") onUnauthorized();
+    if (session !== null && toGatewayError(err).kind === "unauthorized") handlers.onUnauthorized();
   };
   const queryClient = new QueryClient({
     queryCache: new QueryCache({ onError }),
@@ -67,6 +81,9 @@ export function openGatewaySession(token: string | null, onUnauthorized: () => v
     client,
     queryClient,
     socket,
+    logout: async () => {
+      await renewal?.logout().catch(() => undefined);
+    },
     async close() {
       queryClient.clear();
       await closeGatewayClient(client);

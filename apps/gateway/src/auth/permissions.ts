@@ -32,11 +32,18 @@ export function createPermissionCache(o: {
     return value;
   }
 
+  /** A fresh lookup (the revocation watch's), which also renews the cached entry for every other call. */
+  async function refresh(userId: string): Promise<UserPermissions> {
+    const value = await cache.fetch(userId, { forceRefresh: true });
+    if (value === undefined) throw new Error(`no permissions for ${userId}`);
+    return value;
+  }
+
   function invalidate(userId: string): void {
     cache.delete(userId);
   }
 
-  return { get, invalidate };
+  return { get, refresh, invalidate };
 }
 
 export type PermissionCache = ReturnType<typeof createPermissionCache>;

@@ -38,6 +38,8 @@ export interface CallContext {
   requestId?: string | undefined;
   /** The caller's own key behind `requestId` (instruction.execute's clientOrderId), named in errors. */
   clientOrderId?: string | undefined;
+  /** Told the requestId the call goes out with (the audit trail records it). */
+  onRequestId?: ((requestId: string) => void) | undefined;
 }
 
 /**
@@ -81,7 +83,12 @@ export function createBackendRpc(o: {
     ctx: CallContext,
   ): Promise<ResultOf<S, M>> {
     const id = ctx.requestId;
-    if (id === undefined) return tracked(callOnce(service, method, args, ctx, client.nextRequestId(), ctx.signal));
+    if (id === undefined) {
+      const requestId = client.nextRequestId();
+      ctx.onRequestId?.(requestId);
+      return tracked(callOnce(service, method, args, ctx, requestId, ctx.signal));
+    }
+    ctx.onRequestId?.(id);
     const remembered = writes?.answerOf(id);
     if (remembered) {
       logger.info({ service, method, requestId: id, answer: remembered.kind }, "a repeated write answered, not sent");

@@ -25,6 +25,8 @@ export interface Framing<E> {
   event(event: TopicEvent, data: unknown): E;
   /** The error the stream ends with when its caller's token expires. */
   expired(): unknown;
+  /** The error the stream ends with when its caller's token is revoked (logout, a password change). */
+  revoked(why: string): unknown;
 }
 
 export interface StreamOptions<E> {
@@ -39,6 +41,12 @@ export interface StreamOptions<E> {
   maxBufferedBytes: number;
   /** The caller's token expiry (ms since epoch): the stream ends with framing.expired() then. */
   expiresAt?: number | undefined;
+  /**
+   * Watches the caller's token for revocation (logout, a password change): called once
+   * with the listener, it returns the way to stop watching. The stream ends with
+   * framing.revoked() when the listener is called, as it does at expiry.
+   */
+  revocation?: ((onRevoked: (why: string) => void) => () => void) | undefined;
   /**
    * End the stream once every source has ended (a tRPC subscription: one source).
    * Otherwise it stays open for sources added later (a socket.io connection).
@@ -122,7 +130,8 @@ export function openStream<E>(o: StreamOptions<E>): Stream<E> {
   let head = 0;
   let size = 0;
   let closed = false;
-  let expired = false;
+  /** Set when the token expired or was revoked: what the stream ends with. */
+  let endedBy: { error: unknown } | undefined;
   let finished = false;
   let liveSources = 0;
   const sources = new Set<SourceState>();
@@ -238,7 +247,7 @@ export function openStream<E>(o: StreamOptions<E>): Stream<E> {
     const w = waiting;
     if (!w) return;
     waiting = undefined;
-    if (expired && !closed) w.reject(o.framing.expired());
+    if (endedBy && !closed) w.reject(endedBy.error);
     else w.resolve(DONE);
   };
 
@@ -287,6 +296,7 @@ export function openStream<E>(o: StreamOptions<E>): Stream<E> {
     if (closed) return;
     closed = true;
     if (expiryTimer) clearTimeout(expiryTimer);
+    stopWatching?.();
     if (backpressureTimer) clearTimeout(backpressureTimer);
     backpressureTimer = undefined;
     o.signal?.removeEventListener("abort", close);
@@ -298,26 +308,28 @@ export function openStream<E>(o: StreamOptions<E>): Stream<E> {
     settleWaiting();
   };
   o.signal?.addEventListener("abort", close);
-  // A stream outlives the check of the token that opened it: end it when the token does.
+  // A stream outlives the check of the token that opened it: end it when the token
+  // expires or is revoked.
+  const endWith = (error: unknown) => {
+    if (endedBy || closed) return;
+    endedBy = { error };
+    if (backpressureTimer) clearTimeout(backpressureTimer);
+    backpressureTimer = undefined;
+    settleWaiting();
+  };
   const expiryTimer =
     o.expiresAt !== undefined
-      ? setTimeout(
-          () => {
-            expired = true;
-            if (backpressureTimer) clearTimeout(backpressureTimer);
-            backpressureTimer = undefined;
-            settleWaiting();
-          },
-          Math.max(0, Math.min(o.expiresAt - Date.now(), 2 ** 31 - 1)),
-        )
+      ? setTimeout(() => endWith(o.framing.expired()), Math.max(0, Math.min(o.expiresAt - Date.now(), 2 ** 31 - 1)))
       : undefined;
+  const stopWatching = o.revocation?.((why) => endWith(o.framing.revoked(why)));
   if (o.signal?.aborted) close();
 
   const events: AsyncIterableIterator<E> = {
     next(): Promise<IteratorResult<E>> {
-      if (expired && !closed) {
+      if (endedBy && !closed) {
+        const { error } = endedBy;
         close();
-        return Promise.reject(o.framing.expired());
+        return Promise.reject(error);
       }
       if (ended()) {
         close();

@@ -1,6 +1,7 @@
 import type { IncomingMessage } from "node:http";
 import { bearerToken } from "../auth/jwt.js";
 import type { GatewayContext, RuntimeHandle } from "../context.js";
+import { type RenewableSocket, renewBeforeExpiry } from "./token-renewal.js";
 
 /** The client address of a request, remembered by the HTTP server before tRPC adapters wrap the request. */
 const clientIps = new WeakMap<object, string>();
@@ -44,20 +45,26 @@ export function httpContextFactory(runtime: RuntimeHandle) {
   });
 }
 
-/** createContext for the WebSocket: once per connection, so the token is re-checked on every operation. */
+/**
+ * createContext for the WebSocket: once per connection, so the token is re-checked on
+ * every operation, and the client is asked to reconnect (with a fresh token) shortly
+ * before this one expires (token-renewal.ts).
+ */
 export function wsContextFactory(runtime: RuntimeHandle) {
   return (opts: {
     req: IncomingMessage;
-    res: { bufferedAmount: number };
+    res: { bufferedAmount: number } & RenewableSocket;
     info: { connectionParams: Record<string, string | undefined> | null };
   }): GatewayContext => {
     const fromParams = opts.info.connectionParams?.token;
     const socket = opts.res;
+    const token =
+      typeof fromParams === "string" && fromParams.length > 0
+        ? fromParams
+        : bearerToken(readHeader(opts.req, "authorization"));
+    renewBeforeExpiry(socket, token);
     return {
-      token:
-        typeof fromParams === "string" && fromParams.length > 0
-          ? fromParams
-          : bearerToken(readHeader(opts.req, "authorization")),
+      token,
       clientIp: ipOf(opts.req, undefined),
       transport: "ws",
       connection: { bufferedAmount: () => socket.bufferedAmount },

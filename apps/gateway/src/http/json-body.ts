@@ -1,4 +1,5 @@
 import type http from "node:http";
+import { MAX_JSON_DEPTH, nestedDeeperThan } from "../json-depth.js";
 
 /** A client mistake in a REST body: answered with `status` and this message, never logged as an error. */
 export class BodyError extends Error {
@@ -22,7 +23,9 @@ function isJson(contentType: string | undefined): boolean {
  * SyntaxError), ignores bodies sent as `application/json; charset=utf-8`, and
  * refuses a body-less POST with 415. Here an empty body is `{}` (a POST whose
  * input is only path parameters needs nothing), malformed JSON and a non-object
- * are 400, more than `maxBytes` is 413, a non-empty body of another type is 415.
+ * are 400, more than `maxBytes` is 413, a non-empty body of another type is 415,
+ * JSON nested deeper than MAX_JSON_DEPTH is 400 (recursive code downstream would
+ * overflow the stack on it).
  */
 export async function readJsonBody(req: http.IncomingMessage, maxBytes: number): Promise<Record<string, unknown>> {
   const declared = Number(req.headers["content-length"]);
@@ -60,6 +63,9 @@ export async function readJsonBody(req: http.IncomingMessage, maxBytes: number):
   }
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     throw new BodyError(400, "PARSE_ERROR", "The JSON body must be an object");
+  }
+  if (nestedDeeperThan(value)) {
+    throw new BodyError(400, "PARSE_ERROR", `The JSON body nests deeper than ${MAX_JSON_DEPTH} levels`);
   }
   return value as Record<string, unknown>;
 }

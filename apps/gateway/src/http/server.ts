@@ -18,6 +18,26 @@ export const REST_PREFIX = "/api/v1";
 /** socket.io's default path, which socket.io-client uses unless told otherwise. */
 export const SOCKET_IO_PATH = "/socket.io/";
 const MAX_BODY_BYTES = 1024 * 1024;
+/**
+ * The procedures anyone may call without a token take tiny inputs (a username and a
+ * password, a refresh token): their bodies are capped far lower, so an unauthenticated
+ * flood costs the gateway kilobytes per request, not a megabyte.
+ */
+const MAX_PUBLIC_BODY_BYTES = 16 * 1024;
+const PUBLIC_WRITES = new Set(["auth.login", "auth.refresh"]);
+const PUBLIC_REST_PATHS = new Set([`/api/v1/auth/login`, `/api/v1/auth/refresh`]);
+
+/** The body cap of a tRPC HTTP request: the lower one when any procedure of the (batched) path is public. */
+function trpcBodyLimit(path: string): number {
+  let names = path.slice("/trpc/".length);
+  try {
+    names = decodeURIComponent(names);
+  } catch {
+    // A malformed escape names no procedure; tRPC answers it.
+  }
+  const procedures = names.split(",");
+  return procedures.some((p) => PUBLIC_WRITES.has(p)) ? MAX_PUBLIC_BODY_BYTES : MAX_BODY_BYTES;
+}
 
 function sendJson(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   res.writeHead(status, { "content-type": "application/json; charset=utf-8", ...headers });
@@ -154,7 +174,8 @@ export function createGatewayServer(runtime: GatewayRuntime) {
       req.url = url.slice(REST_PREFIX.length) || "/";
       if (req.method !== "GET" && req.method !== "HEAD" && req.method !== "DELETE") {
         try {
-          (req as http.IncomingMessage & { body?: unknown }).body = await readJsonBody(req, MAX_BODY_BYTES);
+          const limit = PUBLIC_REST_PATHS.has(path) ? MAX_PUBLIC_BODY_BYTES : MAX_BODY_BYTES;
+          (req as http.IncomingMessage & { body?: unknown }).body = await readJsonBody(req, limit);
         } catch (err) {
           if (!(err instanceof BodyError)) throw err;
           logger.debug({ path, status: err.status, why: err.message }, "refused a REST body");
@@ -166,6 +187,15 @@ export function createGatewayServer(runtime: GatewayRuntime) {
       return restHandler(req, res);
     }
     if (path === "/trpc" || path.startsWith("/trpc/")) {
+      // tRPC reads the body itself (up to 1 MB); a declared length over a public procedure's cap is refused first.
+      const limit = trpcBodyLimit(path);
+      if (limit < MAX_BODY_BYTES && Number(req.headers["content-length"]) > limit) {
+        req.resume();
+        return sendJson(res, 413, {
+          message: `Request body too large (limit ${limit} bytes)`,
+          code: "PAYLOAD_TOO_LARGE",
+        });
+      }
       trpcHandler(req, res);
       return;
     }

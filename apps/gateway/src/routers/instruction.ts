@@ -6,7 +6,7 @@ import { type CallerContext, backendCall } from "../backend-call.js";
 import { topicOfEventId } from "../backend/event-id.js";
 import { type Source, type Stream, followWithSnapshot } from "../backend/stream.js";
 import { LastEventId, type StreamCaller, openCallerStream, trpcFraming } from "../subscription.js";
-import { authedProcedure } from "../trpc.js";
+import { authedProcedure, guardedProcedure } from "../trpc.js";
 import { ClientOrderId, clientOrderRequestId } from "./client-order.js";
 
 const [InstructionList, AccountList] = contracts.instruction_service.execute_instructions.args.def.items;
@@ -131,7 +131,7 @@ export const instructionRouter = {
    * Starts an execution and streams it until it ends. On reconnect the ws link
    * resends the input with lastEventId: the execution is then resumed, never started twice.
    */
-  executeLive: authedProcedure
+  executeLive: guardedProcedure({ audit: true })
     .input(ExecuteInput.extend({ lastEventId: LastEventId }))
     .subscription(({ ctx, input, signal }) => {
       const caller = { ...ctx, connection: ctx.connection };

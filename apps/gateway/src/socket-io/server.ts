@@ -26,16 +26,17 @@ import type { Framing, Source, Stream } from "../backend/stream.js";
 import type { TopicEvent } from "../backend/subscriber.js";
 import { parseInput, publicError } from "../errors.js";
 import type { SlowClientWatchdog, WatchedClient } from "../http/slow-clients.js";
+import { renewalDelayMs } from "../http/token-renewal.js";
 import { type CallerIdentity, admitCaller } from "../middleware/admit.js";
 import { requireDeclaredPermission } from "../middleware/authenticate.js";
-import { userBackend } from "../middleware/backend.js";
+import { type AuditTrail, auditTrail, userBackend } from "../middleware/backend.js";
 import { observe } from "../middleware/observe.js";
 import { accountUpdates } from "../routers/account.js";
 import { algorithmUpdates } from "../routers/algorithm.js";
 import { ExecuteInput, type ExecutionCaller, followExecution, startExecution } from "../routers/instruction.js";
 import { marketTicks } from "../routers/market.js";
 import type { GatewayRuntime } from "../runtime.js";
-import { TOKEN_EXPIRED, type TopicFeed, openCallerStream } from "../subscription.js";
+import { TOKEN_EXPIRED, type TopicFeed, openCallerStream, tokenRevoked } from "../subscription.js";
 import { ResumableSessionAdapter } from "./adapter.js";
 import { engineConnection } from "./connection.js";
 
@@ -116,6 +117,7 @@ interface Frame {
 const socketFraming: Framing<Frame> = {
   event: (event, data) => ({ event, data }),
   expired: () => new TRPCError(TOKEN_EXPIRED),
+  revoked: (why) => new TRPCError(tokenRevoked(why)),
 };
 
 /** One open connection. */
@@ -192,9 +194,27 @@ export function createSocketIoServer(runtime: GatewayRuntime, watchdog: SlowClie
     };
     for (const kind of Object.keys(feeds) as RealtimeTopicKind[]) serveFeed(live, kind);
     serveExecute(live);
+    renewBeforeExpiry(live);
     resume(live, user);
     void pump(live);
     return live;
+  }
+
+  /**
+   * Access tokens live minutes, and a connection's token cannot change: shortly
+   * before it expires (token-renewal.ts's lead) the gateway closes the transport,
+   * not the socket.io session. socket.io-client reconnects by itself, asking its
+   * `auth` function again (connectEvents with a function: a fresh token), and the
+   * session is recovered with every event after its last one. A client with a
+   * fixed token comes back with the same one, is not closed again, and its
+   * connection ends at expiry with the `error` event, as before.
+   */
+  function renewBeforeExpiry(live: Live): void {
+    const delay = renewalDelayMs(live.identity.token);
+    if (delay === undefined) return;
+    const timer = setTimeout(() => live.socket.conn.close(), delay);
+    timer.unref();
+    live.socket.once("disconnect", () => clearTimeout(timer));
   }
 
   /** Re-follows what a connection followed: after a dropped connection (same process), or a restart it was told of. */
@@ -226,8 +246,8 @@ export function createSocketIoServer(runtime: GatewayRuntime, watchdog: SlowClie
       if (kind === "execution") {
         for (const [executionId, from] of entries) {
           const lastEventId = resumeId(topicOf("execution", executionId), from) ?? null;
-          followOneExecution(live, user, executionId, lastEventId).catch((err: unknown) =>
-            emitError(live, realtimeExecution.execute, err),
+          followOneExecution(live, user, executionId, lastEventId, audited(live, "socket.io:resume", user)).catch(
+            (err: unknown) => emitError(live, realtimeExecution.execute, err),
           );
         }
         continue;
@@ -271,9 +291,15 @@ export function createSocketIoServer(runtime: GatewayRuntime, watchdog: SlowClie
     live.socket.data.follows.set(topic, source.startSeq);
   }
 
-  async function followOneExecution(live: Live, user: AuthUser, executionId: string, lastEventId: string | null) {
+  async function followOneExecution(
+    live: Live,
+    user: AuthUser,
+    executionId: string,
+    lastEventId: string | null,
+    audit: AuditTrail,
+  ) {
     const topic = topicOf("execution", executionId);
-    const source = await followExecution(executionCaller(live, user), live.stream, executionId, lastEventId);
+    const source = await followExecution(executionCaller(live, user, audit), live.stream, executionId, lastEventId);
     track(live, topic, source);
   }
 
@@ -283,12 +309,18 @@ export function createSocketIoServer(runtime: GatewayRuntime, watchdog: SlowClie
     live.socket.data.follows.set(topic, source.startSeq);
   }
 
-  function executionCaller(live: Live, user: AuthUser): ExecutionCaller {
+  /** The audit trail of one client event (a write's line, or its refusal's, is written there). */
+  function audited(live: Live, event: string, user?: AuthUser): AuditTrail {
+    return auditTrail(runtime, { path: event, ip: live.identity.clientIp, transport: "socket.io" }, user);
+  }
+
+  function executionCaller(live: Live, user: AuthUser, audit: AuditTrail): ExecutionCaller {
     return {
       gateway: runtime,
       user,
       connection: live.handle,
-      backend: userBackend(runtime, user.userId, live.abort.signal),
+      backend: userBackend(runtime, user, audit, live.abort.signal),
+      audit,
     };
   }
 
@@ -296,7 +328,7 @@ export function createSocketIoServer(runtime: GatewayRuntime, watchdog: SlowClie
   function serveFeed(live: Live, kind: RealtimeTopicKind): void {
     const feed = feeds[kind];
     const names = realtimeTopics[kind];
-    serve(live, names.subscribe, feed.permission, (user, payload) => {
+    serve(live, names.subscribe, { permission: feed.permission }, (user, payload) => {
       const input = parseInput(feed.input, payload);
       const topics = feed.topicsOf(user, input);
       const fresh = [...new Set(topics)].filter((topic) => !live.sources.has(topic));
@@ -309,7 +341,7 @@ export function createSocketIoServer(runtime: GatewayRuntime, watchdog: SlowClie
       for (const topic of fresh) followTopic(live, feed, user, topic, input.lastEventId);
       return Promise.resolve({ topics });
     });
-    serve(live, names.unsubscribe, undefined, (_user, payload) => {
+    serve(live, names.unsubscribe, {}, (_user, payload) => {
       const input = parseInput(feed.input, payload);
       // Leaving needs no right: only the connection's own topics are touched.
       const topics = idsOf(feed, input).map((id) => topicOf(kind, id));
@@ -324,12 +356,12 @@ export function createSocketIoServer(runtime: GatewayRuntime, watchdog: SlowClie
 
   /** `instruction:execute`: tRPC's executeLive (startExecution), its updates on `instruction:execution:update`. */
   function serveExecute(live: Live): void {
-    serve(live, realtimeExecution.execute, undefined, async (user, payload) => {
+    serve(live, realtimeExecution.execute, { audit: true }, async (user, payload, audit) => {
       const input = parseInput(ExecuteInput, payload);
       if (live.sources.size >= MAX_FOLLOWED) {
         throw new TRPCError({ code: "BAD_REQUEST", message: `A connection follows at most ${MAX_FOLLOWED} topics` });
       }
-      const { started, source } = await startExecution(executionCaller(live, user), live.stream, input);
+      const { started, source } = await startExecution(executionCaller(live, user, audit), live.stream, input);
       track(live, topicOf("execution", started.id), source);
       return { executionId: started.id, status: started.status };
     });
@@ -338,22 +370,26 @@ export function createSocketIoServer(runtime: GatewayRuntime, watchdog: SlowClie
   /**
    * One client event, checked like a tRPC call (observe, admitCaller with the
    * connection's token), answered in its ack and, when refused, on `error` too.
+   * A write (`audit`) leaves its audit line as tRPC's do: the backend binding writes
+   * it once sent, and a refusal before that (token, limits, input, accounts) here.
    */
   function serve(
     live: Live,
     event: keyof ClientToServerEvents,
-    permission: Permission | undefined,
-    run: (user: AuthUser, payload: unknown) => Promise<Record<string, unknown>>,
+    spec: { permission?: Permission; audit?: boolean },
+    run: (user: AuthUser, payload: unknown, audit: AuditTrail) => Promise<Record<string, unknown>>,
   ): void {
     const on = live.socket.on.bind(live.socket) as (event: string, listener: (...args: unknown[]) => void) => void;
     on(event, (payload: unknown, ack: unknown) => {
       const reply = typeof ack === "function" ? (ack as (reply: unknown) => void) : undefined;
+      const audit = audited(live, event);
       observe(runtime, { path: event, type: "socket.io" }, async () => {
-        const user = await admitCaller(runtime, live.identity, permission);
-        const result = await run(user, payload);
+        const user = await admitCaller(runtime, live.identity, spec.permission, audit);
+        const result = await run(user, payload, audit);
         reply?.({ ok: true, ...result });
         return { ok: true } as const;
       }).catch((err: unknown) => {
+        if (spec.audit && !audit.written) audit.writeFailure(err, { reachedBackend: false });
         const error = emitError(live, event, err);
         reply?.({ ok: false, error });
       });

@@ -9,7 +9,8 @@ export function createAuthService(users: UserStore): ServiceHandlers<"auth_servi
     async authenticate([username, password]) {
       const user = await users.authenticate(username, password);
       if (!user) throw new ServiceError("UNAUTHENTICATED", "invalid username or password");
-      return { user, permissions: users.permissions(user.id)?.permissions ?? [] };
+      const granted = users.permissions(user.id);
+      return { user, permissions: granted?.permissions ?? [], tokenVersion: granted?.tokenVersion ?? 0 };
     },
     verify_user([userId]) {
       const user = users.byId(userId);

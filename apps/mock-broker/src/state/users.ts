@@ -24,6 +24,8 @@ interface UserRecord {
   password: PasswordHash;
   accounts: string[];
   allAccounts: boolean;
+  /** Incremented when the user's earlier tokens must stop working (a password change). */
+  tokenVersion: number;
 }
 
 export interface SeedUser {
@@ -83,7 +85,7 @@ export interface UserStore {
   /** The user if the password matches, else undefined (never says which part was wrong). */
   authenticate(username: string, password: string): Promise<User | undefined>;
   byId(userId: string): User | undefined;
-  /** true if the old password matched and the hash was replaced. */
+  /** true if the old password matched and the hash was replaced (which revokes the user's earlier tokens). */
   changePassword(userId: string, oldPassword: string, newPassword: string): Promise<boolean>;
   permissions(userId: string): UserPermissions | undefined;
 }
@@ -97,6 +99,7 @@ export function createUserStore(seed: readonly SeedUser[] = SEED_USERS): UserSto
       password: hashSync(s.password),
       accounts: [...s.accounts],
       allAccounts: s.allAccounts,
+      tokenVersion: 0,
     };
     byId.set(s.id, record);
     byName.set(s.username, record);
@@ -127,6 +130,8 @@ export function createUserStore(seed: readonly SeedUser[] = SEED_USERS): UserSto
       if (!record || !(await matches(record, oldPassword))) return false;
       const salt = randomBytes(16);
       record.password = { salt, hash: await derive(newPassword, salt) };
+      // Every gateway replica reads this through get_user_permissions and refuses older tokens.
+      record.tokenVersion++;
       return true;
     },
     permissions(userId) {
@@ -138,6 +143,7 @@ export function createUserStore(seed: readonly SeedUser[] = SEED_USERS): UserSto
         permissions: [...ROLE_PERMISSIONS[r.user.role]],
         accounts: [...r.accounts],
         allAccounts: r.allAccounts,
+        tokenVersion: r.tokenVersion,
       };
     },
   };
