@@ -380,7 +380,11 @@ async function startPythonBroker(python: string): Promise<Backend> {
     let out = "";
     child.stdout.on("data", (d: Buffer) => {
       out += d.toString();
-      const line = out.split("\n").find((l) => l.startsWith("ready "));
+      // Complete lines only: under -u Python writes "ready", " " and the endpoint separately.
+      const line = out
+        .split("\n")
+        .slice(0, -1)
+        .find((l) => l.startsWith("ready "));
       if (line !== undefined) resolve(line.slice("ready ".length).trim());
     });
   });
