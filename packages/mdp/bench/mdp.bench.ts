@@ -3,6 +3,7 @@
  *
  *   pnpm --filter @desk/mdp bench            (~2.5 s per case)
  *   BENCH_QUICK=1 pnpm --filter @desk/mdp bench   (~0.5 s per case)
+ *   pnpm --filter @desk/mdp bench brokers    (only our broker against the Python one)
  *
  * Every case is closed-loop: `concurrency` lanes each send a request, wait
  * for its reply, and send the next. The client always runs in this process;
@@ -371,21 +372,34 @@ function processCpuMs(pid: number | undefined): number {
   }
 }
 
+/**
+ * The endpoint of the first complete "ready <endpoint>" line of a peer's output so far.
+ * Complete lines only: under -u Python writes "ready", " " and the endpoint separately.
+ */
+export function readyEndpoint(output: string): string | undefined {
+  const line = output
+    .split("\n")
+    .slice(0, -1)
+    .find((l) => l.startsWith("ready "));
+  return line?.slice("ready ".length).trim();
+}
+
 /** python-scripts/zguide_broker.py (the zguide's Python broker's semantics) in its own process. */
 async function startPythonBroker(python: string): Promise<Backend> {
   const child = spawn(python, ["-u", zguideBroker, "tcp://127.0.0.1:*"], { stdio: ["ignore", "pipe", "inherit"] });
   const exited = new Promise((r) => child.once("exit", r));
   const endpoint = await new Promise<string>((resolve, reject) => {
     child.once("exit", (code) => reject(new Error(`zguide_broker.py exited (${code}) before it was ready`)));
+    // A broker that never says ready must not outlive the bench.
+    const late = setTimeout(() => child.kill("SIGKILL"), 15_000);
+    child.once("exit", () => clearTimeout(late));
     let out = "";
     child.stdout.on("data", (d: Buffer) => {
       out += d.toString();
-      // Complete lines only: under -u Python writes "ready", " " and the endpoint separately.
-      const line = out
-        .split("\n")
-        .slice(0, -1)
-        .find((l) => l.startsWith("ready "));
-      if (line !== undefined) resolve(line.slice("ready ".length).trim());
+      const bound = readyEndpoint(out);
+      if (bound === undefined) return;
+      clearTimeout(late);
+      resolve(bound);
     });
   });
   return {
@@ -549,7 +563,13 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
     console.log(
       `@desk/mdp bench: layout ${layout}, ${quick ? "quick " : ""}${defaultDuration} ms per case, 64-byte payloads`,
     );
-    const results = await benchAll({ layout });
+    const results: MdpBenchResults =
+      process.argv[2] === "brokers"
+        ? {
+            ...{ raw: [], mdp: [], ratios: [], curve: [], curveRatios: [] },
+            brokers: await benchBrokers({ concurrency: MDP_TARGETS.oursOverPython.concurrency }),
+          }
+        : await benchAll({ layout });
     console.log(formatResults(results));
   }
 }
