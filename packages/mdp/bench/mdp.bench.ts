@@ -566,7 +566,11 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
     const results: MdpBenchResults =
       process.argv[2] === "brokers"
         ? {
-            ...{ raw: [], mdp: [], ratios: [], curve: [], curveRatios: [] },
+            raw: [],
+            mdp: [],
+            ratios: [],
+            curve: [],
+            curveRatios: [],
             brokers: await benchBrokers({ concurrency: MDP_TARGETS.oursOverPython.concurrency }),
           }
         : await benchAll({ layout });
