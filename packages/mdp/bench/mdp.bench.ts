@@ -3,6 +3,7 @@
  *
  *   pnpm --filter @desk/mdp bench            (~2.5 s per case)
  *   BENCH_QUICK=1 pnpm --filter @desk/mdp bench   (~0.5 s per case)
+ *   pnpm --filter @desk/mdp bench brokers    (only our broker against the Python one)
  *
  * Every case is closed-loop: `concurrency` lanes each send a request, wait
  * for its reply, and send the next. The client always runs in this process;
@@ -11,10 +12,16 @@
  *                    (the mock-broker's shape: a gateway talking to a backend process)
  *   processes        broker and worker in two child processes (production's shape)
  *   single           everything in this process
+ * Last, the brokers compared: our client (here) and our worker (a child, 16 sockets)
+ * with our broker, then with python-scripts/zguide_broker.py (the zguide's pure-Python
+ * broker's semantics, pyzmq), each broker in its own process; skipped, and said so,
+ * without a Python that has pyzmq.
  * The functions are exported for the workspace bench tool (tools/bench).
  */
 import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { findPython } from "@desk/testkit";
 import { Dealer, Router } from "zeromq";
 import { type CurveKeyPair, MdpBroker, MdpClient, MdpWorker, generateCurveKeyPair } from "../src/index.js";
 
@@ -47,6 +54,14 @@ export interface BenchOptions {
   curve?: boolean;
 }
 
+/** Issue 16's targets for these rows; tools/bench prints the same ones. */
+export const MDP_TARGETS = {
+  /** MDP echo req/s at least this times raw echo's, at this concurrency. */
+  mdpOverRaw: { concurrency: 64, atLeast: 0.4 },
+  /** Our broker's req/s at least this times the zguide Python broker's under the same load. */
+  oursOverPython: { concurrency: 64, atLeast: 2 },
+} as const;
+
 export interface MdpBenchResults {
   raw: BenchCase[];
   mdp: BenchCase[];
@@ -56,6 +71,8 @@ export interface MdpBenchResults {
   curve: BenchCase[];
   /** MDP with CURVE req/s divided by MDP without, at the same concurrency. */
   curveRatios: Array<{ concurrency: number; ratio: number }>;
+  /** Our broker against the zguide Python broker, same client and worker (processes layout). */
+  brokers?: BrokerComparison;
 }
 
 /** The keys of one CURVE bench run: the child process gets them in BENCH_CURVE_KEYS. */
@@ -77,8 +94,13 @@ function percentile(sorted: Float64Array, p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
 }
 
-/** Runs `call` in closed-loop lanes for the duration (after a short warm-up). */
-async function measure(name: string, o: BenchOptions, call: () => Promise<unknown>): Promise<BenchCase> {
+/** Runs `call` in closed-loop lanes for the duration (after a short warm-up); `window` marks the measured span. */
+async function measure(
+  name: string,
+  o: BenchOptions,
+  call: () => Promise<unknown>,
+  window?: { start(): void; end(): void },
+): Promise<BenchCase> {
   const durationMs = o.durationMs ?? defaultDuration;
   const warmUntil = performance.now() + Math.min(300, durationMs / 4);
   await Promise.all(
@@ -88,6 +110,7 @@ async function measure(name: string, o: BenchOptions, call: () => Promise<unknow
   );
   let latencies = new Float64Array(1 << 16);
   let n = 0;
+  window?.start();
   const start = performance.now();
   const end = start + durationMs;
   await Promise.all(
@@ -106,6 +129,7 @@ async function measure(name: string, o: BenchOptions, call: () => Promise<unknow
     }),
   );
   const seconds = (performance.now() - start) / 1000;
+  window?.end();
   const sorted = latencies.subarray(0, n).sort();
   return {
     name,
@@ -120,6 +144,8 @@ async function measure(name: string, o: BenchOptions, call: () => Promise<unknow
 
 interface Backend {
   endpoint: string;
+  /** The process serving it, when it is a child of this one. */
+  pid?: number;
   close(): Promise<void>;
 }
 
@@ -199,6 +225,7 @@ async function startInChild(
   });
   return {
     endpoint: bound,
+    pid: child.pid,
     close: async () => {
       const exited = new Promise((r) => child.once("exit", r));
       child.kill("SIGTERM");
@@ -269,7 +296,23 @@ export async function benchRawEcho(o: BenchOptions): Promise<BenchCase> {
 export async function benchMdp(o: BenchOptions): Promise<BenchCase> {
   const keys = o.curve === true ? benchKeys() : undefined;
   const backend = await startBackend("mdp", o, keys);
-  const endpoint = backend.endpoint;
+  const idempotent = o.idempotent ?? true;
+  const name = `MDP client->broker->worker${idempotent ? "" : " (writes)"}${keys === undefined ? "" : " CURVE"}`;
+  try {
+    return await measureMdpClient(name, o, backend.endpoint, keys);
+  } finally {
+    await backend.close();
+  }
+}
+
+/** Our MdpClient sending echo requests to `endpoint` in closed-loop lanes. */
+async function measureMdpClient(
+  name: string,
+  o: BenchOptions,
+  endpoint: string,
+  keys?: BenchKeys,
+  window?: { start(): void; end(): void },
+): Promise<BenchCase> {
   const client = new MdpClient({
     endpoints: endpoint,
     timeout: 10_000,
@@ -278,26 +321,153 @@ export async function benchMdp(o: BenchOptions): Promise<BenchCase> {
   });
   const payload = Buffer.alloc(o.payloadBytes ?? 64, 1);
   try {
-    // Wait until every worker session is registered so no request waits in the queue.
+    // Wait until a worker session is registered (the warm-up lets the others in).
     for (let i = 0; i < 200 && (await client.mmi("bench.echo")) !== "200"; i++) {
       await new Promise((r) => setTimeout(r, 10));
     }
     const idempotent = o.idempotent ?? true;
-    const name = `MDP client->broker->worker${idempotent ? "" : " (writes)"}${keys === undefined ? "" : " CURVE"}`;
-    return await measure(name, o, () => client.request("bench.echo", payload, { idempotent }));
+    return await measure(name, o, () => client.request("bench.echo", payload, { idempotent }), window);
   } finally {
     await client.close();
-    await backend.close();
   }
 }
 
-/** The whole comparison, at each concurrency (default 1 and 100). */
+// ---- our broker against the zguide's Python broker ----------------------------
+
+export type BrokerKind = "ours" | "zguide-python";
+
+export interface BrokerCase extends BenchCase {
+  broker: BrokerKind;
+  /**
+   * CPU (user + system, all its threads) the broker's process spent per request over the
+   * measured window, in µs; NaN where /proc/<pid>/stat cannot be read (not Linux).
+   */
+  brokerCpuUsPerRequest: number;
+}
+
+export interface BrokerComparison {
+  concurrency: number;
+  ours: BrokerCase;
+  /** Absent when skipped (no Python with pyzmq). */
+  python?: BrokerCase;
+  /** Why the Python broker did not run, e.g. "pyzmq absent (...)". */
+  skipped?: string;
+  /** Our req/s divided by the Python broker's. */
+  ratio?: number;
+}
+
+const zguideBroker = fileURLToPath(new URL("../../../python-scripts/zguide_broker.py", import.meta.url));
+
+/** CPU time (user + system, all threads) of a process so far, in ms; NaN if /proc cannot say. */
+function processCpuMs(pid: number | undefined): number {
+  if (pid === undefined) return Number.NaN;
+  try {
+    // Fields after the command (which may hold spaces) start at the last ")"; utime and stime are the 12th and 13th.
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    // USER_HZ is 100 on every Linux architecture Node supports.
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/**
+ * The endpoint of the first complete "ready <endpoint>" line of a peer's output so far.
+ * Complete lines only: under -u Python writes "ready", " " and the endpoint separately.
+ */
+export function readyEndpoint(output: string): string | undefined {
+  const line = output
+    .split("\n")
+    .slice(0, -1)
+    .find((l) => l.startsWith("ready "));
+  return line?.slice("ready ".length).trim();
+}
+
+/** python-scripts/zguide_broker.py (the zguide's Python broker's semantics) in its own process. */
+async function startPythonBroker(python: string): Promise<Backend> {
+  const child = spawn(python, ["-u", zguideBroker, "tcp://127.0.0.1:*"], { stdio: ["ignore", "pipe", "inherit"] });
+  const exited = new Promise((r) => child.once("exit", r));
+  const endpoint = await new Promise<string>((resolve, reject) => {
+    child.once("exit", (code) => reject(new Error(`zguide_broker.py exited (${code}) before it was ready`)));
+    // A broker that never says ready must not outlive the bench.
+    const late = setTimeout(() => child.kill("SIGKILL"), 15_000);
+    child.once("exit", () => clearTimeout(late));
+    let out = "";
+    child.stdout.on("data", (d: Buffer) => {
+      out += d.toString();
+      const bound = readyEndpoint(out);
+      if (bound === undefined) return;
+      clearTimeout(late);
+      resolve(bound);
+    });
+  });
+  return {
+    endpoint,
+    pid: child.pid,
+    close: async () => {
+      child.kill("SIGTERM");
+      await exited;
+    },
+  };
+}
+
+/**
+ * One broker routing the echo load of our client (this process) to our worker (a child
+ * with `workerSessions` RFC 7 sockets): the broker is the only thing that differs.
+ */
+export async function benchBroker(kind: BrokerKind, o: BenchOptions & { python?: string }): Promise<BrokerCase> {
+  const sessions = o.workerSessions ?? Math.min(16, o.concurrency);
+  if (kind === "zguide-python" && o.python === undefined) throw new Error("benchBroker: zguide-python needs o.python");
+  const broker = kind === "ours" ? await startInChild("broker", sessions) : await startPythonBroker(o.python as string);
+  let worker: Backend | undefined;
+  try {
+    worker = await startInChild("worker", sessions, broker.endpoint);
+    let cpuAtStart = Number.NaN;
+    let cpuMs = Number.NaN;
+    const result = await measureMdpClient(
+      kind === "ours" ? "MDP echo through our broker" : "MDP echo through zguide Python broker",
+      o,
+      broker.endpoint,
+      undefined,
+      {
+        start: () => {
+          cpuAtStart = processCpuMs(broker.pid);
+        },
+        end: () => {
+          cpuMs = processCpuMs(broker.pid) - cpuAtStart;
+        },
+      },
+    );
+    return { ...result, broker: kind, brokerCpuUsPerRequest: (cpuMs * 1000) / result.requests };
+  } finally {
+    await worker?.close();
+    await broker.close();
+  }
+}
+
+/** The Python interpreter that has pyzmq (PYTHON_PATH, python3, /usr/bin/python3), or why there is none. */
+export function pythonWithPyzmq(): { python?: string; skipped?: string } {
+  const { python, reason } = findPython(["zmq"]);
+  return python !== undefined ? { python } : { skipped: `pyzmq absent (${reason})` };
+}
+
+/** Our broker, then the zguide's Python broker, under the same load; the Python half is skipped without pyzmq. */
+export async function benchBrokers(o: BenchOptions): Promise<BrokerComparison> {
+  const ours = await benchBroker("ours", o);
+  const { python, skipped } = pythonWithPyzmq();
+  if (python === undefined) return { concurrency: o.concurrency, ours, skipped };
+  const py = await benchBroker("zguide-python", { ...o, python });
+  return { concurrency: o.concurrency, ours, python: py, ratio: ours.reqPerSec / py.reqPerSec };
+}
+
+/** The whole comparison, at each concurrency (default 1 and 64), then the brokers at the target's concurrency. */
 export async function benchAll(
   o: { concurrencies?: number[]; durationMs?: number; layout?: BenchOptions["layout"] } = {},
 ): Promise<MdpBenchResults> {
   const results: MdpBenchResults = { raw: [], mdp: [], ratios: [], curve: [], curveRatios: [] };
   const layout = o.layout ?? layoutFromEnv();
-  for (const concurrency of o.concurrencies ?? [1, 100]) {
+  for (const concurrency of o.concurrencies ?? [1, MDP_TARGETS.mdpOverRaw.concurrency]) {
     const raw = await benchRawEcho({ concurrency, durationMs: o.durationMs, layout });
     const mdp = await benchMdp({ concurrency, durationMs: o.durationMs, layout });
     results.raw.push(raw);
@@ -309,7 +479,16 @@ export async function benchAll(
       results.curveRatios.push({ concurrency, ratio: curve.reqPerSec / mdp.reqPerSec });
     }
   }
+  results.brokers = await benchBrokers({
+    concurrency: MDP_TARGETS.oursOverPython.concurrency,
+    durationMs: o.durationMs,
+  });
   return results;
+}
+
+/** "target >= 0.40: pass" or "... MISS". */
+export function verdict(ratio: number, atLeast: number): string {
+  return `target >= ${atLeast.toFixed(2)}: ${ratio >= atLeast ? "pass" : "MISS"}`;
 }
 
 function layoutFromEnv(): BenchOptions["layout"] {
@@ -322,11 +501,26 @@ function layoutFromEnv(): BenchOptions["layout"] {
 export function formatResults(r: MdpBenchResults): string {
   const row = (c: BenchCase): string =>
     `${c.name.padEnd(38)} c=${String(c.concurrency).padStart(3)}  ${c.reqPerSec.toFixed(0).padStart(7)} req/s  p50 ${c.p50Ms.toFixed(3)} ms  p99 ${c.p99Ms.toFixed(3)} ms  (${c.requests} req in ${c.seconds.toFixed(2)} s)`;
-  const lines = [...r.raw.map(row), ...r.mdp.map(row), ...r.curve.map(row)];
-  for (const { concurrency, ratio } of r.ratios)
-    lines.push(`MDP/raw at concurrency ${concurrency}: ${ratio.toFixed(2)}`);
+  const b = r.brokers;
+  const brokerCases = b === undefined ? [] : b.python === undefined ? [b.ours] : [b.ours, b.python];
+  const lines = [...r.raw.map(row), ...r.mdp.map(row), ...r.curve.map(row), ...brokerCases.map(row)];
+  const target = MDP_TARGETS.mdpOverRaw;
+  for (const { concurrency, ratio } of r.ratios) {
+    const goal = concurrency === target.concurrency ? verdict(ratio, target.atLeast) : "no target";
+    lines.push(`MDP/raw at concurrency ${concurrency}: ${ratio.toFixed(2)}  (${goal})`);
+  }
   for (const { concurrency, ratio } of r.curveRatios)
-    lines.push(`MDP with CURVE / without at concurrency ${concurrency}: ${ratio.toFixed(2)}`);
+    lines.push(`MDP with CURVE / without at concurrency ${concurrency}: ${ratio.toFixed(2)}  (no target)`);
+  if (b !== undefined) {
+    const label = `our broker / zguide Python broker at concurrency ${b.concurrency}`;
+    if (b.python === undefined || b.ratio === undefined) lines.push(`${label}: skipped: ${b.skipped}`);
+    else {
+      lines.push(
+        `${label}: ${b.ratio.toFixed(2)}  (${verdict(b.ratio, MDP_TARGETS.oursOverPython.atLeast)}); ` +
+          `broker CPU per request: ours ${b.ours.brokerCpuUsPerRequest.toFixed(1)} µs, Python ${b.python.brokerCpuUsPerRequest.toFixed(1)} µs`,
+      );
+    }
+  }
   return lines.join("\n");
 }
 
@@ -369,7 +563,17 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
     console.log(
       `@desk/mdp bench: layout ${layout}, ${quick ? "quick " : ""}${defaultDuration} ms per case, 64-byte payloads`,
     );
-    const results = await benchAll({ layout });
+    const results: MdpBenchResults =
+      process.argv[2] === "brokers"
+        ? {
+            raw: [],
+            mdp: [],
+            ratios: [],
+            curve: [],
+            curveRatios: [],
+            brokers: await benchBrokers({ concurrency: MDP_TARGETS.oursOverPython.concurrency }),
+          }
+        : await benchAll({ layout });
     console.log(formatResults(results));
   }
 }

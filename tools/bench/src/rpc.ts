@@ -6,7 +6,7 @@
 // event loop; packages/mdp's "split" layout likewise serves from a child process.
 import { MdpClient } from "@desk/mdp";
 import { closeGatewayClient, createGatewayClient, login } from "@desk/sdk";
-import { benchMdp, benchRawEcho } from "@desk/mdp/bench";
+import { type BrokerCase, MDP_TARGETS, benchBroker, benchMdp, benchRawEcho, pythonWithPyzmq } from "@desk/mdp/bench";
 import { benchLogin, getAccountsPayload } from "./instant-backend.js";
 import { type LoadResult, runRounds } from "./load.js";
 import type { Row } from "./report.js";
@@ -38,6 +38,55 @@ async function mdpBenchRounds(fn: typeof benchRawEcho, concurrency: number): Pro
   };
 }
 
+/**
+ * Our broker against python-scripts/zguide_broker.py routing the same load (our client
+ * here, our worker in a child, each broker in its own process), rounds alternating so
+ * both see the same machine; medians. Without pyzmq, one row says it was skipped.
+ */
+async function brokerRows(log: (line: string) => void): Promise<Row[]> {
+  const { concurrency, atLeast } = MDP_TARGETS.oursOverPython;
+  const target = `>= ${atLeast}x Python broker req/s`;
+  const { python, skipped } = pythonWithPyzmq();
+  if (python === undefined) {
+    log(`rpc: broker comparison skipped: ${skipped}`);
+    return [
+      {
+        group: "rpc",
+        name: `MDP echo, our broker vs zguide Python broker c=${concurrency}: skipped: pyzmq absent`,
+        value: Number.NaN,
+        unit: "req/s",
+        target,
+        extra: { skipped: skipped ?? "" },
+      },
+    ];
+  }
+  const ours: BrokerCase[] = [];
+  const py: BrokerCase[] = [];
+  for (let r = 0; r < settings.rpcRounds; r++) {
+    log(`rpc: MDP echo through our broker c=${concurrency} (round ${r + 1})`);
+    ours.push(await benchBroker("ours", { concurrency, durationMs: settings.rpcRoundMs }));
+    log(`rpc: MDP echo through the zguide Python broker c=${concurrency} (round ${r + 1})`);
+    py.push(await benchBroker("zguide-python", { concurrency, durationMs: settings.rpcRoundMs, python }));
+  }
+  const row = (cases: BrokerCase[], name: string): Row => ({
+    group: "rpc",
+    name,
+    value: median(cases.map((c) => c.reqPerSec)),
+    unit: "req/s",
+    p50Ms: median(cases.map((c) => c.p50Ms)),
+    p99Ms: median(cases.map((c) => c.p99Ms)),
+    extra: {
+      concurrency,
+      completed: cases.reduce((s, c) => s + c.requests, 0),
+      brokerCpuUsPerRequest: median(cases.map((c) => c.brokerCpuUsPerRequest)),
+    },
+  });
+  const base = { ...row(py, `MDP echo through zguide Python broker (pyzmq) c=${concurrency}`), target: "baseline" };
+  const mine = row(ours, `MDP echo through our broker (same client, worker) c=${concurrency}`);
+  const ratio = mine.value / base.value;
+  return [base, { ...mine, baseline: `zguide Python broker c=${concurrency}`, ratio, target, pass: ratio >= atLeast }];
+}
+
 export async function benchRpc(log: (line: string) => void): Promise<Row[]> {
   const results = new Map<string, LoadResult>();
   const key = (path: Path, c: number) => `${path}@${c}`;
@@ -48,6 +97,7 @@ export async function benchRpc(log: (line: string) => void): Promise<Row[]> {
     log(`rpc: MDP echo c=${c}`);
     results.set(key("mdpEcho", c), await mdpBenchRounds(benchMdp, c));
   }
+  const brokers = await brokerRows(log);
 
   const backend = await startServiceProcess({ type: "start", kind: "backend" });
   // Nothing publishes in the RPC bench; the gateway's SUB socket just waits on an unused port.
@@ -115,6 +165,14 @@ export async function benchRpc(log: (line: string) => void): Promise<Row[]> {
         ...(base ? { baseline: base.name, ratio } : {}),
         extra: { concurrency: c, completed: r.completed, errors: r.errors },
       };
+      // Every MDP row says what it is held to, baselines included.
+      if (path === "raw") row.target = "baseline (the ceiling)";
+      if (path === "mdpEcho" && c === MDP_TARGETS.mdpOverRaw.concurrency) {
+        row.target = `>= ${MDP_TARGETS.mdpOverRaw.atLeast}x raw req/s`;
+        row.pass = (ratio ?? 0) >= MDP_TARGETS.mdpOverRaw.atLeast;
+      } else if (path === "mdpEcho") {
+        row.target = `none at c=${c}`;
+      }
       if (path === "ws" && c === 64) {
         row.target = ">= 0.3x MDP req/s";
         row.pass = (ratio ?? 0) >= 0.3 && r.errors === 0;
@@ -122,5 +180,6 @@ export async function benchRpc(log: (line: string) => void): Promise<Row[]> {
       rows.push(row);
     }
   }
+  rows.push(...brokers);
   return rows;
 }
