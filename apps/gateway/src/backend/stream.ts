@@ -66,6 +66,12 @@ export interface SourceSpec {
   map?: ((data: unknown) => unknown) | undefined;
   /** The source ends after delivering an event for which this returns true (an execution that finished). */
   isLast?: ((event: TopicEvent) => boolean) | undefined;
+  /**
+   * Keep only the newest queued event of each topic (market ticks: a subscriber
+   * that fell behind gets the latest price of each symbol, never an older one after
+   * a newer one). Off for events that must all arrive (account, algorithm, execution).
+   */
+  conflate?: boolean | undefined;
 }
 
 /** One source of a stream. */
@@ -110,6 +116,22 @@ const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value:
 /** How often a stream held back by a full socket buffer looks again. */
 const BACKPRESSURE_POLL_MS = 50;
 
+/*
+ * Delivery is deferred to the end of the current turn of the event loop, for
+ * every stream at once: the SUB socket's burst of events is queued (and
+ * conflated) first, then each waiting consumer takes its whole backlog in one
+ * go, which the ws adapter writes with one syscall (http/batched-writes.ts).
+ */
+let dueStreams: Array<() => void> = [];
+function deliverAtEndOfTurn(deliver: () => void): void {
+  if (dueStreams.push(deliver) === 1) setImmediate(deliverDue);
+}
+function deliverDue(): void {
+  const due = dueStreams;
+  dueStreams = [];
+  for (const deliver of due) deliver();
+}
+
 /**
  * Opens a stream. Memory per subscriber is bounded: the queue drops its oldest
  * items when the client falls behind, and the stream stops handing items out
@@ -149,6 +171,21 @@ export function openStream<E>(o: StreamOptions<E>): Stream<E> {
     }
     counter.inc();
   };
+  const conflatedByKind = new Map<string, { inc(): void }>();
+  const countConflated = (kind: string) => {
+    let counter = conflatedByKind.get(kind);
+    if (!counter) {
+      counter = o.metrics.pubsubConflated.labels({ kind });
+      conflatedByKind.set(kind, counter);
+    }
+    counter.inc();
+  };
+  /** A delivery is scheduled for the end of this turn (deliverAtEndOfTurn). */
+  let deliveryDue = false;
+  const deliverDueItems = () => {
+    deliveryDue = false;
+    deliver();
+  };
 
   const at = (offset: number) => (head + offset) % items.length;
   const take = (): [TopicEvent, SourceState] => {
@@ -182,8 +219,30 @@ export function openStream<E>(o: StreamOptions<E>): Stream<E> {
     const [oldest, owner] = take();
     if (!owner.ended) countDrop(oldest.kind);
   };
+  /**
+   * Removes the queued event of `item`'s topic and source, if any, closing the gap
+   * (the queue stays in sequence order): the newer event replaces it at the tail.
+   */
+  const conflated = (item: TopicEvent, owner: SourceState): boolean => {
+    for (let offset = size - 1; offset >= 0; offset--) {
+      const queued = items[at(offset)]!;
+      if (queued.topic !== item.topic || owners[at(offset)] !== owner) continue;
+      if (queued.seq > item.seq) return false;
+      for (let i = offset; i < size - 1; i++) {
+        items[at(i)] = items[at(i + 1)];
+        owners[at(i)] = owners[at(i + 1)];
+      }
+      items[at(size - 1)] = undefined;
+      owners[at(size - 1)] = undefined;
+      size--;
+      countConflated(item.kind);
+      return true;
+    }
+    return false;
+  };
   /** Queues in sequence order: live events arrive in order; a replay or a snapshot may need a place further back. */
-  const enqueue = (item: TopicEvent, owner: SourceState) => {
+  const enqueue = (item: TopicEvent, owner: SourceState, conflate = false) => {
+    if (conflate && size > 0) conflated(item, owner);
     makeRoom();
     let position = size;
     while (position > 0 && items[at(position - 1)]!.seq > item.seq) {
@@ -194,7 +253,10 @@ export function openStream<E>(o: StreamOptions<E>): Stream<E> {
     items[at(position)] = item;
     owners[at(position)] = owner;
     size++;
-    if (waiting) deliver();
+    if (waiting && !deliveryDue) {
+      deliveryDue = true;
+      deliverAtEndOfTurn(deliverDueItems);
+    }
   };
 
   const endSource = (source: SourceState) => {
@@ -279,16 +341,18 @@ export function openStream<E>(o: StreamOptions<E>): Stream<E> {
       },
       release: () => release(),
     };
-    const push = (event: TopicEvent) => {
+    // A resume replays every event after lastEventId as asked; live ticks conflate.
+    const conflate = spec.conflate === true;
+    const push = (event: TopicEvent, live = true) => {
       if (source.ended || (spec.accept && !spec.accept(event.data))) return;
-      enqueue(event, source);
+      enqueue(event, source, live && conflate);
     };
     sources.add(source);
     liveSources++;
     o.metrics.subscriptions.inc({ kind: spec.kind });
     const listening = o.subscriber.listen(spec.topics, push, since);
     release = listening.close;
-    for (const event of listening.replay) push(event);
+    for (const event of listening.replay) push(event, false);
     return source;
   }
 

@@ -156,7 +156,7 @@ export function createSocketIoServer(runtime: GatewayRuntime, watchdog: SlowClie
 
   io.use((socket, next) => {
     const identity = identityOf(socket);
-    observe(runtime, { path: "socket.io:connect", type: "socket.io" }, async () => {
+    observe(runtime, { path: "socket.io:connect", type: "socket.io", clock: null }, async () => {
       socket.data.user = await admitCaller(runtime, identity);
       return { ok: true } as const;
     }).then(
@@ -383,7 +383,7 @@ export function createSocketIoServer(runtime: GatewayRuntime, watchdog: SlowClie
     on(event, (payload: unknown, ack: unknown) => {
       const reply = typeof ack === "function" ? (ack as (reply: unknown) => void) : undefined;
       const audit = audited(live, event);
-      observe(runtime, { path: event, type: "socket.io" }, async () => {
+      observe(runtime, { path: event, type: "socket.io", clock: null }, async () => {
         const user = await admitCaller(runtime, live.identity, spec.permission, audit);
         const result = await run(user, payload, audit);
         reply?.({ ok: true, ...result });
