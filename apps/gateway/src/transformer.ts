@@ -40,10 +40,13 @@ function isPlainJson(value: unknown, seen: Set<object>): boolean {
  * gateway's CPU per call (and runs once per subscriber per event). Anything else
  * (Date, Map, undefined, NaN, shared references, ...) goes through superjson itself.
  */
-/** Whether a shared event's data is plain JSON, decided once per event (not once per subscriber). */
+/**
+ * Whether a shared event's data (shared-events.ts) is plain JSON, decided once per
+ * event (not once per subscriber): no Date, Map, Buffer, undefined, shared reference.
+ */
 const plainVerdicts = new WeakMap<object, boolean>();
 
-function isPlainSharedData(data: object): boolean {
+export function isPlainSharedData(data: object): boolean {
   let verdict = plainVerdicts.get(data);
   if (verdict === undefined) {
     verdict = isPlainJson(data, new Set());

@@ -22,6 +22,7 @@ interface Batch {
 }
 
 let corkedThisTurn: Batch[] = [];
+const batched = new WeakSet<object>();
 
 function uncorkAll(): void {
   const batches = corkedThisTurn;
@@ -43,11 +44,15 @@ function corkForThisTurn(batch: Batch): void {
 /**
  * Wraps `ws.send` so that the frames sent to this client in one turn of the event
  * loop leave in one write. `ws` is a `ws` package WebSocket (its TCP socket is
- * `_socket`, stable across ws 8); anything else is left as it is.
+ * `_socket`, stable across ws 8); anything else is left as it is. Used for tRPC's
+ * sockets and for engine.io's websocket transport (socket.io), whose write buffer
+ * already sends a connection's queued packets as one burst of ws.send calls.
  */
 export function batchWrites(ws: { send: (...args: never[]) => void }): void {
   const socket = (ws as unknown as { _socket?: Corkable })._socket;
   if (!socket || typeof socket.cork !== "function" || typeof socket.uncork !== "function") return;
+  if (batched.has(ws)) return;
+  batched.add(ws);
   const batch: Batch = { socket, corked: false };
   const send = ws.send.bind(ws) as (...args: unknown[]) => void;
   (ws as unknown as { send: (...args: unknown[]) => void }).send = (...args: unknown[]) => {

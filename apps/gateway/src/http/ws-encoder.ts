@@ -36,13 +36,23 @@ function isSharedEventFrame(message: unknown): message is TrackedDataResponse {
   );
 }
 
+/** The part of a frame after the subscription's own id, the same for every subscriber of one event. */
+const frameTails = new WeakMap<object, { eventId: string; tail: string }>();
+
+function frameTail(eventId: string, item: { id: string; data: object }): string {
+  const cached = frameTails.get(item.data);
+  if (cached && cached.eventId === eventId && eventId === item.id) return cached.tail;
+  const tail =
+    `"result":{"type":"data","id":${JSON.stringify(eventId)},` +
+    `"data":{"json":{"id":${JSON.stringify(item.id)},"data":${sharedJsonText(item.data)}}}}}`;
+  if (eventId === item.id) frameTails.set(item.data, { eventId, tail });
+  return tail;
+}
+
 function encodeSharedEventFrame(message: TrackedDataResponse): string {
-  const { result } = message;
-  const jsonrpc = message.jsonrpc === "2.0" ? ',"jsonrpc":"2.0"' : "";
-  return (
-    `{"id":${JSON.stringify(message.id)}${jsonrpc},"result":{"type":"data","id":${JSON.stringify(result.id)},` +
-    `"data":{"json":{"id":${JSON.stringify(result.data.json.id)},"data":${sharedJsonText(result.data.json.data)}}}}}`
-  );
+  const id = typeof message.id === "number" ? String(message.id) : JSON.stringify(message.id);
+  const jsonrpc = message.jsonrpc === "2.0" ? '"jsonrpc":"2.0",' : "";
+  return `{"id":${id},${jsonrpc}${frameTail(message.result.id, message.result.data.json)}`;
 }
 
 export const wsEncoder = {

@@ -39,6 +39,7 @@ import type { GatewayRuntime } from "../runtime.js";
 import { TOKEN_EXPIRED, type TopicFeed, openCallerStream, tokenRevoked } from "../subscription.js";
 import { ResumableSessionAdapter } from "./adapter.js";
 import { engineConnection } from "./connection.js";
+import { sharedEventParser } from "./parser.js";
 
 /*
  * The source document's WebSocket API over socket.io: a thin adapter over the
@@ -143,6 +144,8 @@ export function createSocketIoServer(runtime: GatewayRuntime, watchdog: SlowClie
   });
   const io = new Server<ClientToServerEvents, ServerToClientEvents, DefaultEventsMap, SocketData>({
     serveClient: false,
+    // Updates of shared events are encoded once for all their connections (parser.ts).
+    parser: sharedEventParser,
     adapter: ResumableSessionAdapter,
     connectionStateRecovery: {
       // A topic's ring buffer stays for the linger after its last listener: recover within it.
