@@ -53,7 +53,7 @@ async function heldBackStream(b: FakeBackend) {
   let buffered = 64 * 1024 * 1024;
   const stream = openStream<TopicEvent>({
     subscriber,
-    framing: { event: (event) => event, expired: () => new Error("expired") },
+    framing: { event: (event) => event, expired: () => new Error("expired"), revoked: () => new Error("revoked") },
     queueSize: 100,
     metrics,
     connection: { bufferedAmount: () => buffered },
