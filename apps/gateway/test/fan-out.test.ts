@@ -1,17 +1,12 @@
-// Fan-out behind a slow subscriber: market ticks conflate per symbol (the newest of each,
-// never an older after a newer), every other kind keeps every event in order; and the
-// gateway's shared-event framing (serialized once for all subscribers, one write per
-// backlog) delivers the same events over real tRPC and socket.io connections.
-import { createNativeCodec } from "@desk/pickle";
 import { io as connectIo } from "socket.io-client";
 import { afterEach, describe, expect, it } from "vitest";
 import { openStream } from "../src/backend/stream.js";
-import { PubSubscriber, type TopicEvent } from "../src/backend/subscriber.js";
+import type { TopicEvent } from "../src/backend/subscriber.js";
 import { startGateway } from "../src/index.js";
-import { createLogger } from "../src/logger.js";
 import { createMetrics } from "../src/metrics.js";
 import { account, type FakeBackend, marketTick, startFakeBackend } from "./helpers/fake-backend.js";
 import { login, testConfig } from "./helpers/stack.js";
+import { startSubscriber } from "./helpers/subscriber.js";
 import { collect, createClient } from "./helpers/ws-client.js";
 import { waitFor } from "@desk/testkit";
 
@@ -40,15 +35,7 @@ function accountEvent(b: FakeBackend, accountId: string) {
 /** A real SUB socket on the fake backend's PUB, and a stream on it whose socket is "full" until released. */
 async function heldBackStream(b: FakeBackend) {
   const metrics = createMetrics();
-  const subscriber = new PubSubscriber({
-    url: b.pubUrl,
-    codec: createNativeCodec(),
-    logger: createLogger("silent"),
-    metrics,
-    replayBufferSize: 100,
-    lingerMs: 0,
-  });
-  subscriber.start();
+  const subscriber = startSubscriber(b.pubUrl, metrics);
   cleanups.push(() => subscriber.close());
   let buffered = 64 * 1024 * 1024;
   const stream = openStream<TopicEvent>({

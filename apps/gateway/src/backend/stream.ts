@@ -116,6 +116,22 @@ const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value:
 /** How often a stream held back by a full socket buffer looks again. */
 const BACKPRESSURE_POLL_MS = 50;
 
+/**
+ * Increments `counter{kind}`, its labelled children resolved once per kind: a drop
+ * (or conflation) storm must not hash labels per event.
+ */
+function counterByKind(counter: { labels(labels: { kind: string }): { inc(): void } }): (kind: string) => void {
+  const byKind = new Map<string, { inc(): void }>();
+  return (kind) => {
+    let child = byKind.get(kind);
+    if (!child) {
+      child = counter.labels({ kind });
+      byKind.set(kind, child);
+    }
+    child.inc();
+  };
+}
+
 /*
  * Delivery is deferred to the end of the current turn of the event loop, for
  * every stream at once: the SUB socket's burst of events is queued (and
@@ -161,25 +177,8 @@ export function openStream<E>(o: StreamOptions<E>): Stream<E> {
   let waiting: { resolve: (r: IteratorResult<E>) => void; reject: (e: unknown) => void } | undefined;
   let backpressureTimer: NodeJS.Timeout | undefined;
 
-  // Labelled children, resolved once per kind: a drop storm must not hash labels per dropped event.
-  const droppedByKind = new Map<string, { inc(): void }>();
-  const countDrop = (kind: string) => {
-    let counter = droppedByKind.get(kind);
-    if (!counter) {
-      counter = o.metrics.pubsubDropped.labels({ kind });
-      droppedByKind.set(kind, counter);
-    }
-    counter.inc();
-  };
-  const conflatedByKind = new Map<string, { inc(): void }>();
-  const countConflated = (kind: string) => {
-    let counter = conflatedByKind.get(kind);
-    if (!counter) {
-      counter = o.metrics.pubsubConflated.labels({ kind });
-      conflatedByKind.set(kind, counter);
-    }
-    counter.inc();
-  };
+  const countDrop = counterByKind(o.metrics.pubsubDropped);
+  const countConflated = counterByKind(o.metrics.pubsubConflated);
   /** A delivery is scheduled for the end of this turn (deliverAtEndOfTurn). */
   let deliveryDue = false;
   const deliverDueItems = () => {
