@@ -24,7 +24,11 @@ const realDeadline = (ms: number) =>
 
 describe("the ws transport flushes on setImmediate (no 1 ms timer floor in Node)", () => {
   it("recognises the installed tRPC's WebSocket client, so the replacement is really in place", () => {
-    const wsClient = createWSClient({ url: "ws://127.0.0.1:1", lazy: { enabled: true, closeMs: 0 }, WebSocket });
+    const wsClient = createWSClient({
+      url: "ws://127.0.0.1:1",
+      lazy: { enabled: true, closeMs: 0 },
+      WebSocket: WebSocket as unknown as typeof globalThis.WebSocket,
+    });
     expect(flushWithoutTimerFloor(wsClient)).toBe(true);
     // A browser (no setImmediate) keeps tRPC's own method.
     vi.stubGlobal("setImmediate", undefined);
@@ -52,7 +56,10 @@ describe("the ws transport flushes on setImmediate (no 1 ms timer floor in Node)
 
   it("still sends the calls of one tick as one batch", async () => {
     server = await startFixtureServer();
-    const wsClient = createWSClient({ url: server.url.replace("http", "ws"), WebSocket });
+    const wsClient = createWSClient({
+      url: server.url.replace("http", "ws"),
+      WebSocket: WebSocket as unknown as typeof globalThis.WebSocket,
+    });
     const scheduled: number[] = [];
     const schedule = (callback: () => void) =>
       setImmediate(() => {
