@@ -4,6 +4,21 @@ export interface ConnectionHandle {
   bufferedAmount(): number;
 }
 
+/** One call's figures for gateway_call_overhead_seconds (http/call-clock.ts). */
+export interface CallTiming {
+  /** performance.now() when the request or message carrying the call arrived. */
+  readonly arrivedAt: number;
+  /** Milliseconds spent in backend calls (MDP round trips, retries included). */
+  backendMs: number;
+}
+
+/** When a call arrived, and how its end (the reply's write) is recorded. */
+export interface CallClock {
+  arrivedAt(): number;
+  /** The procedure returned `data` (undefined when it failed): record the call once its reply is written. */
+  settle(timing: CallTiming, data: unknown, record: (transport: "http" | "ws", seconds: number) => void): void;
+}
+
 declare const runtimeBrand: unique symbol;
 
 /**
@@ -36,5 +51,7 @@ export interface GatewayContext {
    * middleware's own signal is used. Null on a WebSocket (per-operation signals).
    */
   requestSignal: AbortSignal | null;
+  /** The arrival and reply write of this request's calls (null: not measured, e.g. REST via trpc-to-openapi). */
+  clock: CallClock | null;
   runtime: RuntimeHandle;
 }

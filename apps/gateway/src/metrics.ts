@@ -45,6 +45,20 @@ export function createMetrics(o: { defaultMetrics?: boolean } = {}) {
     buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     registers: [registry],
   });
+  const callOverhead = new Histogram({
+    name: "gateway_call_overhead_seconds",
+    help: "The gateway's own time per query or mutation: from the arrival of its request (or WebSocket message) to the write of its reply, minus its backend calls' time",
+    labelNames: ["transport"] as const,
+    buckets: [0.00005, 0.0001, 0.00015, 0.0002, 0.0003, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05],
+    registers: [registry],
+  });
+  // Children resolved once: this runs once per call.
+  const overheadByTransport = {
+    http: callOverhead.labels({ transport: "http" }),
+    ws: callOverhead.labels({ transport: "ws" }),
+  };
+  const recordCallOverhead = (transport: "http" | "ws", seconds: number) =>
+    overheadByTransport[transport].observe(seconds);
   const rateLimited = new Counter({
     name: "gateway_rate_limited_total",
     help: "Requests refused by the rate limiter, by scope (user, ip)",
@@ -85,6 +99,12 @@ export function createMetrics(o: { defaultMetrics?: boolean } = {}) {
     labelNames: ["kind"] as const,
     registers: [registry],
   });
+  const pubsubConflated = new Counter({
+    name: "gateway_pubsub_conflated_total",
+    help: "Market ticks replaced in a slow subscriber's queue by a newer tick of the same symbol (conflation)",
+    labelNames: ["kind"] as const,
+    registers: [registry],
+  });
   const writeRepeats = new Counter({
     name: "gateway_write_repeats_total",
     help: "Repeats of a write with a clientOrderId answered from the gateway's memory, not sent again, by answer (result, failure, outcome_unknown)",
@@ -107,6 +127,8 @@ export function createMetrics(o: { defaultMetrics?: boolean } = {}) {
     backendTimeouts,
     procedureCalls,
     procedureLatency,
+    callOverhead,
+    recordCallOverhead,
     rateLimited,
     authFailures,
     wsClients,
@@ -114,6 +136,7 @@ export function createMetrics(o: { defaultMetrics?: boolean } = {}) {
     subscriptions,
     pubsubEvents,
     pubsubDropped,
+    pubsubConflated,
   };
 }
 

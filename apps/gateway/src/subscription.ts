@@ -132,7 +132,8 @@ export function topicFeed<K extends TopicKind, Field extends string>(
       return ids.map((id) => topicOf(kind, id));
     },
     follow: (stream, user, topics, lastEventId) =>
-      stream.follow({ kind, topics, lastEventId, accept: eventScope(user, kind) }),
+      // Ticks conflate per symbol for a subscriber that falls behind; every other kind keeps every event.
+      stream.follow({ kind, topics, lastEventId, accept: eventScope(user, kind), conflate: kind === "market" }),
   };
 }
 

@@ -1,6 +1,7 @@
 import { TRPCError } from "@trpc/server";
 import superjson from "superjson";
 import { MAX_JSON_DEPTH, nestedDeeperThan } from "./json-depth.js";
+import { isSharedEventData } from "./shared-events.js";
 
 /** Keys superjson refuses or rewrites itself (prototype pollution guards): left to it. */
 const RESERVED_KEYS = new Set(["__proto__", "constructor", "prototype"]);
@@ -39,8 +40,32 @@ function isPlainJson(value: unknown, seen: Set<object>): boolean {
  * gateway's CPU per call (and runs once per subscriber per event). Anything else
  * (Date, Map, undefined, NaN, shared references, ...) goes through superjson itself.
  */
+/**
+ * Whether a shared event's data (shared-events.ts) is plain JSON, decided once per
+ * event (not once per subscriber): no Date, Map, Buffer, undefined, shared reference.
+ */
+const plainVerdicts = new WeakMap<object, boolean>();
+
+export function isPlainSharedData(data: object): boolean {
+  let verdict = plainVerdicts.get(data);
+  if (verdict === undefined) {
+    verdict = isPlainJson(data, new Set());
+    plainVerdicts.set(data, verdict);
+  }
+  return verdict;
+}
+
+/** A subscription's tracked item as tRPC's ws adapter hands it over: { id: eventId, data: sharedEventData }. */
+function isTrackedSharedItem(value: unknown): value is { id: string; data: object } {
+  if (typeof value !== "object" || value === null || Object.getPrototypeOf(value) !== Object.prototype) return false;
+  const item = value as { id?: unknown; data?: unknown };
+  return typeof item.id === "string" && isSharedEventData(item.data) && Object.keys(value).length === 2;
+}
+
 export const transformer = {
   serialize(value: unknown): unknown {
+    // An event delivered to many subscribers: its data was checked once, the envelope adds a string.
+    if (isTrackedSharedItem(value) && isPlainSharedData(value.data)) return { json: value };
     return isPlainJson(value, new Set()) ? { json: value } : superjson.serialize(value);
   },
   deserialize(payload: unknown): unknown {

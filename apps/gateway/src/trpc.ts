@@ -64,10 +64,10 @@ function publicGuard(spec: GuardSpec) {
   return t.middleware(({ ctx, path, type, signal, next }) => {
     const gateway = runtimeOf(ctx.runtime);
     const audit = auditTrail(gateway, origin(ctx, path));
-    return observe(gateway, { path, type }, () =>
+    return observe(gateway, { path, type, clock: ctx.clock }, (timing) =>
       auditRefusals(spec, audit, async () => {
         await admitAddress(gateway, ctx.clientIp);
-        const backend = anonymousBackend(gateway, audit, signal ?? ctx.requestSignal ?? undefined);
+        const backend = anonymousBackend(gateway, audit, signal ?? ctx.requestSignal ?? undefined, timing);
         return withReadableInputErrors(await next({ ctx: { gateway, backend, audit } }));
       }),
     );
@@ -79,10 +79,10 @@ function authenticatedGuard(spec: GuardSpec) {
   return t.middleware(({ ctx, path, type, signal, next }) => {
     const gateway: GatewayRuntime = runtimeOf(ctx.runtime);
     const audit = auditTrail(gateway, origin(ctx, path));
-    return observe(gateway, { path, type }, () =>
+    return observe(gateway, { path, type, clock: ctx.clock }, (timing) =>
       auditRefusals(spec, audit, async () => {
         const user = await admitCaller(gateway, ctx, spec.permission, audit);
-        const backend = userBackend(gateway, user, audit, signal ?? ctx.requestSignal ?? undefined);
+        const backend = userBackend(gateway, user, audit, signal ?? ctx.requestSignal ?? undefined, timing);
         return withReadableInputErrors(await next({ ctx: { gateway, user, backend, audit } }));
       }),
     );

@@ -1,12 +1,10 @@
-import { createNativeCodec } from "@desk/pickle";
 import { afterEach, describe, expect, it } from "vitest";
 import { openStream } from "../src/backend/stream.js";
-import { PubSubscriber } from "../src/backend/subscriber.js";
 import { startGateway } from "../src/index.js";
-import { createLogger } from "../src/logger.js";
 import { createMetrics } from "../src/metrics.js";
 import { type FakeBackend, marketTick, startFakeBackend } from "./helpers/fake-backend.js";
 import { metric } from "./helpers/delivery.js";
+import { startSubscriber } from "./helpers/subscriber.js";
 import { login, rest, testConfig } from "./helpers/stack.js";
 import { collect, createClient } from "./helpers/ws-client.js";
 import { freePort, waitFor } from "@desk/testkit";
@@ -159,16 +157,7 @@ describe("limits", () => {
   it("bounds a slow subscriber's queue: drops the oldest and counts them", async () => {
     const b = await backend();
     const metrics = createMetrics();
-    const codec = createNativeCodec();
-    const subscriber = new PubSubscriber({
-      url: b.pubUrl,
-      codec,
-      logger: createLogger("silent"),
-      metrics,
-      replayBufferSize: 100,
-      lingerMs: 0,
-    });
-    subscriber.start();
+    const subscriber = startSubscriber(b.pubUrl, metrics);
     cleanups.push(() => subscriber.close());
     let buffered = 64 * 1024 * 1024;
     const stream = openStream<{ seq: number }>({

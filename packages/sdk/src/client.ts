@@ -11,6 +11,7 @@ import {
 import type { AnyTRPCRouter } from "@trpc/server";
 import superjson from "superjson";
 import type { AppRouter } from "./router.js";
+import { flushWithoutTimerFloor } from "./immediate-flush.js";
 import { type ReconnectOptions, reconnectDelay } from "./reconnect.js";
 import { type TokenSource, tokenGetter } from "./token.js";
 import { httpEndpoint, wsEndpoint } from "./urls.js";
@@ -92,6 +93,8 @@ export function createGatewayClient<TRouter extends AnyTRPCRouter = AppRouter>(
         ? { enabled: false }
         : { enabled: true, intervalMs: keepAliveMs, pongTimeoutMs: Math.max(1_000, keepAliveMs) },
   });
+  // Node: requests leave on setImmediate, not tRPC's 1 ms-clamped setTimeout(0) (immediate-flush.ts).
+  flushWithoutTimerFloor(wsClient);
   const stateSubscription = options.onConnectionState
     ? wsClient.connectionState.subscribe({
         next: (s) => {

@@ -43,6 +43,8 @@ export interface FixtureServer {
   port: number;
   /** tokens seen by each WebSocket connection's createContext, in order */
   wsTokens: (string | undefined)[];
+  /** every text message the server received over WebSocket, in order */
+  wsMessages: string[];
   close(): Promise<void>;
 }
 
@@ -63,12 +65,15 @@ export async function startFixtureServer(port = 0, wsTokens: (string | undefined
       return { token };
     },
   });
+  const wsMessages: string[] = [];
+  wss.on("connection", (ws) => ws.on("message", (data) => wsMessages.push(String(data))));
   await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
   const actual = (server.address() as AddressInfo).port;
   return {
     url: `http://127.0.0.1:${actual}`,
     port: actual,
     wsTokens,
+    wsMessages,
     close: async () => {
       wssHandler.broadcastReconnectNotification();
       for (const client of wss.clients) client.terminate();

@@ -129,6 +129,15 @@ describe("the SDK in a fresh project (npm, from the packed tarball)", () => {
     expect(run.stdout).toContain('install the "ws" package, or pass `WebSocket` to createGatewayClient');
   });
 
+  it("carries the Node fix of tRPC's 1 ms flush timer in its own code (a pnpm patch would not travel)", () => {
+    for (const entry of ["index.js", "index.cjs"]) {
+      const code = readFileSync(path.join(app.dir, "node_modules/@desk/sdk/dist", entry), "utf8");
+      // src/immediate-flush.ts, bundled: it replaces the ws client's flushOutgoing.
+      expect(code, entry).toContain("client.flushOutgoing = ");
+      expect(code, entry).toContain("setImmediate");
+    }
+  });
+
   it("runs a session against a real gateway in Node 20 (ws installed), through ESM and CommonJS", async () => {
     await app.npmInstall([WS]);
     stack = await startStack({ tickMs: 100 });

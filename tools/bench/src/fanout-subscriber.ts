@@ -18,7 +18,12 @@ export type FanoutTransport = "trpc" | "socket.io";
 
 export type ToChild =
   | { type: "start"; url: string; token: string; subscriptions: string[][]; transport: FanoutTransport }
-  | { type: "report"; deadline?: number };
+  | {
+      type: "report";
+      deadline?: number;
+      /** Sample staleness (age of each subscriber's newest tick) every 50 ms between these epoch ms. */
+      staleness?: { from: number; until: number };
+    };
 export type FromChild =
   | { type: "ready" }
   | { type: "progress"; received: number; ready: number; errors: number }
@@ -32,11 +37,16 @@ export type FromChild =
       /** this process's CPU time so far, ms */
       cpuMs: number;
       histogram: { fine: number[]; coarse: number[] };
+      /** ages (ms) of each subscriber's newest measured tick, sampled every 50 ms while publishing */
+      staleness: { fine: number[]; coarse: number[] };
     };
 
 const send = (m: FromChild) => process.send?.(m);
 
 const histogram = new Histogram();
+const staleness = new Histogram();
+/** Publisher timestamp (epoch ms) of the newest measured tick each subscriber holds; 0 before its first. */
+let newestTs: number[] = [];
 let received: number[] = [];
 let lastSeq: number[] = [];
 let duplicates = 0;
@@ -51,6 +61,7 @@ let reported = false;
 function start(m: Extract<ToChild, { type: "start" }>): void {
   received = new Array(m.subscriptions.length).fill(0);
   lastSeq = new Array(m.subscriptions.length).fill(-1);
+  newestTs = new Array(m.subscriptions.length).fill(0);
   const seen = new Array<boolean>(m.subscriptions.length).fill(false);
   m.subscriptions.forEach((symbols, i) => {
     const onTick = (data: MarketTick) => {
@@ -72,7 +83,9 @@ function start(m: Extract<ToChild, { type: "start" }>): void {
       received[i] = (received[i] ?? 0) + 1;
       total += 1;
       lastReceiptAt = now;
-      histogram.record(now - Date.parse(data.ts));
+      const ts = Date.parse(data.ts);
+      histogram.record(now - ts);
+      if (ts > newestTs[i]!) newestTs[i] = ts;
     };
     const onError = (err: unknown) => {
       if (errors === 0) process.stderr.write(`fan-out subscriber error: ${JSON.stringify(err) ?? String(err)}\n`);
@@ -120,7 +133,21 @@ function report(): void {
     reconnects,
     cpuMs: (cpu.user + cpu.system) / 1000,
     histogram: histogram.toJSON(),
+    staleness: staleness.toJSON(),
   });
+}
+
+/** Every 50 ms in the window: how old is the newest tick each subscriber holds (one that has had a measured tick). */
+function sampleStaleness(window: { from: number; until: number }): void {
+  const timer = setInterval(() => {
+    const now = Date.now();
+    if (now < window.from) return;
+    if (now > window.until || reported) {
+      clearInterval(timer);
+      return;
+    }
+    for (const ts of newestTs) if (ts > 0) staleness.record(now - ts);
+  }, 50);
 }
 
 setInterval(() => send({ type: "progress", received: total, ready: readyCount, errors }), 250);
@@ -129,6 +156,7 @@ process.on("message", async (m: ToChild) => {
   if (m.type === "start") start(m);
   else if (m.type === "report" && m.deadline !== undefined) {
     deadline = m.deadline;
+    if (m.staleness) sampleStaleness(m.staleness);
     setTimeout(report, Math.max(0, m.deadline - Date.now()));
   } else if (m.type === "report") report();
 });

@@ -56,3 +56,44 @@ export class Histogram {
     return Number.POSITIVE_INFINITY;
   }
 }
+
+/** A Prometheus histogram's cumulative buckets: upper bound (seconds) -> count. */
+export type PromBuckets = Map<number, number>;
+
+/** The buckets of `name{label="value"}` in Prometheus text (le="+Inf" as Infinity). */
+export function parsePromBuckets(text: string, name: string, label: string): PromBuckets {
+  const buckets: PromBuckets = new Map();
+  const prefix = `${name}_bucket{`;
+  for (const line of text.split("\n")) {
+    if (!line.startsWith(prefix) || !line.includes(label)) continue;
+    const le = /le="([^"]+)"/.exec(line)?.[1];
+    if (le === undefined) continue;
+    buckets.set(le === "+Inf" ? Number.POSITIVE_INFINITY : Number(le), Number(line.slice(line.lastIndexOf(" ") + 1)));
+  }
+  return buckets;
+}
+
+/**
+ * Quantile (ms) of the observations between two scrapes of one histogram, by linear
+ * interpolation inside the bucket it falls in (Prometheus's histogram_quantile).
+ */
+export function promQuantileMs(before: PromBuckets, after: PromBuckets, q: number): number {
+  const bounds = [...after.keys()].sort((a, b) => a - b);
+  const counts = bounds.map((b) => (after.get(b) ?? 0) - (before.get(b) ?? 0));
+  const total = counts.at(-1) ?? 0;
+  if (total <= 0) return Number.NaN;
+  const rank = q * total;
+  let lower = 0;
+  let below = 0;
+  for (let i = 0; i < bounds.length; i++) {
+    const upper = bounds[i]!;
+    if (counts[i]! >= rank) {
+      if (!Number.isFinite(upper)) return lower * 1000;
+      const inBucket = counts[i]! - below;
+      return (lower + (upper - lower) * (inBucket > 0 ? (rank - below) / inBucket : 0)) * 1000;
+    }
+    lower = upper;
+    below = counts[i]!;
+  }
+  return Number.NaN;
+}

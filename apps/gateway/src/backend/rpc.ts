@@ -8,6 +8,7 @@ import {
 } from "@desk/contracts";
 import { asTuple } from "@desk/pickle";
 import { TRPCError } from "@trpc/server";
+import type { CallTiming } from "../context.js";
 import type { Logger } from "../logger.js";
 import type { Metrics } from "../metrics.js";
 import type { BrokerWatch } from "./broker-watch.js";
@@ -40,6 +41,8 @@ export interface CallContext {
   clientOrderId?: string | undefined;
   /** Told the requestId the call goes out with (the audit trail records it). */
   onRequestId?: ((requestId: string) => void) | undefined;
+  /** The call's figures: the MDP round trips' time is added to backendMs (gateway_call_overhead_seconds). */
+  timing?: CallTiming | undefined;
 }
 
 /**
@@ -168,6 +171,7 @@ export function createBackendRpc(o: {
     // repeated id from their reply cache, and Python sees the same id in _ctx.
     const payload = await codec.encode([method, asTuple([...(args as unknown[])]), { _ctx: { userId, requestId } }]);
     let replyBytes: Buffer;
+    const sentAt = performance.now();
     try {
       replyBytes = await client.request(service, payload, {
         requestId,
@@ -177,6 +181,7 @@ export function createBackendRpc(o: {
         ...(signal ? { signal } : {}),
       });
     } catch (err) {
+      if (ctx.timing) ctx.timing.backendMs += performance.now() - sentAt;
       const code = mdpErrorCode(err);
       const detail = err instanceof Error ? err.message : String(err);
       logger.warn({ service, method, kind: call.kind, requestId, code, err: detail }, "backend call failed");
@@ -187,6 +192,8 @@ export function createBackendRpc(o: {
       return fail(failureOfMdpError(code, detail, { ...call, shuttingDown }, diagnosis), err);
     }
 
+    // The MDP round trip only: encoding, decoding and checking the reply are the gateway's own time.
+    if (ctx.timing) ctx.timing.backendMs += performance.now() - sentAt;
     const answer = await readReply(service, method, contract, requestId, replyBytes);
     if (answer.kind === "failure") return fail(answer.failure);
     done("ok");

@@ -66,6 +66,12 @@ export interface SourceSpec {
   map?: ((data: unknown) => unknown) | undefined;
   /** The source ends after delivering an event for which this returns true (an execution that finished). */
   isLast?: ((event: TopicEvent) => boolean) | undefined;
+  /**
+   * Keep only the newest queued event of each topic (market ticks: a subscriber
+   * that fell behind gets the latest price of each symbol, never an older one after
+   * a newer one). Off for events that must all arrive (account, algorithm, execution).
+   */
+  conflate?: boolean | undefined;
 }
 
 /** One source of a stream. */
@@ -111,6 +117,38 @@ const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value:
 const BACKPRESSURE_POLL_MS = 50;
 
 /**
+ * Increments `counter{kind}`, its labelled children resolved once per kind: a drop
+ * (or conflation) storm must not hash labels per event.
+ */
+function counterByKind(counter: { labels(labels: { kind: string }): { inc(): void } }): (kind: string) => void {
+  const byKind = new Map<string, { inc(): void }>();
+  return (kind) => {
+    let child = byKind.get(kind);
+    if (!child) {
+      child = counter.labels({ kind });
+      byKind.set(kind, child);
+    }
+    child.inc();
+  };
+}
+
+/*
+ * Delivery is deferred to the end of the current turn of the event loop, for
+ * every stream at once: the SUB socket's burst of events is queued (and
+ * conflated) first, then each waiting consumer takes its whole backlog in one
+ * go, which the ws adapter writes with one syscall (http/batched-writes.ts).
+ */
+let dueStreams: Array<() => void> = [];
+function deliverAtEndOfTurn(deliver: () => void): void {
+  if (dueStreams.push(deliver) === 1) setImmediate(deliverDue);
+}
+function deliverDue(): void {
+  const due = dueStreams;
+  dueStreams = [];
+  for (const deliver of due) deliver();
+}
+
+/**
  * Opens a stream. Memory per subscriber is bounded: the queue drops its oldest
  * items when the client falls behind, and the stream stops handing items out
  * while the socket's send buffer is over the limit. close() (or the signal) ends it.
@@ -139,15 +177,13 @@ export function openStream<E>(o: StreamOptions<E>): Stream<E> {
   let waiting: { resolve: (r: IteratorResult<E>) => void; reject: (e: unknown) => void } | undefined;
   let backpressureTimer: NodeJS.Timeout | undefined;
 
-  // Labelled children, resolved once per kind: a drop storm must not hash labels per dropped event.
-  const droppedByKind = new Map<string, { inc(): void }>();
-  const countDrop = (kind: string) => {
-    let counter = droppedByKind.get(kind);
-    if (!counter) {
-      counter = o.metrics.pubsubDropped.labels({ kind });
-      droppedByKind.set(kind, counter);
-    }
-    counter.inc();
+  const countDrop = counterByKind(o.metrics.pubsubDropped);
+  const countConflated = counterByKind(o.metrics.pubsubConflated);
+  /** A delivery is scheduled for the end of this turn (deliverAtEndOfTurn). */
+  let deliveryDue = false;
+  const deliverDueItems = () => {
+    deliveryDue = false;
+    deliver();
   };
 
   const at = (offset: number) => (head + offset) % items.length;
@@ -182,8 +218,30 @@ export function openStream<E>(o: StreamOptions<E>): Stream<E> {
     const [oldest, owner] = take();
     if (!owner.ended) countDrop(oldest.kind);
   };
+  /**
+   * Removes the queued event of `item`'s topic and source, if any, closing the gap
+   * (the queue stays in sequence order): the newer event replaces it at the tail.
+   */
+  const conflated = (item: TopicEvent, owner: SourceState): boolean => {
+    for (let offset = size - 1; offset >= 0; offset--) {
+      const queued = items[at(offset)]!;
+      if (queued.topic !== item.topic || owners[at(offset)] !== owner) continue;
+      if (queued.seq > item.seq) return false;
+      for (let i = offset; i < size - 1; i++) {
+        items[at(i)] = items[at(i + 1)];
+        owners[at(i)] = owners[at(i + 1)];
+      }
+      items[at(size - 1)] = undefined;
+      owners[at(size - 1)] = undefined;
+      size--;
+      countConflated(item.kind);
+      return true;
+    }
+    return false;
+  };
   /** Queues in sequence order: live events arrive in order; a replay or a snapshot may need a place further back. */
-  const enqueue = (item: TopicEvent, owner: SourceState) => {
+  const enqueue = (item: TopicEvent, owner: SourceState, conflate = false) => {
+    if (conflate && size > 0) conflated(item, owner);
     makeRoom();
     let position = size;
     while (position > 0 && items[at(position - 1)]!.seq > item.seq) {
@@ -194,7 +252,10 @@ export function openStream<E>(o: StreamOptions<E>): Stream<E> {
     items[at(position)] = item;
     owners[at(position)] = owner;
     size++;
-    if (waiting) deliver();
+    if (waiting && !deliveryDue) {
+      deliveryDue = true;
+      deliverAtEndOfTurn(deliverDueItems);
+    }
   };
 
   const endSource = (source: SourceState) => {
@@ -279,16 +340,18 @@ export function openStream<E>(o: StreamOptions<E>): Stream<E> {
       },
       release: () => release(),
     };
-    const push = (event: TopicEvent) => {
+    // A resume replays every event after lastEventId as asked; live ticks conflate.
+    const conflate = spec.conflate === true;
+    const push = (event: TopicEvent, live = true) => {
       if (source.ended || (spec.accept && !spec.accept(event.data))) return;
-      enqueue(event, source);
+      enqueue(event, source, live && conflate);
     };
     sources.add(source);
     liveSources++;
     o.metrics.subscriptions.inc({ kind: spec.kind });
     const listening = o.subscriber.listen(spec.topics, push, since);
     release = listening.close;
-    for (const event of listening.replay) push(event);
+    for (const event of listening.replay) push(event, false);
     return source;
   }
 

@@ -5,6 +5,7 @@ import type { Logger } from "../logger.js";
 import type { Metrics } from "../metrics.js";
 import { eventIdOf, nextSeq } from "./event-id.js";
 import type { Codec } from "./types.js";
+import { shareEventData } from "../shared-events.js";
 
 /** One event as the gateway hands it to subscriptions (`id`: see event-id.ts). */
 export interface TopicEvent {
@@ -264,6 +265,8 @@ export class PubSubscriber {
     if (!entry) return;
     const seq = nextSeq();
     this.seq = seq;
+    // One decoded object for every subscriber: serialized once (shared-events.ts), never mutated.
+    shareEventData(checked.data);
     const event: TopicEvent = { id: eventIdOf(topic, seq), seq, topic, kind: parsed.kind, data: checked.data };
     entry.recent.push(event);
     if (entry.recent.length > this.o.replayBufferSize) entry.recent.shift();

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from "node:http";
 import { bearerToken } from "../auth/jwt.js";
-import type { GatewayContext, RuntimeHandle } from "../context.js";
+import type { CallClock, GatewayContext, RuntimeHandle } from "../context.js";
 import { type RenewableSocket, renewBeforeExpiry } from "./token-renewal.js";
 
 /** The client address of a request, remembered by the HTTP server before tRPC adapters wrap the request. */
@@ -9,6 +9,16 @@ const clientIps = new WeakMap<object, string>();
 export function rememberClientIp(key: object, ip: string): void {
   clientIps.set(key, ip);
 }
+
+/** The call clock of a request (keyed by its response) or a WebSocket, made by the HTTP server on arrival. */
+const clocks = new WeakMap<object, CallClock>();
+
+export function rememberCallClock(key: object, clock: CallClock): void {
+  clocks.set(key, clock);
+}
+
+const clockOf = (key: unknown): CallClock | null =>
+  (key && typeof key === "object" ? clocks.get(key) : undefined) ?? null;
 
 type HeaderBag = Headers | IncomingMessage["headers"];
 
@@ -41,6 +51,7 @@ export function httpContextFactory(runtime: RuntimeHandle) {
     transport: "http",
     connection: null,
     requestSignal: opts.info?.signal ?? null,
+    clock: clockOf(opts.res),
     runtime,
   });
 }
@@ -69,6 +80,7 @@ export function wsContextFactory(runtime: RuntimeHandle) {
       transport: "ws",
       connection: { bufferedAmount: () => socket.bufferedAmount },
       requestSignal: null,
+      clock: clockOf(socket),
       runtime,
     };
   };

@@ -8,11 +8,14 @@ import { appRouter } from "../root.js";
 import { type GatewayRuntime, runtimeHandle } from "../runtime.js";
 import { createSocketIoServer } from "../socket-io/server.js";
 import { createConsoleFiles } from "./console-files.js";
-import { httpContextFactory, rememberClientIp, wsContextFactory } from "./context.js";
+import { batchWrites } from "./batched-writes.js";
+import { httpCallClock, wsCallClock } from "./call-clock.js";
+import { httpContextFactory, rememberCallClock, rememberClientIp, wsContextFactory } from "./context.js";
 import { BodyError, readJsonBody } from "./json-body.js";
 import { preventInputCoercion } from "./no-coercion.js";
 import { settled } from "../settled.js";
 import { createSlowClientWatchdog } from "./slow-clients.js";
+import { wsEncoder } from "./ws-encoder.js";
 
 export const REST_PREFIX = "/api/v1";
 /** socket.io's default path, which socket.io-client uses unless told otherwise. */
@@ -122,6 +125,7 @@ export function createGatewayServer(runtime: GatewayRuntime) {
   // Responses not yet written out: shutdown waits for them before closing connections.
   let openResponses = 0;
   const server = http.createServer({ noDelay: true }, (req, res) => {
+    rememberCallClock(res, httpCallClock(res));
     openResponses++;
     res.once("close", () => {
       openResponses--;
@@ -213,6 +217,8 @@ export function createGatewayServer(runtime: GatewayRuntime) {
     wss,
     router,
     createContext: wsContextFactory(runtimeHandle(runtime)),
+    // Subscription items of shared events framed around their JSON text, made once (ws-encoder.ts).
+    experimental_encoder: wsEncoder,
     keepAlive:
       config.wsKeepAliveMs > 0
         ? { enabled: true, pingMs: config.wsKeepAliveMs, pongWaitMs: 5_000 }
@@ -232,6 +238,8 @@ export function createGatewayServer(runtime: GatewayRuntime) {
     wss.handleUpgrade(req, socket, head, (ws) => wss.emit("connection", ws, req));
   });
   wss.on("connection", (ws) => {
+    batchWrites(ws);
+    rememberCallClock(ws, wsCallClock(ws));
     metrics.wsClients.inc();
     const unwatch = watchdog.watch(
       { bufferedAmount: () => ws.bufferedAmount, terminate: () => ws.terminate() },

@@ -1,6 +1,7 @@
 import { type ArgsOf, type MethodName, type ResultOf, type ServiceName, getMethodContract } from "@desk/contracts";
 import { TRPCError } from "@trpc/server";
 import { type AuditEntry, auditResult, auditTarget, failureOutcome } from "../audit.js";
+import type { CallTiming } from "../context.js";
 import type { GatewayRuntime } from "../runtime.js";
 
 export interface CallOptions {
@@ -112,6 +113,7 @@ export function userBackend(
   caller: Caller & { userId: string },
   audit: AuditTrail,
   signal: AbortSignal | undefined,
+  timing?: CallTiming,
 ): Backend {
   return {
     call: (service, method, args, options) =>
@@ -120,6 +122,7 @@ export function userBackend(
         signal,
         requestId: options?.requestId,
         clientOrderId: options?.clientOrderId,
+        timing,
       }),
   };
 }
@@ -129,6 +132,7 @@ export function anonymousBackend(
   runtime: GatewayRuntime,
   audit: AuditTrail,
   signal: AbortSignal | undefined,
+  timing?: CallTiming,
 ): AnonymousBackend {
   return {
     call: (service, method, args, options) =>
@@ -137,6 +141,7 @@ export function anonymousBackend(
         signal,
         requestId: options?.requestId,
         clientOrderId: options?.clientOrderId,
+        timing,
       }),
   };
 }
@@ -153,6 +158,8 @@ async function auditedCall<S extends ServiceName, M extends MethodName<S>>(
     signal: AbortSignal | undefined;
     requestId: string | undefined;
     clientOrderId: string | undefined;
+    /** The call's figures: rpc.call adds its MDP round trips' time (gateway_call_overhead_seconds). */
+    timing: CallTiming | undefined;
   },
 ): Promise<ResultOf<S, M>> {
   const { clientOrderId } = call;

@@ -1,18 +1,22 @@
 import { TRPCError } from "@trpc/server";
+import type { CallClock, CallTiming } from "../context.js";
 import type { GatewayRuntime } from "../runtime.js";
 
-type Outcome = { ok: true } | { ok: false; error: TRPCError };
+type Outcome = { ok: true; data?: unknown } | { ok: false; error: TRPCError };
 
 /**
  * Runs one call under the gateway's lifecycle and metrics: refused while the
  * gateway drains, counted in flight (shutdown waits for these), then its
  * outcome code and duration recorded and failures that are the gateway's or the
- * backend's fault logged. `run` is the rest of the call (checks, then next()).
+ * backend's fault logged. `run` is the rest of the call (checks, then next()); it
+ * adds its backend time to the timing it is given, so that the gateway's own
+ * share of a query or mutation (arrival to reply write, minus the backend's) goes
+ * to gateway_call_overhead_seconds once `clock` has seen the reply written.
  */
 export async function observe<R extends Outcome>(
   runtime: GatewayRuntime,
-  call: { path: string; type: string },
-  run: () => Promise<R>,
+  call: { path: string; type: string; clock: CallClock | null },
+  run: (timing: CallTiming) => Promise<R>,
 ): Promise<R> {
   const { lifecycle, metrics, logger } = runtime;
   if (lifecycle.draining) {
@@ -20,10 +24,13 @@ export async function observe<R extends Outcome>(
   }
   const { path, type } = call;
   const started = performance.now();
+  const timing: CallTiming = { arrivedAt: call.clock?.arrivedAt() ?? started, backendMs: 0 };
   lifecycle.inFlight++;
   let code = "INTERNAL_SERVER_ERROR";
+  let data: unknown;
   try {
-    const result = await run();
+    const result = await run(timing);
+    if (result.ok) data = result.data;
     code = result.ok ? "OK" : result.error.code;
     if (!result.ok) logFailure(runtime, path, code, result.error.cause ?? result.error.message);
     return result;
@@ -36,6 +43,7 @@ export async function observe<R extends Outcome>(
     const seconds = (performance.now() - started) / 1000;
     metrics.procedureCalls.inc({ path, type, code });
     metrics.procedureLatency.observe({ path, type }, seconds);
+    if (call.clock && type !== "subscription") call.clock.settle(timing, data, metrics.recordCallOverhead);
     logger.debug({ path, type, code, ms: Math.round(seconds * 1000) }, "procedure");
     lifecycle.inFlight--;
   }

@@ -1,4 +1,5 @@
 import type { Socket as EngineSocket } from "engine.io";
+import { batchWrites } from "../http/batched-writes.js";
 import type { WatchedClient } from "../http/slow-clients.js";
 
 interface EnginePacket {
@@ -9,6 +10,7 @@ interface EnginePacket {
 interface RawWebSocket {
   bufferedAmount: number;
   terminate(): void;
+  send: (...args: never[]) => void;
 }
 
 const bytesOf = (packet: EnginePacket): number =>
@@ -36,6 +38,13 @@ export function engineConnection(conn: EngineSocket): WatchedClient {
   });
   const rawWebSocket = (): RawWebSocket | undefined =>
     conn.transport.name === "websocket" ? (conn.transport as unknown as { socket?: RawWebSocket }).socket : undefined;
+  // A burst of packets in one write (batched-writes.ts), from the start or once upgraded from polling.
+  const batchSocketWrites = () => {
+    const ws = rawWebSocket();
+    if (ws) batchWrites(ws);
+  };
+  batchSocketWrites();
+  conn.on("upgrade", batchSocketWrites);
   return {
     bufferedAmount: () => pending + (rawWebSocket()?.bufferedAmount ?? 0),
     terminate() {

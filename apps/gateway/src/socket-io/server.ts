@@ -39,6 +39,7 @@ import type { GatewayRuntime } from "../runtime.js";
 import { TOKEN_EXPIRED, type TopicFeed, openCallerStream, tokenRevoked } from "../subscription.js";
 import { ResumableSessionAdapter } from "./adapter.js";
 import { engineConnection } from "./connection.js";
+import { sharedEventParser } from "./parser.js";
 
 /*
  * The source document's WebSocket API over socket.io: a thin adapter over the
@@ -143,6 +144,8 @@ export function createSocketIoServer(runtime: GatewayRuntime, watchdog: SlowClie
   });
   const io = new Server<ClientToServerEvents, ServerToClientEvents, DefaultEventsMap, SocketData>({
     serveClient: false,
+    // Updates of shared events are encoded once for all their connections (parser.ts).
+    parser: sharedEventParser,
     adapter: ResumableSessionAdapter,
     connectionStateRecovery: {
       // A topic's ring buffer stays for the linger after its last listener: recover within it.
@@ -156,7 +159,7 @@ export function createSocketIoServer(runtime: GatewayRuntime, watchdog: SlowClie
 
   io.use((socket, next) => {
     const identity = identityOf(socket);
-    observe(runtime, { path: "socket.io:connect", type: "socket.io" }, async () => {
+    observe(runtime, { path: "socket.io:connect", type: "socket.io", clock: null }, async () => {
       socket.data.user = await admitCaller(runtime, identity);
       return { ok: true } as const;
     }).then(
@@ -383,7 +386,7 @@ export function createSocketIoServer(runtime: GatewayRuntime, watchdog: SlowClie
     on(event, (payload: unknown, ack: unknown) => {
       const reply = typeof ack === "function" ? (ack as (reply: unknown) => void) : undefined;
       const audit = audited(live, event);
-      observe(runtime, { path: event, type: "socket.io" }, async () => {
+      observe(runtime, { path: event, type: "socket.io", clock: null }, async () => {
         const user = await admitCaller(runtime, live.identity, spec.permission, audit);
         const result = await run(user, payload, audit);
         reply?.({ ok: true, ...result });

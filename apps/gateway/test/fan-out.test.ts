@@ -1,0 +1,201 @@
+import { io as connectIo } from "socket.io-client";
+import { afterEach, describe, expect, it } from "vitest";
+import { openStream } from "../src/backend/stream.js";
+import type { TopicEvent } from "../src/backend/subscriber.js";
+import { startGateway } from "../src/index.js";
+import { createMetrics } from "../src/metrics.js";
+import { account, type FakeBackend, marketTick, startFakeBackend } from "./helpers/fake-backend.js";
+import { login, testConfig } from "./helpers/stack.js";
+import { startSubscriber } from "./helpers/subscriber.js";
+import { collect, createClient } from "./helpers/ws-client.js";
+import { waitFor } from "@desk/testkit";
+
+const cleanups: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  for (const fn of cleanups.splice(0).reverse()) await fn();
+});
+
+async function backend(): Promise<FakeBackend> {
+  const b = await startFakeBackend();
+  cleanups.push(() => b.close());
+  return b;
+}
+
+function accountEvent(b: FakeBackend, accountId: string) {
+  const ts = new Date().toISOString();
+  return {
+    seq: b.nextSeq(),
+    ts,
+    accountId,
+    account: account(accountId),
+    risk: { accountId, asOf: ts, cashDelta: 1, gamma: 1, vega: 1, theta: 1, var95: 1, var99: 2, byUnderlying: [] },
+  };
+}
+
+/** A real SUB socket on the fake backend's PUB, and a stream on it whose socket is "full" until released. */
+async function heldBackStream(b: FakeBackend) {
+  const metrics = createMetrics();
+  const subscriber = startSubscriber(b.pubUrl, metrics);
+  cleanups.push(() => subscriber.close());
+  let buffered = 64 * 1024 * 1024;
+  const stream = openStream<TopicEvent>({
+    subscriber,
+    framing: { event: (event) => event, expired: () => new Error("expired"), revoked: () => new Error("revoked") },
+    queueSize: 100,
+    metrics,
+    connection: { bufferedAmount: () => buffered },
+    maxBufferedBytes: 1024,
+  });
+  cleanups.push(() => stream.close());
+  return {
+    subscriber,
+    stream,
+    metrics,
+    release: () => {
+      buffered = 0;
+    },
+    /** Publishes until the SUB socket has received one message (the subscription is in place). */
+    async primed(publish: () => Promise<void>) {
+      await waitFor(async () => {
+        await publish();
+        return subscriber.status().received > 0;
+      }, "the SUB socket to receive");
+    },
+    /** Takes what the queue holds now, once released. */
+    async drain(count: number): Promise<TopicEvent[]> {
+      const got: TopicEvent[] = [];
+      for (let i = 0; i < count; i++) {
+        const next = await stream.events.next();
+        if (next.done) throw new Error("stream ended early");
+        got.push(next.value);
+      }
+      return got;
+    },
+  };
+}
+
+const tickSeq = (event: TopicEvent) => (event.data as { seq: number }).seq;
+
+describe("a subscriber that falls behind", () => {
+  it("gets the newest tick of each symbol, in publication order, never an older one after a newer", async () => {
+    const b = await backend();
+    const s = await heldBackStream(b);
+    s.stream.follow({ kind: "market", topics: ["market.510050", "market.510300"], conflate: true });
+    await s.primed(() => b.publish("market.510050", marketTick("510050", 1)));
+    const received = s.subscriber.status().received;
+    // A1 B1 A2 A3 B2, while the socket is full: A3 and B2 are what a trader needs.
+    const burst: Array<[string, number]> = [
+      ["510050", 101],
+      ["510300", 201],
+      ["510050", 102],
+      ["510050", 103],
+      ["510300", 202],
+    ];
+    for (const [symbol, seq] of burst) await b.publish(`market.${symbol}`, marketTick(symbol, seq));
+    await waitFor(() => s.subscriber.status().received >= received + burst.length, "the burst to reach the SUB socket");
+    s.release();
+    // The priming tick (seq 1) was superseded by A's newer ticks as well.
+    const got = await s.drain(2);
+    expect(got.map((e) => [e.topic, tickSeq(e)])).toEqual([
+      ["market.510050", 103],
+      ["market.510300", 202],
+    ]);
+    expect(got[0]!.seq).toBeLessThan(got[1]!.seq);
+    const conflated = (await s.metrics.pubsubConflated.get()).values.find((v) => v.labels.kind === "market");
+    expect(conflated?.value).toBeGreaterThanOrEqual(3);
+    expect((await s.metrics.pubsubDropped.get()).values).toEqual([]);
+  });
+
+  it("keeps every account event, in order (account events are never conflated)", async () => {
+    const b = await backend();
+    const s = await heldBackStream(b);
+    s.stream.follow({ kind: "account", topics: ["account.account1"] });
+    await s.primed(() => b.publish("account.account1", accountEvent(b, "account1")));
+    await waitFor(() => s.subscriber.status().received > 0, "priming");
+    const received = s.subscriber.status().received;
+    const published: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      const event = accountEvent(b, "account1");
+      published.push(event.seq);
+      await b.publish("account.account1", event);
+    }
+    await waitFor(() => s.subscriber.status().received >= received + 6, "the burst to reach the SUB socket");
+    s.release();
+    // Every priming event is queued too (none conflated): everything up to the burst's last.
+    const got: number[] = [];
+    while (got.at(-1) !== published.at(-1)) got.push(...(await s.drain(1)).map((e) => (e.data as { seq: number }).seq));
+    expect(got.slice(-6)).toEqual(published);
+    // No gap anywhere: the fake backend's sequence counts up by one per event.
+    expect(got).toEqual(Array.from({ length: got.length }, (_, i) => got[0]! + i));
+    expect((await s.metrics.pubsubConflated.get()).values).toEqual([]);
+  });
+});
+
+describe("shared-event framing over real connections", () => {
+  it("delivers interleaved ticks and account events to several tRPC and socket.io subscribers: every account event in order, ticks intact", async () => {
+    const b = await backend();
+    const g = await startGateway(testConfig(b));
+    cleanups.push(() => g.close());
+    const token = await login(g.url, "trader1", "trader123");
+    const trpcClients = [createClient(g.url, g.wsUrl, token), createClient(g.url, g.wsUrl, token)];
+    for (const c of trpcClients) cleanups.push(() => c.close());
+    type Tick = { data: { seq: number; symbol: string; last: number; ts: string } };
+    type AccountUpdate = { data: { seq: number; accountId: string } };
+    const ticks = trpcClients.map((c) =>
+      collect<Tick>((h) => c.client.market.onTick.subscribe({ symbols: ["510050", "510300"] }, h)),
+    );
+    const accounts = trpcClients.map((c) =>
+      collect<AccountUpdate>((h) => c.client.account.onUpdate.subscribe({ accountIds: ["account1"] }, h)),
+    );
+    const io = connectIo(g.url, { auth: { token }, transports: ["websocket"], reconnection: false });
+    cleanups.push(() => {
+      io.close();
+    });
+    const ioAccounts: number[] = [];
+    const ioTicks: Array<{ seq: number; symbol: string }> = [];
+    io.on("account:update", (update: { seq: number }) => ioAccounts.push(update.seq));
+    io.on("market:tick", (tick: { seq: number; symbol: string }) => ioTicks.push(tick));
+    io.emit("account:subscribe", { accountIds: ["account1"] });
+    io.emit("market:subscribe", { symbols: ["510050", "510300"] });
+    await waitFor(async () => {
+      await b.publish("market.510050", marketTick("510050", 1));
+      return ticks.every((t) => t.data.length > 0) && ioTicks.length > 0;
+    }, "every subscriber's first tick");
+
+    const accountSeqs: number[] = [];
+    const lastTick: Record<string, number> = {};
+    for (let i = 0; i < 40; i++) {
+      const symbol = i % 2 === 0 ? "510050" : "510300";
+      lastTick[symbol] = 1000 + i;
+      await b.publish(`market.${symbol}`, marketTick(symbol, 1000 + i));
+      if (i % 4 === 0) {
+        const event = accountEvent(b, "account1");
+        accountSeqs.push(event.seq);
+        await b.publish("account.account1", event);
+      }
+    }
+    const hasLast = (seen: Array<{ seq: number; symbol: string }>) =>
+      Object.entries(lastTick).every(([symbol, seq]) => seen.some((t) => t.symbol === symbol && t.seq === seq));
+    await waitFor(
+      () =>
+        accounts.every((a) => a.data.length >= accountSeqs.length) &&
+        ioAccounts.length >= accountSeqs.length &&
+        ticks.every((t) => hasLast(t.data.map((d) => d.data))) &&
+        hasLast(ioTicks),
+      "every subscriber to get the whole burst",
+    );
+    for (const a of accounts) expect(a.data.map((d) => d.data.seq)).toEqual(accountSeqs);
+    expect(ioAccounts).toEqual(accountSeqs);
+    for (const seen of [...ticks.map((t) => t.data.map((d) => d.data)), ioTicks]) {
+      for (const symbol of Object.keys(lastTick)) {
+        const seqs = seen.filter((t) => t.symbol === symbol && t.seq >= 1000).map((t) => t.seq);
+        expect([...seqs].sort((x, y) => x - y)).toEqual(seqs);
+      }
+    }
+    // The frame written once for all carries the event as published (ticks of one turn may
+    // conflate even for a fast client: the older would have left in the same write).
+    const one = ticks[0]!.data.find((d) => d.data.seq >= 1000)!.data;
+    expect(one).toMatchObject({ symbol: one.seq % 2 === 0 ? "510050" : "510300", last: 6.1 });
+    expect(Date.parse(one.ts)).not.toBeNaN();
+  });
+});
