@@ -6,9 +6,14 @@
  * process.cpuUsage): on a machine shared with other jobs, wall time measures the
  * neighbours as much as the code. Each CPython figure is paired with Node's taken
  * right after it; the ratio is the median over the pairs.
+ *
+ * The Node side runs in a fresh process (see CpythonBenchOptions.isolated): a process
+ * whose ArrayBuffers were ever detached runs all typed-array code slower, and the
+ * workspace bench's own process is one of them (tsx's loader).
  */
 import { execFileSync, spawn } from "node:child_process";
 import { createInterface } from "node:readline";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { dumps } from "../src/dumps.js";
 import { loads } from "../src/loads.js";
 
@@ -33,6 +38,16 @@ export interface CpythonBenchOptions {
   rounds: number;
   /** Seconds per timing repeat (3 repeats per cell and round, on each side). */
   seconds: number;
+  /**
+   * Time the Node side in a child `node` process of its own (default true), plain
+   * `node` when this module is built (as the gateway runs: `node dist/main.js`), with
+   * this process's loader flags when it runs from source. Once any ArrayBuffer in a
+   * process has been detached, V8 guards every typed-array access there for good: a
+   * byte-writing loop runs ~1.5x slower. `pnpm bench` runs under tsx, whose loader
+   * detaches one when it loads a CommonJS package such as zeromq; a plain `node`
+   * importing the gateway, zeromq, ws and @desk/mdp does not. false: time in this process.
+   */
+  isolated?: boolean;
 }
 
 /**
@@ -181,6 +196,38 @@ function timeServer(python: string): { time(cell: string, seconds: number): Prom
 }
 
 export async function benchAgainstCpython(o: CpythonBenchOptions): Promise<CpythonRow[]> {
+  return o.isolated === false ? measureAgainstCpython(o) : inChildProcess(o);
+}
+
+const CHILD_OPTIONS = "PICKLE_CPYTHON_BENCH_OPTIONS";
+
+/** benchAgainstCpython in a child process running this module, which prints its rows as JSON. */
+function inChildProcess(o: CpythonBenchOptions): Promise<CpythonRow[]> {
+  const self = fileURLToPath(import.meta.url);
+  const execArgv = self.endsWith(".js") ? [] : process.execArgv;
+  const child = spawn(process.execPath, [...execArgv, self], {
+    env: { ...process.env, [CHILD_OPTIONS]: JSON.stringify({ ...o, isolated: false }) },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const out: Buffer[] = [];
+  child.stdout.on("data", (chunk: Buffer) => out.push(chunk));
+  return new Promise((resolve, reject) => {
+    child.on("error", reject);
+    child.on("close", (code) => {
+      if (code !== 0) {
+        reject(new Error(`the CPython comparison's process exited with ${code}`));
+        return;
+      }
+      try {
+        resolve(JSON.parse(Buffer.concat(out).toString("utf8")) as CpythonRow[]);
+      } catch (err) {
+        reject(err instanceof Error ? err : new Error(String(err)));
+      }
+    });
+  });
+}
+
+async function measureAgainstCpython(o: CpythonBenchOptions): Promise<CpythonRow[]> {
   const framed = execFileSync(o.python, ["-c", BYTES_SCRIPT], { maxBuffer: 64 << 20 });
   const bytes = new Map<string, Buffer>();
   let pos = 0;
@@ -225,4 +272,14 @@ export async function benchAgainstCpython(o: CpythonBenchOptions): Promise<Cpyth
       pass: ratio >= TARGETS[cell]!,
     };
   });
+}
+
+const childOptions = process.env[CHILD_OPTIONS];
+if (
+  childOptions !== undefined &&
+  process.argv[1] !== undefined &&
+  import.meta.url === pathToFileURL(process.argv[1]).href
+) {
+  const rows = await measureAgainstCpython(JSON.parse(childOptions) as CpythonBenchOptions);
+  process.stdout.write(JSON.stringify(rows));
 }

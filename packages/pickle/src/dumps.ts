@@ -71,9 +71,103 @@ const KEY_POSITIONS = 64;
 
 type WellFormed = { isWellFormed?: () => boolean };
 
+/*
+ * Leaf writers: plain functions of (buffer, position) that return the next position.
+ * The room they need is the caller's to reserve. Kept out of the class, where every
+ * byte written was a load and a store of this.pos and a capacity check: the reply's
+ * encode spent most of its time there (and more so in a process where some ArrayBuffer
+ * was once detached, as in `pnpm bench`, where V8 then guards every typed-array access).
+ */
+
+/** A str of at most 85 UTF-16 units (at most 255 UTF-8 bytes) as SHORT_BINUNICODE; room: 2 + 3 * length. */
+function putShortStr(b: Buffer, p: number, s: string): number {
+  const n = s.length;
+  const start = p + 2;
+  let q = start;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x80) {
+      q = encodeUtf8Into(s, b, start);
+      break;
+    }
+    b[q++] = c;
+  }
+  b[p] = SHORT_BINUNICODE;
+  b[p + 1] = q - start;
+  return q;
+}
+
+/** BINGET / LONG_BINGET of a memo index; room: 5. */
+function putGet(b: Buffer, p: number, index: number): number {
+  if (index < 256) {
+    b[p] = BINGET;
+    b[p + 1] = index;
+    return p + 2;
+  }
+  b[p] = LONG_BINGET;
+  return putU32(b, p + 1, index);
+}
+
+function putU32(b: Buffer, p: number, v: number): number {
+  b[p] = v & 0xff;
+  b[p + 1] = (v >>> 8) & 0xff;
+  b[p + 2] = (v >>> 16) & 0xff;
+  b[p + 3] = (v >>> 24) & 0xff;
+  return p + 4;
+}
+
+/** ROOM_NUMBER bytes are enough for any number: BINFLOAT and 8 bytes, or LONG1 and 7 at most. */
+const ROOM_NUMBER = 9;
+
+/** A number as int (BININT1/BININT2/BININT/LONG1) when it is a safe integer other than -0, else BINFLOAT. */
+function putNumber(b: Buffer, view: DataView, p: number, v: number): number {
+  if (Number.isInteger(v) && !Object.is(v, -0)) {
+    if (v >= 0 && v < 256) {
+      b[p] = BININT1;
+      b[p + 1] = v;
+      return p + 2;
+    }
+    if (v >= 0 && v < 65536) {
+      b[p] = BININT2;
+      b[p + 1] = v & 0xff;
+      b[p + 2] = v >>> 8;
+      return p + 3;
+    }
+    if (v >= -2147483648 && v <= 2147483647) {
+      b[p] = BININT;
+      return putU32(b, p + 1, v);
+    }
+    if (Number.isSafeInteger(v)) return putSafeLong(b, p, v);
+  }
+  // Non-integers, -0, NaN, infinities, and integers past 2^53 (already inexact) are floats.
+  b[p] = BINFLOAT;
+  view.setFloat64(p + 1, v, false); // one big-endian store (TurboFan inlines it)
+  return p + 9;
+}
+
+/** LONG1 for a safe integer beyond int32: 5 to 7 bytes of two's complement. */
+function putSafeLong(b: Buffer, p: number, v: number): number {
+  const hi = Math.floor(v / 0x100000000); // signed, exact
+  const lo = v - hi * 0x100000000; // 0 <= lo < 2^32
+  const n = hi >= -128 && hi < 128 ? 5 : hi >= -32768 && hi < 32768 ? 6 : 7;
+  b[p] = LONG1;
+  b[p + 1] = n;
+  let q = putU32(b, p + 2, lo);
+  b[q++] = hi & 0xff;
+  if (n > 5) b[q++] = (hi >> 8) & 0xff;
+  if (n > 6) b[q++] = (hi >> 16) & 0xff;
+  return q;
+}
+
 /** One reusable encoder: its arena and memo survive between calls. */
 class Pickler {
   buf: Buffer = Buffer.allocUnsafeSlow(ARENA);
+  /**
+   * buf.length, kept as a number: once any ArrayBuffer in the process has been detached
+   * (a transfer to a worker; tsx's loader does one), V8 checks for detachment on every
+   * typed-array length read, and ensure() reads it for nearly every byte written.
+   */
+  private cap = ARENA;
   private view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.length);
   /** Where this call's pickle begins in buf (the bytes before it were handed out). */
   private start = 0;
@@ -150,12 +244,13 @@ class Pickler {
 
   private use(buf: Buffer): void {
     this.buf = buf;
+    this.cap = buf.length;
     this.view = new DataView(buf.buffer, buf.byteOffset, buf.length);
   }
 
   /** Room for n more bytes; growing keeps every offset (only this call's bytes are copied). */
   private ensure(n: number): void {
-    if (this.pos + n > this.buf.length) {
+    if (this.pos + n > this.cap) {
       const next = Buffer.allocUnsafeSlow(Math.max(this.buf.length * 2, this.pos + n));
       next.set(this.buf.subarray(this.start, this.pos), this.start);
       this.use(next);
@@ -216,20 +311,7 @@ class Pickler {
     if (n <= 85) {
       // 85 UTF-16 units are at most 255 UTF-8 bytes: the 1-byte length always fits.
       this.ensure(2 + 3 * n);
-      const b = this.buf;
-      const start = this.pos + 2;
-      let p = start;
-      for (let i = 0; i < n; i++) {
-        const c = s.charCodeAt(i);
-        if (c >= 0x80) {
-          p = encodeUtf8Into(s, b, start);
-          break;
-        }
-        b[p++] = c;
-      }
-      b[this.pos] = SHORT_BINUNICODE;
-      b[this.pos + 1] = p - start;
-      this.pos = p;
+      this.pos = putShortStr(this.buf, this.pos, s);
       return;
     }
     // Buffer.write would turn a lone surrogate into U+FFFD; Python keeps it (surrogatepass).
@@ -251,53 +333,8 @@ class Pickler {
   }
 
   private number(v: number): void {
-    if (Number.isInteger(v) && !Object.is(v, -0)) {
-      if (v >= 0 && v < 256) {
-        this.ensure(2);
-        this.buf[this.pos++] = BININT1;
-        this.buf[this.pos++] = v;
-        return;
-      }
-      if (v >= 0 && v < 65536) {
-        this.ensure(3);
-        const b = this.buf;
-        b[this.pos++] = BININT2;
-        b[this.pos++] = v & 0xff;
-        b[this.pos++] = v >>> 8;
-        return;
-      }
-      if (v >= -2147483648 && v <= 2147483647) {
-        this.ensure(5);
-        this.buf[this.pos++] = BININT;
-        this.u32(v);
-        return;
-      }
-      if (Number.isSafeInteger(v)) {
-        this.safeLong(v);
-        return;
-      }
-    }
-    // Non-integers, -0, NaN, infinities, and integers past 2^53 (already inexact) are floats.
-    this.ensure(9);
-    const b = this.buf;
-    b[this.pos++] = BINFLOAT;
-    this.view.setFloat64(this.pos, v, false); // one big-endian store (TurboFan inlines it)
-    this.pos += 8;
-  }
-
-  /** LONG1 for a safe integer beyond int32: 5 to 7 bytes of two's complement. */
-  private safeLong(v: number): void {
-    const hi = Math.floor(v / 0x100000000); // signed, exact
-    const lo = v - hi * 0x100000000; // 0 <= lo < 2^32
-    const n = hi >= -128 && hi < 128 ? 5 : hi >= -32768 && hi < 32768 ? 6 : 7;
-    this.ensure(2 + n);
-    const b = this.buf;
-    b[this.pos++] = LONG1;
-    b[this.pos++] = n;
-    this.u32(lo);
-    b[this.pos++] = hi & 0xff;
-    if (n > 5) b[this.pos++] = (hi >> 8) & 0xff;
-    if (n > 6) b[this.pos++] = (hi >> 16) & 0xff;
+    this.ensure(ROOM_NUMBER);
+    this.pos = putNumber(this.buf, this.view, this.pos, v);
   }
 
   private bigint(v: bigint): void {
@@ -349,13 +386,7 @@ class Pickler {
 
   private get(index: number): void {
     this.ensure(5);
-    if (index < 256) {
-      this.buf[this.pos++] = BINGET;
-      this.buf[this.pos++] = index;
-    } else {
-      this.buf[this.pos++] = LONG_BINGET;
-      this.u32(index);
-    }
+    this.pos = putGet(this.buf, this.pos, index);
   }
 
   /** One level deeper into a container; LIMIT_EXCEEDED past maxDepth. */
@@ -503,70 +534,130 @@ class Pickler {
    * for 1 (CPython writes key, value, SETITEM).
    */
   private plainDict(v: Record<string, unknown>): void {
-    this.op(EMPTY_DICT);
-    this.memoize(v);
-    this.op(MARK);
-    let markAt = this.pos - 1;
+    this.ensure(3);
+    // The loop keeps the position in a local and writes through the leaf writers; it
+    // hands this.pos back (and reloads buf, which may grow) around any other call.
+    let b = this.buf;
+    let p = this.pos;
+    b[p] = EMPTY_DICT;
+    b[p + 1] = MEMOIZE;
+    b[p + 2] = MARK;
+    this.memo.set(v, this.memoCount++);
+    let markAt = p + 2;
+    p += 3;
     let inBatch = 0;
     let batches = 0;
     let position = 0;
+    const lastKeys = this.lastKeys;
+    const lastValues = this.lastValues;
     for (const k in v) {
       const x = v[k];
       if (position < KEY_POSITIONS) {
-        this.key(k, position);
+        // Room for a key's BINGET (5) and a number, a str's BINGET or a one-byte value,
+        // and SETITEMS + MARK after them.
+        if (p + 5 + ROOM_NUMBER + 2 > this.cap) {
+          this.pos = p;
+          this.ensure(5 + ROOM_NUMBER + 2);
+          b = this.buf;
+          p = this.pos;
+        }
+        if (lastKeys[position] === k) {
+          p = putGet(b, p, this.lastKeyMemo[position]!);
+        } else if (k.length <= 85 && p + 3 + 3 * k.length + ROOM_NUMBER + 2 <= this.cap) {
+          p = putShortStr(b, p, k);
+          b[p++] = MEMOIZE;
+          this.remember(k, position, lastKeys, this.lastKeyMemo);
+        } else {
+          this.pos = p;
+          this.firstAtPosition(k, position, lastKeys, this.lastKeyMemo);
+          b = this.buf;
+          p = this.pos;
+          if (p + ROOM_NUMBER + 2 > this.cap) {
+            this.ensure(ROOM_NUMBER + 2);
+            b = this.buf;
+          }
+        }
         // A record's values are mostly str and numbers: no trip through write() for them.
-        if (typeof x === "string") this.repeated(x, position, this.lastValues, this.lastValueMemo);
-        else if (typeof x === "number") this.number(x);
-        else this.write(x);
+        if (typeof x === "number") {
+          p = putNumber(b, this.view, p, x);
+        } else if (typeof x === "string" && lastValues[position] === x) {
+          p = putGet(b, p, this.lastValueMemo[position]!);
+        } else if (typeof x === "string" && x.length <= 85 && p + 3 + 3 * x.length + 2 <= this.cap) {
+          p = putShortStr(b, p, x);
+          b[p++] = MEMOIZE;
+          this.remember(x, position, lastValues, this.lastValueMemo);
+        } else if (typeof x === "boolean") {
+          b[p++] = x ? NEWTRUE : NEWFALSE;
+        } else if (x === null || x === undefined) {
+          b[p++] = NONE;
+        } else {
+          this.pos = p;
+          if (typeof x === "string") this.firstAtPosition(x, position, lastValues, this.lastValueMemo);
+          else this.write(x);
+          b = this.buf;
+          p = this.pos;
+        }
         position++;
       } else {
+        this.pos = p;
         this.str(k);
         this.write(x);
+        b = this.buf;
+        p = this.pos;
       }
       if (++inBatch === BATCH) {
-        this.op(SETITEMS);
-        this.op(MARK);
-        markAt = this.pos - 1;
+        if (p + 2 > this.cap) {
+          this.pos = p;
+          this.ensure(2);
+          b = this.buf;
+          p = this.pos;
+        }
+        b[p] = SETITEMS;
+        b[p + 1] = MARK;
+        markAt = p + 1;
+        p += 2;
         inBatch = 0;
         batches++;
       }
     }
     if (inBatch === 0) {
-      this.pos--; // the MARK just written: nothing follows it
+      p--; // the MARK just written: nothing follows it
     } else if (inBatch === 1 && batches === 0) {
       // One item: CPython writes no MARK. Shift the item over it (a loop: copyWithin
       // is a builtin call that costs more than the few bytes it moves).
-      const b = this.buf;
-      const end = this.pos;
-      if (end - markAt > 64) b.copyWithin(markAt, markAt + 1, end);
-      else for (let i = markAt; i < end - 1; i++) b[i] = b[i + 1]!;
-      b[end - 1] = SETITEM;
+      if (p - markAt > 64) b.copyWithin(markAt, markAt + 1, p);
+      else for (let i = markAt; i < p - 1; i++) b[i] = b[i + 1]!;
+      b[p - 1] = SETITEM;
     } else {
-      this.op(SETITEMS);
+      if (p + 1 > this.cap) {
+        this.pos = p;
+        this.ensure(1);
+        b = this.buf;
+        p = this.pos;
+      }
+      b[p++] = SETITEMS;
     }
+    this.pos = p;
   }
 
   /**
-   * A dict key at this position of its dict. Records (lists of dicts) repeat their keys
-   * in the same order, so a key equal to the one the last dict had here (a pointer
-   * compare, usually) is written as BINGET of that one, as CPython writes it: 2 bytes
-   * instead of encoding it again. A new key is memoized for the dicts that follow.
+   * A dict key (or str value) at this position of its dict, not the one the last dict
+   * had there: written, memoized, and remembered. Records (lists of dicts) repeat their
+   * keys in the same order, so plainDict writes a key equal to the one the last dict had
+   * here (a pointer compare, usually) as BINGET of that one, as CPython writes it: 2 bytes
+   * instead of encoding it again. The same for str values (a record's "exchange").
    */
-  private key(k: string, position: number): void {
-    this.repeated(k, position, this.lastKeys, this.lastKeyMemo);
+  private firstAtPosition(s: string, position: number, last: (string | undefined)[], lastMemo: Int32Array): void {
+    this.str(s);
+    this.op(MEMOIZE);
+    this.remember(s, position, last, lastMemo);
   }
 
-  /** A str at a dict position: BINGET of the same str the last dict had there, else written and memoized. */
-  private repeated(s: string, position: number, last: (string | undefined)[], lastMemo: Int32Array): void {
-    if (last[position] === s) {
-      this.get(lastMemo[position]!);
-      return;
-    }
-    this.str(s);
+  /** s is the str at this dict position now, under the next memo index (its MEMOIZE is the caller's). */
+  private remember(s: string, position: number, last: (string | undefined)[], lastMemo: Int32Array): void {
     last[position] = s;
     lastMemo[position] = this.memoCount++;
     if (position >= this.keyPositionsUsed) this.keyPositionsUsed = position + 1;
-    this.op(MEMOIZE);
   }
 
   private dict(v: Record<string, unknown>): void {

@@ -15,6 +15,36 @@ describe("dumps output buffers and memo", () => {
     expect(loads(kept[1]!.bytes)).toEqual(Array.from({ length: 5000 }, (_, k) => `v${k}`));
   });
 
+  it("writes records whose items cross the end of the buffer as CPython reads them", () => {
+    const records = Array.from({ length: 700 }, (_, i) => ({
+      accountId: "account1",
+      symbol: `${10007000 + i}`,
+      name: i % 5 === 0 ? "期权".repeat(i % 40) : "n".repeat(i % 90), // short, long, non-ASCII
+      direction: i % 3 ? "long" : "short",
+      volume: i * 37 - 5000,
+      big: i % 7 === 0 ? 2 ** 40 + i : i,
+      price: i / 7,
+      flag: i % 2 === 0,
+      note: null,
+      ["a key longer than 85 UTF-16 units, which takes the general str path".padEnd(90, ".")]: i / 3,
+    }));
+    // Each pickle starts at another offset of a part-used arena, so the buffer grows at
+    // every point of an item (between key and value, inside a str...) in one of them.
+    const pickles: Buffer[] = [];
+    for (let shift = 0; shift < 320; shift++) {
+      for (let i = 0; i < 150; i++) dumps({ pad: "x".repeat(400 + shift) });
+      pickles.push(dumps(records));
+    }
+    const out = unframe(
+      runPython(
+        `import json\nfor b in frames():\n    emit(json.dumps(pickle.loads(b), ensure_ascii=False).encode())`,
+        frame(pickles),
+      ),
+    );
+    expect(out).toHaveLength(pickles.length);
+    for (const json of out) expect(JSON.parse(String(json))).toEqual(records);
+  });
+
   it("finds a container written before past the 32 the linear memo holds (shared and recursive)", () => {
     const items: unknown[][] = Array.from({ length: 100 }, (_, i) => [i]);
     const value = [...items, items[50], items[3]];
