@@ -9,6 +9,7 @@ import { type NodeProcess, runNode, waitFor } from "@desk/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { TEST_SECRET, login, rest } from "./helpers/stack.js";
+import { straddle as straddleOf } from "./helpers/fake-backend.js";
 
 /**
  * The attacks of issue 13, as an attacker on the gateway's port would run them,
@@ -38,16 +39,8 @@ function rssMb(): number {
   return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1]) / 1024;
 }
 
-const straddle = {
-  type: "straddle",
-  text: "双卖 500 当月 万1 的v",
-  side: "sell",
-  structure: "straddle",
-  otmSteps: 0,
-  underlying: "510500",
-  month: "current",
-  size: { unit: "vega", value: 10000 },
-};
+// What parse_instructions makes of the desk's shorthand: the fake backend's own.
+const straddle = straddleOf();
 
 async function metric(name: string): Promise<number> {
   const text = (await rest(url, "GET", "/metrics")).body as string;

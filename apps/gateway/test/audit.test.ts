@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startGateway } from "../src/index.js";
 import { rest, testConfig } from "./helpers/stack.js";
 import { collect, createClient } from "./helpers/ws-client.js";
+import { straddle as straddleOf } from "./helpers/fake-backend.js";
 
 /** The audit trail (AUDIT_LOG): one line per write and per refusal of one, nothing secret in it. */
 
@@ -31,16 +32,8 @@ interface Line {
   durationMs: number;
 }
 
-const straddle = {
-  type: "straddle",
-  text: "双卖 500 当月 万1 的v",
-  side: "sell",
-  structure: "straddle",
-  otmSteps: 0,
-  underlying: "510500",
-  month: "current",
-  size: { unit: "vega", value: 10000 },
-} as const;
+// What parse_instructions makes of the desk's shorthand: the fake backend's own.
+const straddle = straddleOf();
 
 let mock: Awaited<ReturnType<typeof startMockBackend>>;
 let gateway: Awaited<ReturnType<typeof startGateway>>;
