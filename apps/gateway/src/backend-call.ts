@@ -201,15 +201,43 @@ interface Route {
 }
 
 function meta(route: Route, httpMethod: "GET" | "POST") {
+  return routeMeta({
+    method: httpMethod,
+    path: route.path,
+    // account_service -> "account": the REST document groups routes by service.
+    tag: route.service.replace(/_service$/, ""),
+    summary: route.summary,
+    write: route.write,
+  });
+}
+
+/**
+ * A REST route's entry in the OpenAPI document, backend methods' and the gateway's own
+ * (login, health) alike: its statuses follow from its method, path and protection.
+ */
+export function routeMeta(o: {
+  method: "GET" | "POST";
+  path: `/${string}`;
+  tag: string;
+  summary?: string | undefined;
+  /** false for public routes (no bearer token, no 401/403 from the guard). */
+  protect?: boolean;
+  write?: boolean;
+  /** Statuses of this route's own, over the common ones. */
+  errors?: Record<number, string>;
+}) {
+  const protect = o.protect ?? true;
   return {
     openapi: {
-      method: httpMethod,
-      path: route.path,
-      // account_service -> "account": the REST document groups routes by service.
-      tags: [route.service.replace(/_service$/, "")],
-      protect: true,
-      errorResponses: errorStatuses(route, httpMethod),
-      ...(route.summary !== undefined ? { summary: route.summary } : {}),
+      method: o.method,
+      path: o.path,
+      tags: [o.tag],
+      protect,
+      errorResponses: {
+        ...errorStatuses({ path: o.path, write: o.write ?? false }, o.method, { protect }),
+        ...o.errors,
+      },
+      ...(o.summary !== undefined ? { summary: o.summary } : {}),
     },
   };
 }
@@ -220,7 +248,7 @@ function meta(route: Route, httpMethod: "GET" | "POST") {
  * down, slow or broken (503, 408, 502); a body can be malformed or too large (400,
  * 413, 415), a path id unknown (404), a write's outcome unknown (504).
  */
-export function errorStatuses(
+function errorStatuses(
   route: Pick<Route, "path" | "write">,
   httpMethod: "GET" | "POST",
   o: { protect?: boolean } = {},

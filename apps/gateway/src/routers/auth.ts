@@ -12,7 +12,7 @@ import { TRPCError, type TRPCRouterRecord } from "@trpc/server";
 import { z } from "zod";
 import { refreshSession, issueTokens } from "../auth/session-tokens.js";
 import { REVOKED } from "../auth/sessions.js";
-import { backendCall, errorStatuses } from "../backend-call.js";
+import { backendCall, routeMeta } from "../backend-call.js";
 import { RetryAfter } from "../rate-limit.js";
 import { authedProcedure, guardedProcedure, publicWriteProcedure } from "../trpc.js";
 
@@ -51,16 +51,8 @@ const Me = z.object({
 
 const [, OldPassword, NewPassword] = contracts.auth_service.change_password.args.def.items;
 
-const publicRoute = (path: `/${string}`, summary: string) => ({
-  openapi: {
-    method: "POST" as const,
-    path,
-    tags: ["auth"],
-    summary,
-    protect: false,
-    errorResponses: { ...errorStatuses({ path, write: false }, "POST", { protect: false }), 401: "Refused" },
-  },
-});
+const publicRoute = (path: `/${string}`, summary: string) =>
+  routeMeta({ method: "POST", path, tag: "auth", summary, protect: false, errors: { 401: "Refused" } });
 
 export const authRouter = {
   login: publicWriteProcedure
@@ -129,16 +121,14 @@ export const authRouter = {
     }),
 
   logout: guardedProcedure({ audit: true })
-    .meta({
-      openapi: {
+    .meta(
+      routeMeta({
         method: "POST",
         path: "/auth/logout",
-        tags: ["auth"],
-        protect: true,
+        tag: "auth",
         summary: "End this session: its access and refresh tokens stop working, its subscriptions end",
-        errorResponses: errorStatuses({ path: "/auth/logout", write: false }, "POST"),
-      },
-    })
+      }),
+    )
     .input(z.void())
     .output(z.object({ loggedOut: z.literal(true) }))
     .mutation(({ ctx }) => {
@@ -149,16 +139,7 @@ export const authRouter = {
     }),
 
   me: authedProcedure
-    .meta({
-      openapi: {
-        method: "GET",
-        path: "/auth/me",
-        tags: ["auth"],
-        protect: true,
-        summary: "Who the token belongs to",
-        errorResponses: errorStatuses({ path: "/auth/me", write: false }, "GET"),
-      },
-    })
+    .meta(routeMeta({ method: "GET", path: "/auth/me", tag: "auth", summary: "Who the token belongs to" }))
     .input(z.void())
     .output(Me)
     .query(({ ctx }) => ({
