@@ -115,16 +115,7 @@ export function userBackend(
   signal: AbortSignal | undefined,
   timing?: CallTiming,
 ): Backend {
-  return {
-    call: (service, method, args, options) =>
-      auditedCall(runtime, audit, service, method, args, {
-        userId: caller.userId,
-        signal,
-        requestId: options?.requestId,
-        clientOrderId: options?.clientOrderId,
-        timing,
-      }),
-  };
+  return boundBackend(runtime, audit, signal, timing, () => caller.userId);
 }
 
 /** The backend for one request that has no user (yet). */
@@ -134,10 +125,23 @@ export function anonymousBackend(
   signal: AbortSignal | undefined,
   timing?: CallTiming,
 ): AnonymousBackend {
+  return boundBackend(runtime, audit, signal, timing, (options) =>
+    options?.claimedUsername === undefined ? "anonymous" : `anonymous:${options.claimedUsername}`,
+  );
+}
+
+/** A request's backend: every call carries its signal, its timing and the user id it is made as. */
+function boundBackend(
+  runtime: GatewayRuntime,
+  audit: AuditTrail,
+  signal: AbortSignal | undefined,
+  timing: CallTiming | undefined,
+  userIdOf: (options: (CallOptions & { claimedUsername?: string }) | undefined) => string,
+): AnonymousBackend {
   return {
     call: (service, method, args, options) =>
       auditedCall(runtime, audit, service, method, args, {
-        userId: options?.claimedUsername === undefined ? "anonymous" : `anonymous:${options.claimedUsername}`,
+        userId: userIdOf(options),
         signal,
         requestId: options?.requestId,
         clientOrderId: options?.clientOrderId,
