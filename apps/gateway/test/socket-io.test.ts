@@ -117,6 +117,40 @@ describe("socket.io streams", () => {
     expect(again.connectErrors[0]?.message).toBe("Token expired");
   });
 
+  it("renews a connection only once its events are answered: an execute in flight at the renewal gets its ack", async () => {
+    const { backend, gateway } = await stack({ jwtTtlSeconds: 2 });
+    const token = await login(gateway.url, "trader1", "trader123");
+    const expiresAt =
+      (JSON.parse(Buffer.from(token.split(".")[1]!, "base64url").toString()) as { exp: number }).exp * 1000;
+    // The renewal is due 0.5 s before expiry (a quarter of the 2 s life); the write runs across it.
+    const renewalAt = expiresAt - 500;
+    const original = backend.handlers.instruction_service.execute_instructions;
+    let reached = false;
+    backend.handlers.instruction_service.execute_instructions = (async (...args: Parameters<typeof original>) => {
+      reached = true;
+      while (Date.now() < renewalAt + 200) await new Promise((resolve) => setTimeout(resolve, 20));
+      return original(...args);
+    }) as typeof original;
+    const socket = connect(gateway.url, token);
+    const seen = record(socket);
+    const disconnectedAt: number[] = [];
+    socket.on("disconnect", () => disconnectedAt.push(Date.now()));
+    const ack = socket.timeout(5_000).emitWithAck("instruction:execute", {
+      instructions: [straddle()],
+      accounts: ["account1"],
+      dryRun: false,
+      clientOrderId: "order-renewal",
+    });
+    await waitFor(() => reached, "the execute to reach the worker");
+    const answer = await ack;
+    const answeredAt = Date.now();
+    expect(answer).toMatchObject({ ok: true, executionId: expect.any(String) });
+    // The transport was closed for the renewal after the answer, not before it.
+    await waitFor(() => seen.disconnects.length > 0, "the renewal's close", 10_000);
+    expect(seen.disconnects[0]).toBe("transport close");
+    expect(disconnectedAt[0]).toBeGreaterThanOrEqual(answeredAt);
+  });
+
   it("resumes a dropped connection without gaps: the events published meanwhile are replayed", async () => {
     const { backend, gateway } = await stack({ topicLingerMs: 10_000 });
     const token = await login(gateway.url, "trader1", "trader123");

@@ -129,6 +129,10 @@ interface Live {
   stream: Stream<Frame>;
   sources: Map<string, Source>;
   abort: AbortController;
+  /** Client events being answered: a renewal waits until none is, so no ack is lost to it. */
+  inFlight: number;
+  /** Runs once inFlight is back to 0 (a renewal that was due meanwhile). */
+  onIdle: (() => void) | undefined;
 }
 
 /** The resume offset of the `closing` session event: what the connection followed. */
@@ -194,6 +198,8 @@ export function createSocketIoServer(runtime: GatewayRuntime, watchdog: SlowClie
       stream: openCallerStream({ gateway: runtime, user, connection: handle }, socketFraming),
       sources: new Map(),
       abort: new AbortController(),
+      inFlight: 0,
+      onIdle: undefined,
     };
     for (const kind of Object.keys(feeds) as RealtimeTopicKind[]) serveFeed(live, kind);
     serveExecute(live);
@@ -210,12 +216,18 @@ export function createSocketIoServer(runtime: GatewayRuntime, watchdog: SlowClie
    * `auth` function again (connectEvents with a function: a fresh token), and the
    * session is recovered with every event after its last one. A client with a
    * fixed token comes back with the same one, is not closed again, and its
-   * connection ends at expiry with the `error` event, as before.
+   * connection ends at expiry with the `error` event, as before. The close waits
+   * for the events being answered (an execute's ack, its execution id) so that the
+   * renewal never costs a caller its answer or aborts its write.
    */
   function renewBeforeExpiry(live: Live): void {
     const delay = renewalDelayMs(live.identity.token);
     if (delay === undefined) return;
-    const timer = setTimeout(() => live.socket.conn.close(), delay);
+    const closeTransport = () => live.socket.conn.close();
+    const timer = setTimeout(() => {
+      if (live.inFlight === 0) closeTransport();
+      else live.onIdle = closeTransport;
+    }, delay);
     timer.unref();
     live.socket.once("disconnect", () => clearTimeout(timer));
   }
@@ -386,16 +398,25 @@ export function createSocketIoServer(runtime: GatewayRuntime, watchdog: SlowClie
     on(event, (payload: unknown, ack: unknown) => {
       const reply = typeof ack === "function" ? (ack as (reply: unknown) => void) : undefined;
       const audit = audited(live, event);
+      live.inFlight++;
       observe(runtime, { path: event, type: "socket.io", clock: null }, async () => {
         const user = await admitCaller(runtime, live.identity, spec.permission, audit);
         const result = await run(user, payload, audit);
         reply?.({ ok: true, ...result });
         return { ok: true } as const;
-      }).catch((err: unknown) => {
-        if (spec.audit && !audit.written) audit.writeFailure(err, { reachedBackend: false });
-        const error = emitError(live, event, err);
-        reply?.({ ok: false, error });
-      });
+      })
+        .catch((err: unknown) => {
+          if (spec.audit && !audit.written) audit.writeFailure(err, { reachedBackend: false });
+          const error = emitError(live, event, err);
+          reply?.({ ok: false, error });
+        })
+        .finally(() => {
+          live.inFlight--;
+          if (live.inFlight > 0 || !live.onIdle) return;
+          const due = live.onIdle;
+          live.onIdle = undefined;
+          due();
+        });
     });
   }
 
