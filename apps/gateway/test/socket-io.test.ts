@@ -151,6 +151,35 @@ describe("socket.io streams", () => {
     expect(disconnectedAt[0]).toBeGreaterThanOrEqual(answeredAt);
   });
 
+  it("at the token's end, answers the events admitted before it, then disconnects", async () => {
+    const { backend, gateway } = await stack({ jwtTtlSeconds: 2 });
+    const token = await login(gateway.url, "trader1", "trader123");
+    const expiresAt =
+      (JSON.parse(Buffer.from(token.split(".")[1]!, "base64url").toString()) as { exp: number }).exp * 1000;
+    // Connected after the renewal's moment: this connection is not renewed, it ends at expiry.
+    while (Date.now() < expiresAt - 400) await new Promise((resolve) => setTimeout(resolve, 20));
+    const original = backend.handlers.instruction_service.execute_instructions;
+    let reached = false;
+    backend.handlers.instruction_service.execute_instructions = (async (...args: Parameters<typeof original>) => {
+      reached = true;
+      while (Date.now() < expiresAt + 300) await new Promise((resolve) => setTimeout(resolve, 20));
+      return original(...args);
+    }) as typeof original;
+    const socket = connect(gateway.url, token, { reconnection: false });
+    const seen = record(socket);
+    const ack = socket.timeout(5_000).emitWithAck("instruction:execute", {
+      instructions: [straddle()],
+      accounts: ["account1"],
+      dryRun: false,
+      clientOrderId: "order-expiry",
+    });
+    await waitFor(() => reached, "the execute to reach the worker");
+    expect(await ack).toMatchObject({ ok: true, executionId: expect.any(String) });
+    await waitFor(() => seen.disconnects.length > 0, "the disconnect at expiry", 10_000);
+    expect(seen.errors.map((e) => e.message)).toContain("Token expired; reconnect with a fresh token");
+    expect(seen.disconnects).toEqual(["io server disconnect"]);
+  });
+
   it("resumes a dropped connection without gaps: the events published meanwhile are replayed", async () => {
     const { backend, gateway } = await stack({ topicLingerMs: 10_000 });
     const token = await login(gateway.url, "trader1", "trader123");

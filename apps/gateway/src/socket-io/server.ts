@@ -129,9 +129,9 @@ interface Live {
   stream: Stream<Frame>;
   sources: Map<string, Source>;
   abort: AbortController;
-  /** Client events being answered: a renewal waits until none is, so no ack is lost to it. */
+  /** Client events being answered: the gateway's own closes wait until none is, so no ack is lost to them. */
   inFlight: number;
-  /** Runs once inFlight is back to 0 (a renewal that was due meanwhile). */
+  /** Runs once inFlight is back to 0 (a close that was due meanwhile). */
   onIdle: (() => void) | undefined;
 }
 
@@ -223,11 +223,7 @@ export function createSocketIoServer(runtime: GatewayRuntime, watchdog: SlowClie
   function renewBeforeExpiry(live: Live): void {
     const delay = renewalDelayMs(live.identity.token);
     if (delay === undefined) return;
-    const closeTransport = () => live.socket.conn.close();
-    const timer = setTimeout(() => {
-      if (live.inFlight === 0) closeTransport();
-      else live.onIdle = closeTransport;
-    }, delay);
+    const timer = setTimeout(() => whenIdle(live, () => live.socket.conn.close()), delay);
     timer.unref();
     live.socket.once("disconnect", () => clearTimeout(timer));
   }
@@ -420,6 +416,16 @@ export function createSocketIoServer(runtime: GatewayRuntime, watchdog: SlowClie
     });
   }
 
+  /**
+   * Runs `close` once the connection answers no client event: a close of the
+   * gateway's own (a renewal, the token's end) must not cut an ack, nor abort the
+   * write behind it through the connection's signal.
+   */
+  function whenIdle(live: Live, close: () => void): void {
+    if (live.inFlight === 0) close();
+    else live.onIdle = close;
+  }
+
   function emitError(live: Live, event: string, err: unknown): RealtimeError {
     const error: RealtimeError = { ...publicError(err), event };
     if (error.code === "INTERNAL_SERVER_ERROR") logger.error({ event, err }, "socket.io event failed");
@@ -442,7 +448,8 @@ export function createSocketIoServer(runtime: GatewayRuntime, watchdog: SlowClie
     } catch (err) {
       emitError(live, "session", err);
       // A token cannot change on a connection: the client reconnects with a fresh one.
-      live.socket.disconnect(true);
+      // Events admitted before the expiry are answered first (later ones are refused).
+      whenIdle(live, () => live.socket.disconnect(true));
     }
   }
 
