@@ -89,7 +89,7 @@ export function createMetrics(o: { defaultMetrics?: boolean } = {}) {
   });
   const pubsubEvents = new Counter({
     name: "gateway_pubsub_events_total",
-    help: "Events received on the SUB socket, by kind and result (delivered, invalid, undecodable, heartbeat)",
+    help: "Events received on the SUB socket, by kind and result (delivered; superseded: a market tick followed by a newer one of its symbol in the same event-loop turn, kept for replay but only the newer handed out; invalid, undecodable, heartbeat)",
     labelNames: ["kind", "result"] as const,
     registers: [registry],
   });
@@ -103,6 +103,12 @@ export function createMetrics(o: { defaultMetrics?: boolean } = {}) {
     name: "gateway_pubsub_conflated_total",
     help: "Market ticks replaced in a slow subscriber's queue by a newer tick of the same symbol (conflation)",
     labelNames: ["kind"] as const,
+    registers: [registry],
+  });
+  const subscriptionStreams = new Counter({
+    name: "gateway_subscription_streams_total",
+    help: "tRPC subscriptions opened, by how their frames are written: direct (the stream writes them, http/direct-subscriptions.ts) or trpc (tRPC's per-item loop)",
+    labelNames: ["delivery"] as const,
     registers: [registry],
   });
   const writeRepeats = new Counter({
@@ -137,6 +143,7 @@ export function createMetrics(o: { defaultMetrics?: boolean } = {}) {
     pubsubEvents,
     pubsubDropped,
     pubsubConflated,
+    subscriptionStreams,
   };
 }
 

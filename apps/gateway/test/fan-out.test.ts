@@ -4,7 +4,7 @@ import { openStream } from "../src/backend/stream.js";
 import type { TopicEvent } from "../src/backend/subscriber.js";
 import { startGateway } from "../src/index.js";
 import { createMetrics } from "../src/metrics.js";
-import { account, type FakeBackend, marketTick, startFakeBackend } from "./helpers/fake-backend.js";
+import { accountEvent, type FakeBackend, marketTick, startFakeBackend } from "./helpers/fake-backend.js";
 import { login, testConfig } from "./helpers/stack.js";
 import { startSubscriber } from "./helpers/subscriber.js";
 import { collect, createClient } from "./helpers/ws-client.js";
@@ -19,17 +19,6 @@ async function backend(): Promise<FakeBackend> {
   const b = await startFakeBackend();
   cleanups.push(() => b.close());
   return b;
-}
-
-function accountEvent(b: FakeBackend, accountId: string) {
-  const ts = new Date().toISOString();
-  return {
-    seq: b.nextSeq(),
-    ts,
-    accountId,
-    account: account(accountId),
-    risk: { accountId, asOf: ts, cashDelta: 1, gamma: 1, vega: 1, theta: 1, var95: 1, var99: 2, byUnderlying: [] },
-  };
 }
 
 /** A real SUB socket on the fake backend's PUB, and a stream on it whose socket is "full" until released. */
@@ -101,8 +90,12 @@ describe("a subscriber that falls behind", () => {
       ["market.510300", 202],
     ]);
     expect(got[0]!.seq).toBeLessThan(got[1]!.seq);
+    // Replaced in the stream's queue, or superseded on arrival by a newer tick of the same turn.
     const conflated = (await s.metrics.pubsubConflated.get()).values.find((v) => v.labels.kind === "market");
-    expect(conflated?.value).toBeGreaterThanOrEqual(3);
+    const superseded = (await s.metrics.pubsubEvents.get()).values.find(
+      (v) => v.labels.kind === "market" && v.labels.result === "superseded",
+    );
+    expect((conflated?.value ?? 0) + (superseded?.value ?? 0)).toBeGreaterThanOrEqual(3);
     expect((await s.metrics.pubsubDropped.get()).values).toEqual([]);
   });
 
@@ -110,12 +103,12 @@ describe("a subscriber that falls behind", () => {
     const b = await backend();
     const s = await heldBackStream(b);
     s.stream.follow({ kind: "account", topics: ["account.account1"] });
-    await s.primed(() => b.publish("account.account1", accountEvent(b, "account1")));
+    await s.primed(() => b.publish("account.account1", accountEvent(b.nextSeq(), "account1")));
     await waitFor(() => s.subscriber.status().received > 0, "priming");
     const received = s.subscriber.status().received;
     const published: number[] = [];
     for (let i = 0; i < 6; i++) {
-      const event = accountEvent(b, "account1");
+      const event = accountEvent(b.nextSeq(), "account1");
       published.push(event.seq);
       await b.publish("account.account1", event);
     }
@@ -128,6 +121,62 @@ describe("a subscriber that falls behind", () => {
     // No gap anywhere: the fake backend's sequence counts up by one per event.
     expect(got).toEqual(Array.from({ length: got.length }, (_, i) => got[0]! + i));
     expect((await s.metrics.pubsubConflated.get()).values).toEqual([]);
+  });
+});
+
+describe("a burst on the SUB socket", () => {
+  it("hands out the newest tick of each symbol once per turn, keeps every tick for replay, and every account event", async () => {
+    const b = await backend();
+    const metrics = createMetrics();
+    const subscriber = startSubscriber(b.pubUrl, metrics);
+    cleanups.push(() => subscriber.close());
+    const handed: TopicEvent[] = [];
+    const listening = subscriber.listen(["market.510050", "market.510300", "account.account1"], (e) => handed.push(e));
+    cleanups.push(() => listening.close());
+    await waitFor(async () => {
+      await b.publish("market.510050", marketTick("510050", 1));
+      return handed.length > 0;
+    }, "the subscription to be in place");
+    const supersededTicks = async () =>
+      (await metrics.pubsubEvents.get()).values.find(
+        (v) => v.labels.kind === "market" && v.labels.result === "superseded",
+      )?.value ?? 0;
+    await new Promise((r) => setTimeout(r, 50));
+    const supersededBefore = await supersededTicks();
+    const since = handed.at(-1)!.seq;
+    handed.length = 0;
+    const received = subscriber.status().received;
+    // Queued for the SUB socket while this thread is busy: they are all read in one turn.
+    const burst: Array<[string, object]> = [
+      ["market.510050", marketTick("510050", 101)],
+      ["account.account1", accountEvent(1, "account1")],
+      ["market.510050", marketTick("510050", 102)],
+      ["market.510300", marketTick("510300", 201)],
+      ["account.account1", accountEvent(2, "account1")],
+      ["market.510050", marketTick("510050", 103)],
+    ];
+    for (const [topic, event] of burst) await b.publish(topic, event);
+    const busyUntil = Date.now() + 200;
+    while (Date.now() < busyUntil) {
+      // ZeroMQ's I/O thread moves the messages meanwhile.
+    }
+    await waitFor(() => subscriber.status().received >= received + burst.length, "the burst to be read");
+    await waitFor(() => handed.length >= 4, "the burst's hand-out");
+    const handedOut = handed.map((e) => [e.topic, (e.data as { seq: number }).seq]);
+    expect(handedOut).toEqual([
+      ["account.account1", 1],
+      ["market.510300", 201],
+      ["account.account1", 2],
+      ["market.510050", 103],
+    ]);
+    // Numbered in the order handed out, and every tick kept for a resume.
+    expect(handed.map((e) => e.seq)).toEqual([...handed.map((e) => e.seq)].sort((x, y) => x - y));
+    const replay = subscriber.listen(["market.510050"], () => {}, since);
+    replay.close();
+    // (A priming tick still in flight when `since` was read may come first.)
+    const replayed = replay.replay.map((e) => (e.data as { seq: number }).seq).filter((seq) => seq > 1);
+    expect(replayed).toEqual([101, 102, 103]);
+    expect((await supersededTicks()) - supersededBefore).toBe(2);
   });
 });
 
@@ -169,7 +218,7 @@ describe("shared-event framing over real connections", () => {
       lastTick[symbol] = 1000 + i;
       await b.publish(`market.${symbol}`, marketTick(symbol, 1000 + i));
       if (i % 4 === 0) {
-        const event = accountEvent(b, "account1");
+        const event = accountEvent(b.nextSeq(), "account1");
         accountSeqs.push(event.seq);
         await b.publish("account.account1", event);
       }

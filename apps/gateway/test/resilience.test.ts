@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { openStream } from "../src/backend/stream.js";
 import { startGateway } from "../src/index.js";
 import { createMetrics } from "../src/metrics.js";
-import { type FakeBackend, marketTick, startFakeBackend } from "./helpers/fake-backend.js";
+import { accountEvent, type FakeBackend, marketTick, startFakeBackend } from "./helpers/fake-backend.js";
 import { metric } from "./helpers/delivery.js";
 import { startSubscriber } from "./helpers/subscriber.js";
 import { login, rest, testConfig } from "./helpers/stack.js";
@@ -155,6 +155,7 @@ describe("limits", () => {
   });
 
   it("bounds a slow subscriber's queue: drops the oldest and counts them", async () => {
+    // Account events: every one is handed out (market ticks of one turn are superseded on arrival).
     const b = await backend();
     const metrics = createMetrics();
     const subscriber = startSubscriber(b.pubUrl, metrics);
@@ -172,14 +173,14 @@ describe("limits", () => {
       connection: { bufferedAmount: () => buffered },
       maxBufferedBytes: 1024,
     });
-    stream.follow({ kind: "market", topics: ["market.510050"] });
+    stream.follow({ kind: "account", topics: ["account.account1"] });
     cleanups.push(() => stream.close());
     let seq = 0;
     await waitFor(async () => {
-      await b.publish("market.510050", marketTick("510050", ++seq));
+      await b.publish("account.account1", accountEvent(++seq, "account1"));
       return subscriber.status().received > 0;
     }, "the SUB socket to receive");
-    for (let i = 0; i < 10; i++) await b.publish("market.510050", marketTick("510050", ++seq));
+    for (let i = 0; i < 10; i++) await b.publish("account.account1", accountEvent(++seq, "account1"));
     const lastSeq = seq;
     await waitFor(async () => ((await metrics.pubsubDropped.get()).values[0]?.value ?? 0) >= 7, "7 drops counted");
     buffered = 0;

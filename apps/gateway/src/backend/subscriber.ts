@@ -23,7 +23,31 @@ interface TopicEntry {
   /** Ring buffer of recent events, oldest first (bounded by replayBufferSize). */
   recent: TopicEvent[];
   lingerTimer: NodeJS.Timeout | undefined;
+  /** The index in the turn's batch of this topic's newest coalesced event, while that batch waits. */
+  pendingIndex: number | undefined;
 }
+
+/** An event received this turn, handed out at its end (PubSubscriber.handOutBatch). */
+interface BatchedEvent {
+  topic: string;
+  entry: TopicEntry;
+  kind: TopicKind;
+  data: unknown;
+  /** A newer event of its topic came in the same batch: kept for replay, not handed out. */
+  superseded: boolean;
+}
+
+/**
+ * Events are handed to listeners at the end of the turn of the event loop that
+ * received them, in the order received (the streams deliver at the end of a turn
+ * anyway, stream.ts). For these kinds, an event followed in the same batch by a
+ * newer one of its topic is not handed out at all: market ticks, which every
+ * subscriber conflates (only the latest price matters). Under a burst (a backlog
+ * on the SUB socket after a busy turn, a firehose symbol) that is one hand-out
+ * per symbol per turn, not one per tick for each of its subscribers. Every event
+ * is still numbered and kept for replay, so a resume gets all it missed.
+ */
+const COALESCED_KINDS: ReadonlySet<TopicKind> = new Set<TopicKind>(["market"]);
 
 /**
  * vn.py's PUB sends one frame, pickle([topic, data]); a pickle of protocol 2+
@@ -55,6 +79,8 @@ export class PubSubscriber {
   private rejected = 0;
   private handshakeFailures = 0;
   private loop: Promise<void> | undefined;
+  /** The events received this turn, in order, waiting for its end. */
+  private batch: BatchedEvent[] = [];
 
   constructor(
     private readonly o: {
@@ -109,7 +135,7 @@ export class PubSubscriber {
     for (const topic of unique) {
       let entry = this.entries.get(topic);
       if (!entry) {
-        entry = { listeners: new Set(), recent: [], lingerTimer: undefined };
+        entry = { listeners: new Set(), recent: [], lingerTimer: undefined, pendingIndex: undefined };
         this.entries.set(topic, entry);
         this.socket.subscribe(topic);
       }
@@ -263,15 +289,38 @@ export class PubSubscriber {
       if (topic.startsWith(prefix)) for (const watcher of watchers) watcher(topic, checked.data);
     const entry = this.entries.get(topic);
     if (!entry) return;
-    const seq = nextSeq();
-    this.seq = seq;
-    // One decoded object for every subscriber: serialized once (shared-events.ts), never mutated.
-    shareEventData(checked.data);
-    const event: TopicEvent = { id: eventIdOf(topic, seq), seq, topic, kind: parsed.kind, data: checked.data };
-    entry.recent.push(event);
-    if (entry.recent.length > this.o.replayBufferSize) entry.recent.shift();
-    this.o.metrics.pubsubEvents.inc({ kind: parsed.kind, result: "delivered" });
-    for (const listener of entry.listeners) listener(event);
+    if (COALESCED_KINDS.has(parsed.kind)) {
+      const previous = entry.pendingIndex === undefined ? undefined : this.batch[entry.pendingIndex];
+      if (previous) previous.superseded = true;
+      entry.pendingIndex = this.batch.length;
+    }
+    if (this.batch.push({ topic, entry, kind: parsed.kind, data: checked.data, superseded: false }) === 1)
+      setImmediate(() => this.handOutBatch());
+  }
+
+  /**
+   * This turn's events, numbered in the order received: each is kept for replay and,
+   * unless superseded, handed to its topic's listeners. Numbered here, not on
+   * receipt, so that the ring buffers and currentSeq only ever hold what listeners
+   * have been handed (a listener added in between gets nothing twice).
+   */
+  private handOutBatch(): void {
+    const batch = this.batch;
+    this.batch = [];
+    for (const item of batch) item.entry.pendingIndex = undefined;
+    for (const { topic, entry, kind, data, superseded } of batch) {
+      // A topic nobody follows any more (released and dropped meanwhile) is not numbered.
+      if (this.entries.get(topic) !== entry) continue;
+      const seq = nextSeq();
+      this.seq = seq;
+      // One decoded object for every subscriber: serialized once (shared-events.ts), never mutated.
+      shareEventData(data);
+      const event: TopicEvent = { id: eventIdOf(topic, seq), seq, topic, kind, data };
+      entry.recent.push(event);
+      if (entry.recent.length > this.o.replayBufferSize) entry.recent.shift();
+      this.o.metrics.pubsubEvents.inc({ kind, result: superseded ? "superseded" : "delivered" });
+      if (!superseded) for (const listener of entry.listeners) listener(event);
+    }
   }
 
   private wanted(topic: string): boolean {

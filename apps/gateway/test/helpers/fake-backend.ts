@@ -168,6 +168,18 @@ const risk = (accountId: string) => ({
   byUnderlying: [],
 });
 
+/** An account.<id> event: the account and a small risk figure, numbered `seq`. */
+export function accountEvent(seq: number, accountId: string) {
+  const ts = now();
+  return {
+    seq,
+    ts,
+    accountId,
+    account: account(accountId),
+    risk: { accountId, asOf: ts, cashDelta: 1, gamma: 1, vega: 1, theta: 1, var95: 1, var99: 2, byUnderlying: [] },
+  };
+}
+
 export function marketTick(symbol: string, seq: number) {
   return {
     seq,
