@@ -2,6 +2,12 @@
 export interface ConnectionHandle {
   /** Bytes queued on the socket and not yet sent. */
   bufferedAmount(): number;
+  /**
+   * Writes one text frame on a tRPC WebSocket, nothing once it is closing (a
+   * feed's stream writes its own frames: http/direct-subscriptions.ts). Absent on
+   * other transports.
+   */
+  sendFrame?: (frame: string) => void;
 }
 
 /** One call's figures for gateway_call_overhead_seconds (http/call-clock.ts). */

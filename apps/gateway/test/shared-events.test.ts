@@ -2,7 +2,7 @@
 // writes around the cached JSON text must be the JSON that the stock encoders write.
 import { Encoder } from "socket.io-parser";
 import { afterEach, describe, expect, it } from "vitest";
-import { wsEncoder } from "../src/http/ws-encoder.js";
+import { trackedFrame } from "../src/http/direct-subscriptions.js";
 import { startGateway } from "../src/index.js";
 import { shareEventData } from "../src/shared-events.js";
 import { sharedEventParser } from "../src/socket-io/parser.js";
@@ -12,7 +12,7 @@ import { type FakeBackend, marketTick, startFakeBackend } from "./helpers/fake-b
 import { login, testConfig } from "./helpers/stack.js";
 import { createClient } from "./helpers/ws-client.js";
 
-/** What tRPC's ws adapter hands the encoder for one tracked item of subscription `subscriptionId`. */
+/** What tRPC's ws loop hands its encoder for one tracked item of subscription `subscriptionId`. */
 function subscriptionFrame(subscriptionId: number | string, eventId: string, data: unknown, jsonrpc = true) {
   return {
     id: subscriptionId,
@@ -22,7 +22,7 @@ function subscriptionFrame(subscriptionId: number | string, eventId: string, dat
 }
 
 describe("shared-event frames", () => {
-  it("the tRPC ws encoder writes, for every subscriber, the JSON that JSON.stringify writes", () => {
+  it("a stream's own frames are the JSON tRPC's loop writes, for every subscriber", () => {
     const tick = marketTick("510050", 7);
     shareEventData(tick);
     for (const [subscriptionId, jsonrpc] of [
@@ -30,12 +30,12 @@ describe("shared-event frames", () => {
       [42, false],
       ["sub-x", true],
     ] as const) {
-      const frame = subscriptionFrame(subscriptionId, "market.510050.7", tick, jsonrpc);
-      const text = wsEncoder.encode(frame);
-      expect(JSON.parse(text)).toEqual(JSON.parse(JSON.stringify(frame)));
+      const expected = subscriptionFrame(subscriptionId, "market.510050.7", tick, jsonrpc);
+      const text = trackedFrame({ id: subscriptionId, jsonrpc: jsonrpc ? "2.0" : undefined }, "market.510050.7", tick);
+      expect(JSON.parse(text)).toEqual(JSON.parse(JSON.stringify(expected)));
     }
     // Twice the same event, two event ids (never the case, but the cache must not mix them).
-    const other = JSON.parse(wsEncoder.encode(subscriptionFrame(3, "market.510050.8", tick)));
+    const other = JSON.parse(trackedFrame({ id: 3, jsonrpc: "2.0" }, "market.510050.8", tick));
     expect(other.result.id).toBe("market.510050.8");
     expect(other.result.data.json.id).toBe("market.510050.8");
   });
@@ -43,9 +43,10 @@ describe("shared-event frames", () => {
   it("leaves data that is not plain JSON to superjson (a Date stays a Date on the client)", () => {
     const event = { at: new Date(0), seq: 1 };
     shareEventData(event);
-    const frame = subscriptionFrame(1, "account.a.1", event);
-    expect((frame.result.data as { meta?: unknown }).meta).toBeDefined();
-    expect(JSON.parse(wsEncoder.encode(frame))).toEqual(JSON.parse(JSON.stringify(frame)));
+    const expected = subscriptionFrame(1, "account.a.1", event);
+    expect((expected.result.data as { meta?: unknown }).meta).toBeDefined();
+    const text = trackedFrame({ id: 1, jsonrpc: "2.0" }, "account.a.1", event);
+    expect(JSON.parse(text)).toEqual(JSON.parse(JSON.stringify(expected)));
   });
 
   it("socket.io's encoder writes the packet the stock encoder writes", () => {

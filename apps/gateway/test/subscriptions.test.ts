@@ -1,7 +1,9 @@
 import { waitFor } from "@desk/testkit";
 import type { Execution } from "@desk/contracts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import WebSocket from "ws";
 import { account, algorithm, execution, marketTick } from "./helpers/fake-backend.js";
+import { metric } from "./helpers/delivery.js";
 import { login, rest, startStack } from "./helpers/stack.js";
 import { collect, createClient } from "./helpers/ws-client.js";
 
@@ -28,6 +30,8 @@ describe("subscriptions over WebSocket", () => {
     clients.push(c);
     return c.client;
   }
+
+  const metricsText = async () => (await fetch(`${stack.gateway.url}/metrics`)).text();
 
   /** Messages the gateway's SUB socket has received (its /health figure). */
   async function receivedByGateway(): Promise<number> {
@@ -142,6 +146,51 @@ describe("subscriptions over WebSocket", () => {
     expect(resumed.data.every((d) => seqOf(d.id) > seqOf(lastId))).toBe(true);
     expect(resumed.data.map((d) => d.data.seq).filter((seq) => seq >= 9001)).toEqual(missed);
     resumed.stop();
+    // Both written by their streams, not by tRPC's per-item loop: the resent lastEventId did not hide the address.
+    const metrics = await metricsText();
+    expect(metric(metrics, "gateway_subscription_streams_total", 'delivery="direct"')).toBeGreaterThanOrEqual(2);
+    expect(metrics).not.toContain('gateway_subscription_streams_total{delivery="trpc"}');
+  });
+
+  it("resumes a subscription resent the way tRPC's client resends it (params.lastEventId), written by its stream", async () => {
+    const c = client(trader);
+    const first = collect<Tracked<{ seq: number }>>((h) => c.market.onTick.subscribe({ symbols: ["159915"] }, h));
+    await publishUntil(
+      () => stack.backend.publish("market.159915", marketTick("159915", stack.backend.nextSeq())),
+      () => first.data.length > 0,
+    );
+    const lastId = first.data.at(-1)!.id;
+    first.stop();
+    const received = await receivedByGateway();
+    for (const seq of [9101, 9102]) await stack.backend.publish("market.159915", marketTick("159915", seq));
+    await waitFor(async () => (await receivedByGateway()) >= received + 2, "the gateway to buffer the missed events");
+    const directBefore = metric(await metricsText(), "gateway_subscription_streams_total", 'delivery="direct"');
+    const ws = new WebSocket(`${stack.gateway.wsUrl}?connectionParams=1`);
+    clients.push({ close: () => ws.terminate() });
+    const frames: Array<{ id?: unknown; result?: { type: string; id?: string; data?: { json: { data: { seq: number } } } } }> = [];
+    ws.on("message", (m) => frames.push(JSON.parse(String(m))));
+    await new Promise((resolve, reject) => {
+      ws.once("open", resolve);
+      ws.once("error", reject);
+    });
+    ws.send(JSON.stringify({ method: "connectionParams", data: { token: trader } }));
+    ws.send(
+      JSON.stringify({
+        id: 7,
+        jsonrpc: "2.0",
+        method: "subscription",
+        params: { path: "market.onTick", input: { json: { symbols: ["159915"] } }, lastEventId: lastId },
+      }),
+    );
+    const data = () => frames.filter((f) => f.result?.type === "data");
+    await waitFor(() => data().some((f) => f.result?.data?.json.data.seq === 9102), "the missed events");
+    expect(frames[0]).toEqual({ id: 7, jsonrpc: "2.0", result: { type: "started" } });
+    expect(data().map((f) => f.result!.data!.json.data.seq).filter((seq) => seq >= 9101)).toEqual([9101, 9102]);
+    expect(data().every((f) => f.id === 7)).toBe(true);
+    const directAfter = metric(await metricsText(), "gateway_subscription_streams_total", 'delivery="direct"');
+    expect(directAfter - directBefore).toBe(1);
+    ws.send(JSON.stringify({ id: 7, jsonrpc: "2.0", method: "subscription.stop" }));
+    await waitFor(() => frames.some((f) => f.result?.type === "stopped"), "tRPC's stopped");
   });
 
   it("refuses subscriptions without a valid token, and a viewer's real execution", async () => {
@@ -211,7 +260,7 @@ describe("subscriptions over WebSocket", () => {
     );
     await waitFor(() => sub.data.length > 0, "the snapshot");
     expect(sub.data[0]!.data.status).toBe("running");
-    const metrics = await (await fetch(`${stack.gateway.url}/metrics`)).text();
+    const metrics = await metricsText();
     expect(metrics).toMatch(/gateway_ws_clients [1-9]/);
     expect(metrics).toMatch(/gateway_subscriptions\{kind="execution"\} [1-9]/);
     sub.stop();

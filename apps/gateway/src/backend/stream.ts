@@ -92,6 +92,14 @@ export interface Source {
 export interface Stream<E> {
   /** The items, for one consumer (tRPC's loop, a socket.io connection's pump). */
   readonly events: AsyncIterableIterator<E>;
+  /**
+   * The other way to consume (use one or the other): hands every item to `write` as
+   * it becomes deliverable, synchronously, in order, holding back while the
+   * socket is over its limit. Settles when the stream ends: resolves once it is
+   * closed or its sources have ended, rejects with what an expired or revoked
+   * token ends it with.
+   */
+  pump(write: (item: E) => void): Promise<void>;
   /** Starts a source: listening begins at once (a snapshot fetched afterwards cannot miss an event). */
   follow(spec: SourceSpec): Source;
   /** Ends the stream: every source stops, a pending next() resolves done. */
@@ -175,6 +183,8 @@ export function openStream<E>(o: StreamOptions<E>): Stream<E> {
   const sources = new Set<SourceState>();
   /** The pending next() of the consumer, when the queue was empty. */
   let waiting: { resolve: (r: IteratorResult<E>) => void; reject: (e: unknown) => void } | undefined;
+  /** The consumer given to pump(), and how its promise settles. */
+  let pumping: { write: (item: E) => void; resolve: () => void; reject: (e: unknown) => void } | undefined;
   let backpressureTimer: NodeJS.Timeout | undefined;
 
   const countDrop = counterByKind(o.metrics.pubsubDropped);
@@ -252,7 +262,7 @@ export function openStream<E>(o: StreamOptions<E>): Stream<E> {
     items[at(position)] = item;
     owners[at(position)] = owner;
     size++;
-    if (waiting && !deliveryDue) {
+    if ((waiting || pumping) && !deliveryDue) {
       deliveryDue = true;
       deliverAtEndOfTurn(deliverDueItems);
     }
@@ -284,16 +294,27 @@ export function openStream<E>(o: StreamOptions<E>): Stream<E> {
   const overLimit = () => o.connection != null && o.connection.bufferedAmount() > o.maxBufferedBytes;
   const ended = () => closed || finished || o.signal?.aborted === true;
 
+  const holdBack = () => {
+    backpressureTimer = setTimeout(() => {
+      backpressureTimer = undefined;
+      deliver();
+    }, BACKPRESSURE_POLL_MS);
+  };
+  /** pump(): everything deliverable, until the socket is over its limit (then again once it drains). */
+  const pumpAll = (consumer: NonNullable<typeof pumping>) => {
+    while (size > 0 && pumping === consumer && !endedBy && !closed) {
+      if (overLimit()) return holdBack();
+      const result = nextItem();
+      if (result) consumer.write(result.value);
+    }
+    if (finished && pumping === consumer) close();
+  };
   /** Hands the oldest queued item to a waiting next(), unless the socket is backed up. */
   const deliver = () => {
-    if (!waiting || size === 0 || backpressureTimer) return;
-    if (overLimit()) {
-      backpressureTimer = setTimeout(() => {
-        backpressureTimer = undefined;
-        deliver();
-      }, BACKPRESSURE_POLL_MS);
-      return;
-    }
+    if (size === 0 || backpressureTimer) return;
+    if (pumping) return pumpAll(pumping);
+    if (!waiting) return;
+    if (overLimit()) return holdBack();
     const w = waiting;
     waiting = undefined;
     const result = nextItem();
@@ -303,8 +324,20 @@ export function openStream<E>(o: StreamOptions<E>): Stream<E> {
       if (finished) settleWaiting();
     }
   };
-  /** Ends a pending next(): done, or the expiry error. */
+  /** Ends a pending next() or the pump: done, or the expiry error. */
   const settleWaiting = () => {
+    const consumer = pumping;
+    if (consumer) {
+      pumping = undefined;
+      if (endedBy && !closed) {
+        const { error } = endedBy;
+        close();
+        consumer.reject(error);
+      } else {
+        close();
+        consumer.resolve();
+      }
+    }
     const w = waiting;
     if (!w) return;
     waiting = undefined;
@@ -425,8 +458,18 @@ export function openStream<E>(o: StreamOptions<E>): Stream<E> {
     },
   };
 
+  const pump = (write: (item: E) => void): Promise<void> => {
+    if (waiting || pumping) return Promise.reject(new Error("stream: pump() while another consumer is reading"));
+    return new Promise<void>((resolve, reject) => {
+      pumping = { write, resolve, reject };
+      if (endedBy || ended()) settleWaiting();
+      else deliver();
+    });
+  };
+
   return {
     events,
+    pump,
     follow,
     close,
     get closed() {

@@ -78,7 +78,13 @@ export function wsContextFactory(runtime: RuntimeHandle) {
       token,
       clientIp: ipOf(opts.req, undefined),
       transport: "ws",
-      connection: { bufferedAmount: () => socket.bufferedAmount },
+      connection: {
+        bufferedAmount: () => socket.bufferedAmount,
+        // As tRPC's own replies: nothing is written once the socket is closing.
+        sendFrame: (frame) => {
+          if (socket.readyState === socket.OPEN) socket.send(frame);
+        },
+      },
       requestSignal: null,
       clock: clockOf(socket),
       runtime,
