@@ -3,15 +3,14 @@
 // in child processes; the gateway and the backend it logs in against run in their own
 // child processes too, so no two of them share an event loop.
 import { fork, type ChildProcess } from "node:child_process";
-import { fileURLToPath } from "node:url";
 import type { UnderlyingTick } from "@desk/contracts";
 import { dumps } from "@desk/pickle";
 import { login } from "@desk/sdk";
 import { Publisher } from "zeromq";
-import { type FanoutTransport, type FromChild, MEASURED_SEQ_BASE, type ToChild } from "./fanout-subscriber.js";
+import { type FanoutTransport, type FromChild, MEASURED_SEQ_BASE, type ToChild } from "./fanout-protocol.js";
 import { benchLogin } from "./instant-backend.js";
 import type { Row } from "./report.js";
-import { startServiceProcess } from "./services.js";
+import { siblingScript, startServiceProcess } from "./services.js";
 import { settings } from "./settings.js";
 import { Histogram } from "./stats.js";
 
@@ -157,7 +156,7 @@ interface Child {
 }
 
 function spawnChild(): Child {
-  const file = fileURLToPath(new URL("./fanout-subscriber.ts", import.meta.url));
+  const file = siblingScript("fanout-subscriber");
   const execArgv = cpuProfileDir
     ? [...process.execArgv, "--cpu-prof", `--cpu-prof-dir=${cpuProfileDir}`]
     : process.execArgv;

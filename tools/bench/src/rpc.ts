@@ -8,7 +8,7 @@ import { MdpClient } from "@desk/mdp";
 import { closeGatewayClient, createGatewayClient, login } from "@desk/sdk";
 import { type BrokerCase, MDP_TARGETS, benchBroker, benchMdp, benchRawEcho, pythonWithPyzmq } from "@desk/mdp/bench";
 import { benchLogin, getAccountsPayload } from "./instant-backend.js";
-import { type LoadResult, runRounds } from "./load.js";
+import { type LoadResult, runLoad, runRounds } from "./load.js";
 import type { Row } from "./report.js";
 import { startServiceProcess } from "./services.js";
 import { settings } from "./settings.js";
@@ -131,6 +131,10 @@ export async function benchRpc(log: (line: string) => void): Promise<Row[]> {
     // A wrong answer must not pass for a fast one.
     const accounts = await ws.account.list.query();
     if (accounts.length !== 3) throw new Error(`bench gateway returned ${accounts.length} accounts, expected 3`);
+    for (const path of ["mdp", "ws", "http"] as const) {
+      log(`rpc: ${path} warm-up (${settings.warmupMs} ms, unmeasured)`);
+      await runLoad(calls[path], { concurrency: 1, durationMs: settings.warmupMs, warmupCalls: 0 });
+    }
     for (const c of settings.concurrencies) {
       for (const path of ["mdp", "ws", "http"] as const) {
         log(`rpc: ${path} c=${c}`);

@@ -12,9 +12,18 @@ export interface ServiceProcess {
   kill(): Promise<void>;
 }
 
+/**
+ * The path of a script next to this one, as this one runs: compiled (dist/*.js, what
+ * `pnpm bench` runs) or from source under tsx.
+ */
+export function siblingScript(name: string): string {
+  const extension = import.meta.url.endsWith(".ts") ? ".ts" : ".js";
+  return fileURLToPath(new URL(`./${name}${extension}`, import.meta.url));
+}
+
 /** Starts a bench server in a child process and resolves when it is listening. */
 export function startServiceProcess(request: Extract<ServiceRequest, { type: "start" }>): Promise<ServiceProcess> {
-  const file = fileURLToPath(new URL("./service-child.ts", import.meta.url));
+  const file = siblingScript("service-child");
   const child = fork(file, { execArgv: process.execArgv, stdio: ["ignore", "inherit", "inherit", "ipc"] });
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   return new Promise((resolve, reject) => {
