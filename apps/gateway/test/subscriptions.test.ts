@@ -167,7 +167,10 @@ describe("subscriptions over WebSocket", () => {
     const directBefore = metric(await metricsText(), "gateway_subscription_streams_total", 'delivery="direct"');
     const ws = new WebSocket(`${stack.gateway.wsUrl}?connectionParams=1`);
     clients.push({ close: () => ws.terminate() });
-    const frames: Array<{ id?: unknown; result?: { type: string; id?: string; data?: { json: { data: { seq: number } } } } }> = [];
+    const frames: Array<{
+      id?: unknown;
+      result?: { type: string; id?: string; data?: { json: { data: { seq: number } } } };
+    }> = [];
     ws.on("message", (m) => frames.push(JSON.parse(String(m))));
     await new Promise((resolve, reject) => {
       ws.once("open", resolve);
@@ -185,7 +188,11 @@ describe("subscriptions over WebSocket", () => {
     const data = () => frames.filter((f) => f.result?.type === "data");
     await waitFor(() => data().some((f) => f.result?.data?.json.data.seq === 9102), "the missed events");
     expect(frames[0]).toEqual({ id: 7, jsonrpc: "2.0", result: { type: "started" } });
-    expect(data().map((f) => f.result!.data!.json.data.seq).filter((seq) => seq >= 9101)).toEqual([9101, 9102]);
+    expect(
+      data()
+        .map((f) => f.result!.data!.json.data.seq)
+        .filter((seq) => seq >= 9101),
+    ).toEqual([9101, 9102]);
     expect(data().every((f) => f.id === 7)).toBe(true);
     const directAfter = metric(await metricsText(), "gateway_subscription_streams_total", 'delivery="direct"');
     expect(directAfter - directBefore).toBe(1);
