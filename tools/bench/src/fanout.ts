@@ -113,7 +113,14 @@ class TickPublisher {
   }
 }
 
-/** Sums each named counter over its label sets in the gateway's Prometheus text (a labelled counter never incremented has no line: 0). */
+/** Ticks the gateway's SUB socket did not hand out: a newer one of the same symbol came in the same turn. */
+const SUPERSEDED = 'gateway_pubsub_events_total{result="superseded"}';
+
+/**
+ * Sums each named counter over its label sets in the gateway's Prometheus text (a labelled
+ * counter never incremented has no line: 0); a name written `counter{label="value"}` sums
+ * only the lines with that label.
+ */
 async function scrapeMetrics(url: string, names: readonly string[]): Promise<Record<string, number>> {
   // An overloaded gateway may not answer in time: then the figures are unknown (NaN), not 0.
   const text = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(5_000) })
@@ -121,7 +128,11 @@ async function scrapeMetrics(url: string, names: readonly string[]): Promise<Rec
     .catch(() => "");
   const out: Record<string, number> = Object.fromEntries(names.map((n) => [n, text ? 0 : Number.NaN]));
   for (const line of text.split("\n")) {
-    const name = names.find((n) => line.startsWith(`${n} `) || line.startsWith(`${n}{`));
+    const name = names.find((n) => {
+      const [counter, label] = n.split("{") as [string, string | undefined];
+      if (label !== undefined) return line.startsWith(`${counter}{`) && line.includes(label.slice(0, -1));
+      return line.startsWith(`${counter} `) || line.startsWith(`${counter}{`);
+    });
     if (name) out[name] = (out[name] ?? 0) + Number(line.slice(line.lastIndexOf(" ") + 1));
   }
   return out;
@@ -248,6 +259,7 @@ export async function runFanout(s: FanoutScenario, log: (line: string) => void):
       "gateway_pubsub_dropped_total",
       "gateway_ws_slow_clients_closed_total",
       "gateway_pubsub_conflated_total",
+      SUPERSEDED,
     ]);
     for (const c of children) c.process.send({ type: "report" } satisfies ToChild);
     await until(
@@ -302,6 +314,7 @@ export async function runFanout(s: FanoutScenario, log: (line: string) => void):
       dropped,
       droppedByGateway,
       conflatedByGateway: gatewayMetrics.gateway_pubsub_conflated_total ?? Number.NaN,
+      supersededByGateway: gatewayMetrics[SUPERSEDED] ?? Number.NaN,
       slowClientsClosed: gatewayMetrics.gateway_ws_slow_clients_closed_total ?? Number.NaN,
       duplicates,
       errors,
@@ -355,7 +368,11 @@ export async function runFanout(s: FanoutScenario, log: (line: string) => void):
         p99Ms: stalenessP99,
         target: `p99 < ${t.stalenessP99Ms} ms`,
         pass: stalenessP99 < t.stalenessP99Ms,
-        extra: { samples: stalenessHistogram.count, conflatedByGateway: extra.conflatedByGateway },
+        extra: {
+          samples: stalenessHistogram.count,
+          conflatedByGateway: extra.conflatedByGateway,
+          supersededByGateway: extra.supersededByGateway,
+        },
       });
     } else {
       rows.push({
