@@ -1,4 +1,5 @@
 import { io as connectIo } from "socket.io-client";
+import { dumps } from "@desk/pickle";
 import { afterEach, describe, expect, it } from "vitest";
 import { openStream } from "../src/backend/stream.js";
 import type { TopicEvent } from "../src/backend/subscriber.js";
@@ -177,6 +178,37 @@ describe("a burst on the SUB socket", () => {
     const replayed = replay.replay.map((e) => (e.data as { seq: number }).seq).filter((seq) => seq > 1);
     expect(replayed).toEqual([101, 102, 103]);
     expect((await supersededTicks()) - supersededBefore).toBe(2);
+  });
+});
+
+describe("events received and not yet handed out", () => {
+  it("go to the listeners already there, not to one added in the same turn; currentSeq covers them", async () => {
+    const b = await backend();
+    const metrics = createMetrics();
+    const subscriber = startSubscriber(b.pubUrl, metrics);
+    cleanups.push(() => subscriber.close());
+    const earlier: TopicEvent[] = [];
+    const listening = subscriber.listen(["account.account1"], (e) => earlier.push(e));
+    cleanups.push(() => listening.close());
+    await waitFor(async () => {
+      await b.publish("account.account1", accountEvent(0, "account1"));
+      return earlier.length > 0;
+    }, "the subscription to be in place");
+    await new Promise((r) => setTimeout(r, 50));
+    earlier.length = 0;
+    // As the receive loop does, in the turn that reads the message (handle is its body).
+    const receive = (subscriber as unknown as { handle(frames: Buffer[]): Promise<void> }).handle.bind(subscriber);
+    await receive([Buffer.from("account.account1"), Buffer.from(dumps(accountEvent(7, "account1")))]);
+    // Then, in that same turn, a snapshot-style follow: read the sequence, then listen after it.
+    const since = subscriber.currentSeq;
+    const later: TopicEvent[] = [];
+    const added = subscriber.listen(["account.account1"], (e) => later.push(e), since);
+    cleanups.push(() => added.close());
+    expect(earlier.map((e) => (e.data as { seq: number }).seq)).toEqual([7]);
+    expect(earlier[0]!.seq).toBe(since);
+    expect(added.replay).toEqual([]);
+    await new Promise((r) => setImmediate(r));
+    expect(later).toEqual([]);
   });
 });
 

@@ -130,6 +130,9 @@ export class PubSubscriber {
     listener: (event: TopicEvent) => void,
     sinceSeq?: number,
   ): { replay: TopicEvent[]; close: () => void } {
+    // A new listener starts after every event received so far (those are handed out
+    // to the listeners before it, and replayed to it only if it asks: sinceSeq).
+    this.handOutBatch();
     const unique = [...new Set(topicList)];
     const replay: TopicEvent[] = [];
     for (const topic of unique) {
@@ -183,6 +186,10 @@ export class PubSubscriber {
 
   /** The newest sequence number handed out; an id built from it positions a snapshot in the stream. */
   get currentSeq(): number {
+    // What was received and not yet handed out goes first, so the figure covers every
+    // event received so far, as it did when events were handed out on receipt: a snapshot
+    // taken after reading it cannot be followed by an event older than itself.
+    this.handOutBatch();
     return this.seq;
   }
 
@@ -302,9 +309,11 @@ export class PubSubscriber {
    * This turn's events, numbered in the order received: each is kept for replay and,
    * unless superseded, handed to its topic's listeners. Numbered here, not on
    * receipt, so that the ring buffers and currentSeq only ever hold what listeners
-   * have been handed (a listener added in between gets nothing twice).
+   * have been handed (a listener added in between gets nothing twice). listen() and
+   * currentSeq hand out what is pending first; the end of the turn does the rest.
    */
   private handOutBatch(): void {
+    if (this.batch.length === 0) return;
     const batch = this.batch;
     this.batch = [];
     for (const item of batch) item.entry.pendingIndex = undefined;
