@@ -168,7 +168,21 @@ describe.skipIf(python === undefined)("a rogue auth_service on the broker's netw
       (log().match(/handshake refused, key not allowed here/g)?.length ?? 0) >= 3 &&
       log().includes("curve handshake failed") &&
       log().includes("READY for auth_service on the endpoint of account_service");
-    await waitFor(() => intruded() || turnedAway() || undefined, "every rogue turned away (or one in)", 20_000);
+    await waitFor(() => intruded() || turnedAway() || undefined, "every rogue turned away (or one in)", 20_000).catch(
+      (err: unknown) => {
+        // Which of the broker's three signs never came (the log says why).
+        const refused = log().match(/handshake refused, key not allowed here/g)?.length ?? 0;
+        const failed = log().includes("curve handshake failed");
+        const wrongEndpoint = log().includes("READY for auth_service on the endpoint of account_service");
+        const lines = log()
+          .split("\n")
+          .filter((line) => /curve|endpoint|auth_service/.test(line))
+          .slice(-15);
+        throw new Error(
+          `${String(err)}: refused ${refused}/3, handshake failed ${failed}, wrong endpoint ${wrongEndpoint}\n${lines.join("\n")}`,
+        );
+      },
+    );
     const { tokens, statuses } = await forgedLogins(url);
     console.log(`[curve attack] CURVE on: ${tokens.length}/10 forged admin logins got a token (${statuses.join(",")})`);
     expect(tokens).toHaveLength(0);
