@@ -79,6 +79,11 @@ export interface MdpBrokerCurveStats {
   refused: number;
   /** Handshakes that failed before the allow-list: no CURVE, the wrong server key, a mismatched key pair. */
   handshakeFailures: number;
+  /**
+   * Handshakes the peer hung up on midway (ECONNRESET, EPIPE): a port scan, or a peer
+   * without CURVE whose own side saw the mismatch first. Logged at debug only.
+   */
+  handshakesCutShort: number;
   /** Messages for another endpoint's role: worker commands on the client endpoint, READY for another service (subset of dropped). */
   wrongEndpoint: number;
 }
@@ -267,6 +272,7 @@ export class MdpBroker {
     disconnects: 0,
     wrongEndpoint: 0,
     handshakeFailures: 0,
+    handshakesCutShort: 0,
   };
 
   constructor(o: MdpBrokerOptions = {}) {
@@ -398,7 +404,7 @@ export class MdpBroker {
     for (const s of this.services.values()) {
       services[s.name] = { workers: s.workers.size, idle: s.idle.length, queued: s.queued };
     }
-    const { wrongEndpoint, handshakeFailures, ...c } = this.counters;
+    const { wrongEndpoint, handshakeFailures, handshakesCutShort, ...c } = this.counters;
     let backlog = 0;
     let deferred = 0;
     for (const port of this.ports()) {
@@ -419,6 +425,7 @@ export class MdpBroker {
         admitted: zap?.admitted ?? 0,
         refused: zap?.refused ?? 0,
         handshakeFailures,
+        handshakesCutShort,
         wrongEndpoint,
       },
     };
@@ -999,6 +1006,10 @@ export class MdpBroker {
 
   /** One warning per kind of trouble per second, with how many were folded into it. */
   private throttledWarn(what: string, detail: object): void {
+    this.throttledLog("warn", what, detail);
+  }
+
+  private throttledLog(level: "warn" | "debug", what: string, detail: object): void {
     const now = Date.now();
     const last = this.lastWarned.get(what);
     if (last !== undefined && now - last.at < 1000) {
@@ -1006,7 +1017,7 @@ export class MdpBroker {
       return;
     }
     this.lastWarned.set(what, { at: now, suppressed: 0 });
-    this.logger.warn({ ...detail, similarSinceLastLog: last?.suppressed ?? 0 }, `mdp broker: ${what}`);
+    this.logger[level]({ ...detail, similarSinceLastLog: last?.suppressed ?? 0 }, `mdp broker: ${what}`);
   }
 
   // ---- housekeeping --------------------------------------------------------
@@ -1015,8 +1026,16 @@ export class MdpBroker {
   private readonly onHandshakeFailed = (
     event: EventOfType<"handshake:error:protocol"> | EventOfType<"handshake:error:other">,
   ): void => {
-    // A peer hanging up mid-handshake (a TCP probe, a port scan) says nothing about keys.
-    if (event.error.code === "ECONNRESET" || event.error.code === "EPIPE") return;
+    // A peer hanging up mid-handshake (a TCP probe, a port scan) says nothing about keys:
+    // counted, and at debug only.
+    if (event.error.code === "ECONNRESET" || event.error.code === "EPIPE") {
+      this.counters.handshakesCutShort++;
+      this.throttledLog("debug", "curve handshake cut short by the peer", {
+        endpoint: event.address,
+        error: event.error.code,
+      });
+      return;
+    }
     this.counters.handshakeFailures++;
     this.throttledWarn("curve handshake failed", {
       endpoint: event.address,
