@@ -125,6 +125,58 @@ describe("a subscriber that falls behind", () => {
   });
 });
 
+describe("a stream that writes its own frames (pump)", () => {
+  it("holds back while the socket is full, then writes what is queued in order, and ends with the revocation's error", async () => {
+    const b = await backend();
+    const metrics = createMetrics();
+    const subscriber = startSubscriber(b.pubUrl, metrics);
+    cleanups.push(() => subscriber.close());
+    let buffered = 64 * 1024 * 1024;
+    let revoke: (why: string) => void = () => {};
+    const stream = openStream<number>({
+      subscriber,
+      framing: {
+        event: (_event, data) => (data as { seq: number }).seq,
+        expired: () => new Error("expired"),
+        revoked: (why) => new Error(`revoked: ${why}`),
+      },
+      queueSize: 100,
+      metrics,
+      connection: { bufferedAmount: () => buffered },
+      maxBufferedBytes: 1024,
+      revocation: (onRevoked) => {
+        revoke = onRevoked;
+        return () => {};
+      },
+    });
+    cleanups.push(() => stream.close());
+    stream.follow({ kind: "account", topics: ["account.account1"] });
+    const written: number[] = [];
+    const pumped = stream.pump((seq) => written.push(seq));
+    const outcome = pumped.then(
+      () => "resolved",
+      (err: unknown) => String(err),
+    );
+    let seq = 0;
+    await waitFor(async () => {
+      await b.publish("account.account1", accountEvent(++seq, "account1"));
+      return subscriber.status().received > 0;
+    }, "the SUB socket to receive");
+    const primed = seq;
+    for (let i = 0; i < 5; i++) await b.publish("account.account1", accountEvent(++seq, "account1"));
+    await waitFor(() => subscriber.status().received >= primed + 5 - 1, "the events to arrive");
+    await new Promise((r) => setTimeout(r, 100));
+    expect(written).toEqual([]);
+    buffered = 0;
+    await waitFor(() => written.at(-1) === seq, "the held-back events to be written");
+    expect(written).toEqual([...written].sort((x, y) => x - y));
+    expect(written.slice(-5)).toEqual([seq - 4, seq - 3, seq - 2, seq - 1, seq]);
+    revoke("logged out");
+    expect(await outcome).toBe("Error: revoked: logged out");
+    expect(stream.closed).toBe(true);
+  });
+});
+
 describe("a burst on the SUB socket", () => {
   it("hands out the newest tick of each symbol once per turn, keeps every tick for replay, and every account event", async () => {
     const b = await backend();
