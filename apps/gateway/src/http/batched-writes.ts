@@ -23,6 +23,7 @@ interface Batch {
 
 let corkedThisTurn: Batch[] = [];
 const batched = new WeakSet<object>();
+let warnedUnavailable = false;
 
 function uncorkAll(): void {
   const batches = corkedThisTurn;
@@ -47,11 +48,22 @@ function corkForThisTurn(batch: Batch): void {
  * `_socket`, stable across ws 8); anything else is left as it is. Used for tRPC's
  * sockets and for engine.io's websocket transport (socket.io), whose write buffer
  * already sends a connection's queued packets as one burst of ws.send calls.
+ * Returns whether the sends are batched; with `logger`, the first WebSocket they
+ * cannot be batched on is reported once.
  */
-export function batchWrites(ws: { send: (...args: never[]) => void }): void {
+export function batchWrites(ws: { send: (...args: never[]) => void }, logger?: { warn(msg: string): void }): boolean {
   const socket = (ws as unknown as { _socket?: Corkable })._socket;
-  if (!socket || typeof socket.cork !== "function" || typeof socket.uncork !== "function") return;
-  if (batched.has(ws)) return;
+  if (!socket || typeof socket.cork !== "function" || typeof socket.uncork !== "function") {
+    // Correct, one write per frame: say so once, so a ws upgrade that moved `_socket` is seen.
+    if (logger && !warnedUnavailable) {
+      warnedUnavailable = true;
+      logger.warn(
+        "ws: no corkable TCP socket on this WebSocket (ws internals changed?); frames are written one by one",
+      );
+    }
+    return false;
+  }
+  if (batched.has(ws)) return true;
   batched.add(ws);
   const batch: Batch = { socket, corked: false };
   const send = ws.send.bind(ws) as (...args: unknown[]) => void;
@@ -59,4 +71,5 @@ export function batchWrites(ws: { send: (...args: never[]) => void }): void {
     corkForThisTurn(batch);
     send(...args);
   };
+  return true;
 }

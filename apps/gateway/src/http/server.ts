@@ -238,7 +238,7 @@ export function createGatewayServer(runtime: GatewayRuntime) {
     wss.handleUpgrade(req, socket, head, (ws) => wss.emit("connection", ws, req));
   });
   wss.on("connection", (ws) => {
-    batchWrites(ws);
+    batchWrites(ws, { warn: (msg) => logger.warn(msg) });
     rememberCallClock(ws, wsCallClock(ws));
     metrics.wsClients.inc();
     const unwatch = watchdog.watch(
