@@ -4,7 +4,8 @@
  * mapping makes new objects, which are not registered). For these objects, and
  * only these, what is derived from their content can be computed once and kept
  * for every subscriber that delivers them: whether superjson would add anything
- * (transformer.ts) and their JSON text (the tRPC ws encoder, socket.io's parser).
+ * (transformer.ts) and their JSON text (a tRPC feed's own frames,
+ * http/direct-subscriptions.ts; socket.io's parser).
  * WeakMaps: an entry goes with its event.
  */
 const shared = new WeakSet<object>();

@@ -10,7 +10,7 @@ import {
 import { TRPCError, type TrackedEnvelope, tracked } from "@trpc/server";
 import { z } from "zod";
 import { type AuthUser, eventScope, requireAccounts } from "./authorization.js";
-import { type Framing, type Source, type Stream, openStream } from "./backend/stream.js";
+import { type Framing, type Source, type Stream, openStream, pumpedEvents } from "./backend/stream.js";
 import type { ConnectionHandle } from "./context.js";
 import { directFraming, subscriptionAddressOf } from "./http/direct-subscriptions.js";
 import type { GatewayRuntime } from "./runtime.js";
@@ -154,35 +154,6 @@ export function topicSubscription<K extends TopicKind, Field extends string>(
   return feedProcedure(typeof feedOrKind === "string" ? topicFeed(feedOrKind, o!) : feedOrKind);
 }
 
-const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
-
-/**
- * What tRPC iterates for a stream that writes its own frames: one next(), settling
- * when the stream ends (done; or the expired/revoked error, which tRPC sends).
- */
-function pumpedEvents(stream: Stream<string>, sendFrame: (frame: string) => void): AsyncIterableIterator<never> {
-  let started = false;
-  return {
-    next: () => {
-      if (started) return Promise.resolve(DONE);
-      started = true;
-      // Called after tRPC wrote "started": the first frame follows it.
-      return stream.pump(sendFrame).then(() => DONE);
-    },
-    return: () => {
-      stream.close();
-      return Promise.resolve(DONE);
-    },
-    throw: (err?: unknown) => {
-      stream.close();
-      return Promise.reject(err);
-    },
-    [Symbol.asyncIterator]() {
-      return this;
-    },
-  };
-}
-
 function feedProcedure<K extends TopicKind, Field extends string>(feed: TopicFeed<K, Field>) {
   return (
     withPermission(feed.permission)
@@ -195,19 +166,18 @@ function feedProcedure<K extends TopicKind, Field extends string>(feed: TopicFee
         const parsed = input as FeedInput<Field>;
         const topics = feed.topicsOf(ctx.user, parsed);
         const caller = { gateway: ctx.gateway, user: ctx.user, connection: ctx.connection };
-        const sendFrame = ctx.connection?.sendFrame;
-        const direct = sendFrame !== undefined && ctx.address !== undefined;
-        ctx.gateway.metrics.subscriptionStreams.inc({ delivery: direct ? "direct" : "trpc" });
-        if (direct) {
-          const framing = directFraming(ctx.address!, trpcFraming);
+        const open = <E>(framing: Framing<E>) => {
           const stream = openCallerStream(caller, framing, { signal, endWithSources: true });
           feed.follow(stream, ctx.user, topics, parsed.lastEventId);
-          // Typed as what tRPC's loop would yield: the client sees the same frames.
-          return pumpedEvents(stream, sendFrame) as AsyncIterableIterator<TrackedEnvelope<EventOf<K>>>;
-        }
-        const stream = openCallerStream(caller, trpcFraming, { signal, endWithSources: true });
-        feed.follow(stream, ctx.user, topics, parsed.lastEventId);
-        return stream.events as AsyncIterableIterator<TrackedEnvelope<EventOf<K>>>;
+          return stream;
+        };
+        const sendFrame = ctx.connection?.sendFrame;
+        const address = ctx.address;
+        ctx.gateway.metrics.subscriptionStreams.inc({ delivery: sendFrame && address ? "direct" : "trpc" });
+        // Typed as what tRPC's loop would yield either way: the client sees the same frames.
+        type Events = AsyncIterableIterator<TrackedEnvelope<EventOf<K>>>;
+        if (sendFrame && address) return pumpedEvents(open(directFraming(address, trpcFraming)), sendFrame) as Events;
+        return open(trpcFraming).events as Events;
       })
   );
 }

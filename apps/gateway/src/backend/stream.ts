@@ -479,6 +479,34 @@ export function openStream<E>(o: StreamOptions<E>): Stream<E> {
 }
 
 /**
+ * What a framework that insists on iterating (tRPC's ws adapter) is given for a stream
+ * that writes its own frames: one next(), which runs pump(write) and settles when the
+ * stream ends (done, or the expired/revoked error for the framework to send). next() is
+ * first called after the framework's own "started", so the first frame follows it.
+ */
+export function pumpedEvents<E>(stream: Stream<E>, write: (item: E) => void): AsyncIterableIterator<never> {
+  let started = false;
+  return {
+    next: () => {
+      if (started) return Promise.resolve(DONE);
+      started = true;
+      return stream.pump(write).then(() => DONE);
+    },
+    return: () => {
+      stream.close();
+      return Promise.resolve(DONE);
+    },
+    throw: (err?: unknown) => {
+      stream.close();
+      return Promise.reject(err);
+    },
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  };
+}
+
+/**
  * A source that begins with the current state of one object (an execution):
  * listening starts first and the snapshot is taken after, so nothing published
  * in between is lost. The snapshot is queued unless the client resumes from an id

@@ -217,7 +217,7 @@ export function createGatewayServer(runtime: GatewayRuntime) {
     wss,
     router,
     createContext: wsContextFactory(runtimeHandle(runtime)),
-    // Subscription items of shared events framed around their JSON text, made once (ws-encoder.ts).
+    // Notes each subscription's JSON-RPC id, so a feed's stream can write its own frames (ws-encoder.ts).
     experimental_encoder: wsEncoder,
     keepAlive:
       config.wsKeepAliveMs > 0
