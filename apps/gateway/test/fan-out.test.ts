@@ -22,19 +22,37 @@ async function backend(): Promise<FakeBackend> {
   return b;
 }
 
-/** A real SUB socket on the fake backend's PUB, and a stream on it whose socket is "full" until released. */
-async function heldBackStream(b: FakeBackend) {
+/** A real SUB socket on the fake backend's PUB, with its own metrics; closed after the test. */
+function subscriberOn(b: FakeBackend) {
   const metrics = createMetrics();
   const subscriber = startSubscriber(b.pubUrl, metrics);
   cleanups.push(() => subscriber.close());
+  return { subscriber, metrics };
+}
+
+/**
+ * A real SUB socket on the fake backend's PUB, and a stream on it whose socket is "full"
+ * until released; revoke() ends it as a logout would.
+ */
+async function heldBackStream(b: FakeBackend) {
+  const { subscriber, metrics } = subscriberOn(b);
   let buffered = 64 * 1024 * 1024;
+  let revoke: (why: string) => void = () => {};
   const stream = openStream<TopicEvent>({
     subscriber,
-    framing: { event: (event) => event, expired: () => new Error("expired"), revoked: () => new Error("revoked") },
+    framing: {
+      event: (event) => event,
+      expired: () => new Error("expired"),
+      revoked: (why) => new Error(`revoked: ${why}`),
+    },
     queueSize: 100,
     metrics,
     connection: { bufferedAmount: () => buffered },
     maxBufferedBytes: 1024,
+    revocation: (onRevoked) => {
+      revoke = onRevoked;
+      return () => {};
+    },
   });
   cleanups.push(() => stream.close());
   return {
@@ -44,6 +62,7 @@ async function heldBackStream(b: FakeBackend) {
     release: () => {
       buffered = 0;
     },
+    revoke: (why: string) => revoke(why),
     /** Publishes until the SUB socket has received one message (the subscription is in place). */
     async primed(publish: () => Promise<void>) {
       await waitFor(async () => {
@@ -64,7 +83,7 @@ async function heldBackStream(b: FakeBackend) {
   };
 }
 
-const tickSeq = (event: TopicEvent) => (event.data as { seq: number }).seq;
+const dataSeq = (event: TopicEvent) => (event.data as { seq: number }).seq;
 
 describe("a subscriber that falls behind", () => {
   it("gets the newest tick of each symbol, in publication order, never an older one after a newer", async () => {
@@ -86,7 +105,7 @@ describe("a subscriber that falls behind", () => {
     s.release();
     // The priming tick (seq 1) was superseded by A's newer ticks as well.
     const got = await s.drain(2);
-    expect(got.map((e) => [e.topic, tickSeq(e)])).toEqual([
+    expect(got.map((e) => [e.topic, dataSeq(e)])).toEqual([
       ["market.510050", 103],
       ["market.510300", 202],
     ]);
@@ -128,61 +147,36 @@ describe("a subscriber that falls behind", () => {
 describe("a stream that writes its own frames (pump)", () => {
   it("holds back while the socket is full, then writes what is queued in order, and ends with the revocation's error", async () => {
     const b = await backend();
-    const metrics = createMetrics();
-    const subscriber = startSubscriber(b.pubUrl, metrics);
-    cleanups.push(() => subscriber.close());
-    let buffered = 64 * 1024 * 1024;
-    let revoke: (why: string) => void = () => {};
-    const stream = openStream<number>({
-      subscriber,
-      framing: {
-        event: (_event, data) => (data as { seq: number }).seq,
-        expired: () => new Error("expired"),
-        revoked: (why) => new Error(`revoked: ${why}`),
-      },
-      queueSize: 100,
-      metrics,
-      connection: { bufferedAmount: () => buffered },
-      maxBufferedBytes: 1024,
-      revocation: (onRevoked) => {
-        revoke = onRevoked;
-        return () => {};
-      },
-    });
-    cleanups.push(() => stream.close());
-    stream.follow({ kind: "account", topics: ["account.account1"] });
+    const s = await heldBackStream(b);
+    s.stream.follow({ kind: "account", topics: ["account.account1"] });
     const written: number[] = [];
-    const pumped = stream.pump((seq) => written.push(seq));
-    const outcome = pumped.then(
-      () => "resolved",
-      (err: unknown) => String(err),
-    );
+    const outcome = s.stream
+      .pump((event) => written.push(dataSeq(event)))
+      .then(
+        () => "resolved",
+        (err: unknown) => String(err),
+      );
     let seq = 0;
-    await waitFor(async () => {
-      await b.publish("account.account1", accountEvent(++seq, "account1"));
-      return subscriber.status().received > 0;
-    }, "the SUB socket to receive");
+    await s.primed(() => b.publish("account.account1", accountEvent(++seq, "account1")));
     const primed = seq;
     for (let i = 0; i < 5; i++) await b.publish("account.account1", accountEvent(++seq, "account1"));
-    await waitFor(() => subscriber.status().received >= primed + 5 - 1, "the events to arrive");
+    await waitFor(() => s.subscriber.status().received >= primed + 5 - 1, "the events to arrive");
     await new Promise((r) => setTimeout(r, 100));
     expect(written).toEqual([]);
-    buffered = 0;
+    s.release();
     await waitFor(() => written.at(-1) === seq, "the held-back events to be written");
     expect(written).toEqual([...written].sort((x, y) => x - y));
     expect(written.slice(-5)).toEqual([seq - 4, seq - 3, seq - 2, seq - 1, seq]);
-    revoke("logged out");
+    s.revoke("logged out");
     expect(await outcome).toBe("Error: revoked: logged out");
-    expect(stream.closed).toBe(true);
+    expect(s.stream.closed).toBe(true);
   });
 });
 
 describe("a burst on the SUB socket", () => {
   it("hands out the newest tick of each symbol once per turn, keeps every tick for replay, and every account event", async () => {
     const b = await backend();
-    const metrics = createMetrics();
-    const subscriber = startSubscriber(b.pubUrl, metrics);
-    cleanups.push(() => subscriber.close());
+    const { subscriber, metrics } = subscriberOn(b);
     const handed: TopicEvent[] = [];
     const listening = subscriber.listen(["market.510050", "market.510300", "account.account1"], (e) => handed.push(e));
     cleanups.push(() => listening.close());
@@ -236,9 +230,7 @@ describe("a burst on the SUB socket", () => {
 describe("events received and not yet handed out", () => {
   it("go to the listeners already there, not to one added in the same turn; currentSeq covers them", async () => {
     const b = await backend();
-    const metrics = createMetrics();
-    const subscriber = startSubscriber(b.pubUrl, metrics);
-    cleanups.push(() => subscriber.close());
+    const { subscriber } = subscriberOn(b);
     const earlier: TopicEvent[] = [];
     const listening = subscriber.listen(["account.account1"], (e) => earlier.push(e));
     cleanups.push(() => listening.close());
