@@ -46,6 +46,27 @@ describe("subscriptions over WebSocket", () => {
     }, "events to arrive");
   }
 
+  /**
+   * Follows `symbol`'s ticks until one arrives, stops, and lets the ticks `missed` reach the
+   * gateway while nobody listens (within the linger): the id to resume from.
+   */
+  async function missWhileAway(c: ReturnType<typeof client>, symbol: string, missed: number[]): Promise<string> {
+    const first = collect<Tracked<{ seq: number }>>((h) => c.market.onTick.subscribe({ symbols: [symbol] }, h));
+    await publishUntil(
+      () => stack.backend.publish(`market.${symbol}`, marketTick(symbol, stack.backend.nextSeq())),
+      () => first.data.length > 0,
+    );
+    const lastId = first.data.at(-1)!.id;
+    first.stop();
+    const received = await receivedByGateway();
+    for (const seq of missed) await stack.backend.publish(`market.${symbol}`, marketTick(symbol, seq));
+    await waitFor(
+      async () => (await receivedByGateway()) >= received + missed.length,
+      "the gateway to buffer the missed events",
+    );
+    return lastId;
+  }
+
   it("streams market ticks by symbol, both two-frame and vn.py one-frame", async () => {
     const c = client(trader);
     const sub = collect<Tracked<{ symbol: string; seq: number }>>((h) =>
@@ -124,18 +145,8 @@ describe("subscriptions over WebSocket", () => {
 
   it("resumes from lastEventId without gaps", async () => {
     const c = client(trader);
-    const first = collect<Tracked<{ seq: number }>>((h) => c.market.onTick.subscribe({ symbols: ["510300"] }, h));
-    await publishUntil(
-      () => stack.backend.publish("market.510300", marketTick("510300", stack.backend.nextSeq())),
-      () => first.data.length > 0,
-    );
-    const lastId = first.data.at(-1)!.id;
-    first.stop();
-    // While nobody listens (within the linger), three more events arrive.
-    const received = await receivedByGateway();
     const missed = [9001, 9002, 9003];
-    for (const seq of missed) await stack.backend.publish("market.510300", marketTick("510300", seq));
-    await waitFor(async () => (await receivedByGateway()) >= received + 3, "the gateway to buffer the missed events");
+    const lastId = await missWhileAway(c, "510300", missed);
     const resumed = collect<Tracked<{ seq: number }>>((h) =>
       c.market.onTick.subscribe({ symbols: ["510300"], lastEventId: lastId }, h),
     );
@@ -146,24 +157,14 @@ describe("subscriptions over WebSocket", () => {
     expect(resumed.data.every((d) => seqOf(d.id) > seqOf(lastId))).toBe(true);
     expect(resumed.data.map((d) => d.data.seq).filter((seq) => seq >= 9001)).toEqual(missed);
     resumed.stop();
-    // Both written by their streams, not by tRPC's per-item loop: the resent lastEventId did not hide the address.
+    // Both written by their streams, not by tRPC's per-item loop.
     const metrics = await metricsText();
     expect(metric(metrics, "gateway_subscription_streams_total", 'delivery="direct"')).toBeGreaterThanOrEqual(2);
     expect(metrics).not.toContain('gateway_subscription_streams_total{delivery="trpc"}');
   });
 
   it("resumes a subscription resent the way tRPC's client resends it (params.lastEventId), written by its stream", async () => {
-    const c = client(trader);
-    const first = collect<Tracked<{ seq: number }>>((h) => c.market.onTick.subscribe({ symbols: ["159915"] }, h));
-    await publishUntil(
-      () => stack.backend.publish("market.159915", marketTick("159915", stack.backend.nextSeq())),
-      () => first.data.length > 0,
-    );
-    const lastId = first.data.at(-1)!.id;
-    first.stop();
-    const received = await receivedByGateway();
-    for (const seq of [9101, 9102]) await stack.backend.publish("market.159915", marketTick("159915", seq));
-    await waitFor(async () => (await receivedByGateway()) >= received + 2, "the gateway to buffer the missed events");
+    const lastId = await missWhileAway(client(trader), "159915", [9101, 9102]);
     const directBefore = metric(await metricsText(), "gateway_subscription_streams_total", 'delivery="direct"');
     const ws = new WebSocket(`${stack.gateway.wsUrl}?connectionParams=1`);
     clients.push({ close: () => ws.terminate() });
